@@ -1,0 +1,175 @@
+/**
+ * A task definition: a key, a Schema for its argument, and its policy (retries, timeout, queue,
+ * priority). A definition is a plain immutable value with no handler, so producers and workers
+ * import the same one; a handler is attached separately as a Layer (`task.handler(...)`), and
+ * the services the handler uses show in that Layer's requirements.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
+import { InvalidTaskDefinition } from "./TaskError.js"
+import * as TaskRegistry from "./TaskRegistry.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const TypeId: unique symbol = Symbol.for("effect-tasks/Task")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * How failed attempts are retried. The wait before retry `n` (1-based) is the `n`-th delay of
+ * `schedule` (fed the attempt number); retrying stops after `times` retries, or earlier when the
+ * schedule itself ends.
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryPolicy {
+  readonly times: number
+  readonly schedule: Schedule.Schedule<unknown, number>
+}
+
+/**
+ * What `Task.make` accepts.
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<A, I> {
+  /** The argument's Schema. Arguments are encoded with it on enqueue and decoded on every attempt. */
+  readonly args: Schema.Schema<A, I>
+  /** Retries after a failed attempt. Default: no retry; `schedule` defaults to `Schedule.exponential("1 second")`. */
+  readonly retry?: { readonly times: number; readonly schedule?: Schedule.Schedule<unknown, number> | undefined } | undefined
+  /** Per-attempt timeout: the handler is interrupted and the attempt fails. Default: the manager's `runningTimeout`. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** The queue the task is enqueued in. Default: `"default"`. */
+  readonly queue?: string | undefined
+  /** Higher runs first among runnable tasks. An integer; default 0. */
+  readonly priority?: number | undefined
+}
+
+/**
+ * A task definition whose argument has type `A` and is stored as JSON of type `I`.
+ * @since 0.1.0
+ * @category models
+ */
+export interface Task<A, I = A> {
+  readonly [TypeId]: TypeId
+  readonly key: string
+  readonly args: Schema.Schema<A, I>
+  readonly retry: RetryPolicy
+  /** `retry.times + 1`. */
+  readonly maxAttempts: number
+  readonly timeout: Option.Option<Duration.Duration>
+  readonly queue: string
+  readonly priority: number
+  /**
+   * Attaches the handler: a Layer that registers it in the `TaskRegistry`. Its requirements are
+   * the handler's, so a worker Layer type-checks only when they are provided.
+   */
+  readonly handler: <X, E, R>(
+    run: (args: A) => Effect.Effect<X, E, R>
+  ) => Layer.Layer<never, InvalidTaskDefinition, TaskRegistry.TaskRegistry | R>
+}
+
+/**
+ * Any task definition, whatever its argument type.
+ * @since 0.1.0
+ * @category models
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Schema is invariant: `any` is the only supertype
+export type Any = Task<any, any>
+
+/**
+ * The default policy values.
+ * @since 0.1.0
+ * @category config
+ */
+export const defaults = {
+  queue: "default",
+  priority: 0,
+  retryTimes: 0,
+  retrySchedule: Schedule.exponential("1 second") as Schedule.Schedule<unknown, number>
+} as const
+
+const maxKeyLength = 128
+const maxRetryTimes = 1_000
+const int32 = 2 ** 31 - 1
+
+const validate = <A, I>(key: string, options: Options<A, I>): string | undefined => {
+  if (typeof key !== "string" || key.trim().length === 0) return "the key is empty"
+  if (key !== key.trim()) return "the key has leading or trailing white space"
+  if (key.length > maxKeyLength) return `the key is longer than ${maxKeyLength} characters`
+  if (options === undefined || options.args === undefined) return "options.args (a Schema) is required"
+  const times = options.retry?.times ?? defaults.retryTimes
+  if (!Number.isInteger(times) || times < 0 || times > maxRetryTimes) {
+    return `retry.times must be an integer from 0 to ${maxRetryTimes}, got ${times}`
+  }
+  if (options.timeout !== undefined) {
+    const timeout = Duration.decodeUnknown(options.timeout)
+    if (Option.isNone(timeout) || !Duration.isFinite(timeout.value) || Duration.toMillis(timeout.value) <= 0) {
+      return `timeout must be a positive, finite duration, got ${String(options.timeout)}`
+    }
+  }
+  if (options.queue !== undefined && (typeof options.queue !== "string" || options.queue.trim().length === 0)) {
+    return "queue must be a non-empty string"
+  }
+  const priority = options.priority ?? defaults.priority
+  if (!Number.isInteger(priority) || Math.abs(priority) > int32) {
+    return `priority must be a 32-bit integer, got ${priority}`
+  }
+  return undefined
+}
+
+/**
+ * Defines a task. Throws `InvalidTaskDefinition` for an empty key or an invalid option: a bad
+ * definition is found when the module loads, never when a task runs.
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-tasks"
+ * import { Effect, Schedule, Schema } from "effect"
+ *
+ * const SendReceipt = Task.make("send-receipt", {
+ *   args: Schema.Struct({ orderId: Schema.Number }),
+ *   retry: { times: 5, schedule: Schedule.exponential("1 second") },
+ *   timeout: "30 seconds"
+ * })
+ * const SendReceiptLive = SendReceipt.handler(({ orderId }) => Effect.log(`receipt for ${orderId}`))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <A, I>(key: string, options: Options<A, I>): Task<A, I> => {
+  const reason = validate(key, options)
+  if (reason !== undefined) throw new InvalidTaskDefinition({ key: String(key), reason })
+  const times = options.retry?.times ?? defaults.retryTimes
+  const self: Task<A, I> = {
+    [TypeId]: TypeId,
+    key,
+    args: options.args,
+    retry: { times, schedule: options.retry?.schedule ?? defaults.retrySchedule },
+    maxAttempts: times + 1,
+    timeout: options.timeout === undefined ? Option.none() : Option.some(Duration.decode(options.timeout)),
+    queue: options.queue ?? defaults.queue,
+    priority: options.priority ?? defaults.priority,
+    handler: <X, E, R>(run: (args: A) => Effect.Effect<X, E, R>) =>
+      Layer.effectDiscard(Effect.gen(function*() {
+        const registry = yield* TaskRegistry.TaskRegistry
+        const context = yield* Effect.context<R>()
+        yield* registry.register(self, (args) => Effect.provide(run(args as A), context))
+      }))
+  }
+  return self
+}
+
+/**
+ * Whether a value is a task definition.
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTask = (u: unknown): u is Any => typeof u === "object" && u !== null && TypeId in u

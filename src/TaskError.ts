@@ -1,0 +1,195 @@
+/**
+ * Every public error of effect-tasks. Each is a `Schema.TaggedError` that carries the data a caller
+ * acts on and derives its message from that data. All share one type id, so `isTaskError` tells
+ * them apart from anything else.
+ *
+ * @since 0.1.0
+ */
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Predicate, Schema } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const TypeId: unique symbol = Symbol.for("effect-tasks/TaskError")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A task definition was rejected when it was made or registered: empty key, bad option, or a key
+ * registered twice. Thrown by `Task.make` (a definition error is a programming error found at
+ * start-up, like a bad Schema), returned by handler Layers.
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidTaskDefinition extends Schema.TaggedError<InvalidTaskDefinition>()("InvalidTaskDefinition", {
+  key: Schema.String,
+  reason: Schema.String
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `invalid definition of task "${this.key}": ${this.reason}`
+  }
+}
+
+/**
+ * No definition is known for a task key (`Tasks.run("key", ...)` with a key that no
+ * `TaskRegistry` in context holds).
+ * @since 0.1.0
+ * @category errors
+ */
+export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFound", {
+  key: Schema.String
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `no task is defined with key "${this.key}" (define it with Task.make and provide it through a TaskRegistry)`
+  }
+}
+
+/**
+ * The arguments given to `Tasks.run` do not satisfy the task's args Schema. Nothing was written.
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidTaskArgs extends Schema.TaggedError<InvalidTaskArgs>()("InvalidTaskArgs", {
+  key: Schema.String,
+  issue: Schema.String
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `invalid arguments for task "${this.key}":\n${this.issue}`
+  }
+}
+
+/**
+ * A stored task's arguments no longer decode with its args Schema (the Schema changed, or the row
+ * was edited by hand). The task fails at once, without retries; the worker goes on.
+ * @since 0.1.0
+ * @category errors
+ */
+export class UndecodableTask extends Schema.TaggedError<UndecodableTask>()("UndecodableTask", {
+  id: Schema.String,
+  key: Schema.String,
+  issue: Schema.String
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `task ${this.id} ("${this.key}") has arguments that no longer decode:\n${this.issue}`
+  }
+}
+
+/**
+ * An attempt ran longer than its task's timeout and was interrupted. It counts as a failed attempt.
+ * @since 0.1.0
+ * @category errors
+ */
+export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout", {
+  id: Schema.String,
+  key: Schema.String,
+  timeoutMillis: Schema.Number
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `task ${this.id} ("${this.key}") timed out after ${this.timeoutMillis} ms`
+  }
+}
+
+/**
+ * The database holds a newer effect-tasks schema than this process knows: it refuses to start
+ * rather than write rows an older protocol might corrupt. Upgrade the process.
+ * @since 0.1.0
+ * @category errors
+ */
+export class IncompatibleSchema extends Schema.TaggedError<IncompatibleSchema>()("IncompatibleSchema", {
+  schema: Schema.String,
+  found: Schema.Number,
+  supported: Schema.Number
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `schema "${this.schema}" is at version ${this.found}, but this process supports up to ${this.supported}: upgrade effect-tasks`
+  }
+}
+
+/**
+ * A configuration value was rejected (a schema name that is not a plain identifier, a pool size
+ * below 1, ...).
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidTaskOptions extends Schema.TaggedError<InvalidTaskOptions>()("InvalidTaskOptions", {
+  option: Schema.String,
+  reason: Schema.String
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `invalid option ${this.option}: ${this.reason}`
+  }
+}
+
+const sqlState = (cause: unknown): string | undefined => {
+  const inner = Predicate.hasProperty(cause, "cause") ? cause.cause : undefined
+  return Predicate.hasProperty(inner, "code") && typeof inner.code === "string" ? inner.code : undefined
+}
+
+/**
+ * A database statement failed. `cause` keeps the original `SqlError`, whose own `cause` holds the
+ * PostgreSQL error with its SQLSTATE (`sqlState` exposes it: 40001, 40P01, 23505, ...).
+ * @since 0.1.0
+ * @category errors
+ */
+export class TaskStoreError extends Schema.TaggedError<TaskStoreError>()("TaskStoreError", {
+  operation: Schema.String,
+  cause: Schema.Defect
+}) {
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * Maps the `SqlError` of a store statement to a `TaskStoreError` naming the operation.
+   * @since 0.1.0
+   */
+  static refail(operation: string) {
+    return <A, R>(self: Effect.Effect<A, SqlError, R>): Effect.Effect<A, TaskStoreError, R> =>
+      Effect.mapError(self, (cause) => new TaskStoreError({ operation, cause }))
+  }
+
+  /** The SQLSTATE of the failed statement, when PostgreSQL reported one. */
+  get sqlState(): string | undefined {
+    return sqlState(this.cause)
+  }
+
+  override get message(): string {
+    const inner = Predicate.hasProperty(this.cause, "cause") ? this.cause.cause : this.cause
+    const detail = inner instanceof Error ? inner.message : String(inner)
+    const code = this.sqlState
+    return `task store operation "${this.operation}" failed${code ? ` (SQLSTATE ${code})` : ""}: ${detail}`
+  }
+}
+
+/**
+ * Every public error of effect-tasks.
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskError =
+  | InvalidTaskDefinition
+  | TaskNotFound
+  | InvalidTaskArgs
+  | UndecodableTask
+  | TaskTimeout
+  | IncompatibleSchema
+  | InvalidTaskOptions
+  | TaskStoreError
+
+/**
+ * Whether a value is one of the errors of this module.
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTaskError = (u: unknown): u is TaskError => Predicate.hasProperty(u, TypeId)

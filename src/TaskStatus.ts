@@ -1,0 +1,89 @@
+/**
+ * The life cycle of a task row: the status names, which of them are final, and which moves between
+ * them are legal. The same set is enforced by a CHECK constraint on the `tasks` table.
+ *
+ * ```
+ * initialized ──claim──► running ──success──────────────► succeeded
+ *      ▲                    │ ──failure, no attempts left─► failed
+ *      └──retry / release───┘
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * Waiting to be claimed: new, waiting for a retry, or handed back by a stopping worker.
+ * @since 0.1.0
+ * @category models
+ */
+export const initialized = "initialized" as const
+
+/**
+ * Claimed by one worker, which holds its claim token.
+ * @since 0.1.0
+ * @category models
+ */
+export const running = "running" as const
+
+/**
+ * The handler's last attempt succeeded. Final.
+ * @since 0.1.0
+ * @category models
+ */
+export const succeeded = "succeeded" as const
+
+/**
+ * No attempt succeeded and none is left, or the row can no longer be run (its arguments no longer
+ * decode). Final until an operator reruns it.
+ * @since 0.1.0
+ * @category models
+ */
+export const failed = "failed" as const
+
+/**
+ * Every status a task row can hold.
+ * @since 0.1.0
+ * @category models
+ */
+export const TaskStatus = Schema.Literal(initialized, running, succeeded, failed)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskStatus = typeof TaskStatus.Type
+
+/**
+ * The statuses a task never leaves by itself.
+ * @since 0.1.0
+ * @category models
+ */
+export const terminal: ReadonlySet<TaskStatus> = new Set([succeeded, failed])
+
+/**
+ * Whether a status is final.
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTerminal = (status: TaskStatus): boolean => terminal.has(status)
+
+/**
+ * The legal moves, as data: `transitions[from]` lists every status a task in `from` may move to.
+ * `running → initialized` is a retry (attempt counted) or a release by a stopping worker (not counted).
+ * @since 0.1.0
+ * @category models
+ */
+export const transitions: { readonly [From in TaskStatus]: ReadonlyArray<TaskStatus> } = {
+  initialized: [running],
+  running: [succeeded, failed, initialized],
+  succeeded: [],
+  failed: []
+}
+
+/**
+ * Whether moving from `from` to `to` is legal.
+ * @since 0.1.0
+ * @category guards
+ */
+export const canTransition = (from: TaskStatus, to: TaskStatus): boolean => transitions[from].includes(to)

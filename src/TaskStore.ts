@@ -1,0 +1,157 @@
+/**
+ * The storage seam: every SQL statement effect-tasks runs goes through the operations of this
+ * service (the producer's insert shares the same code). Operations speak in encoded values and
+ * decoded rows, and each name says the guard it enforces. The interface is internal to the library
+ * and may change in any minor version: choose a layer, don't implement one.
+ *
+ * @since 0.1.0
+ */
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer, Schema } from "effect"
+import * as claimOps from "./internal/store/claim.js"
+import * as finishOps from "./internal/store/finish.js"
+import * as insertOps from "./internal/store/insert.js"
+import * as migrateOps from "./internal/store/migrate.js"
+import * as queryOps from "./internal/store/query.js"
+import * as tablesOps from "./internal/store/tables.js"
+import * as taskRow from "./internal/store/taskRow.js"
+import { type IncompatibleSchema, type InvalidTaskOptions, TaskStoreError } from "./TaskError.js"
+
+/**
+ * The database schema holding the task tables, read by producers and workers alike. Default
+ * `"effect_tasks"`; set it with `layerDatabaseSchema` (or the `schema` option of `TaskManager.layer`).
+ * @since 0.1.0
+ * @category config
+ */
+export const DatabaseSchema = tablesOps.DatabaseSchema
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type NewTask = insertOps.NewTask
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ClaimRequest = claimOps.ClaimRequest
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Finish = finishOps.Finish
+
+/**
+ * A claimed task: id, key, queue, stored args, the attempt number it is on and its claim token.
+ * @since 0.1.0
+ * @category models
+ */
+export const ClaimedTask = taskRow.ClaimedTask
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ClaimedTask = taskRow.ClaimedTask
+
+/**
+ * A whole task row: status, attempt, due time, claim, last error and timestamps.
+ * @since 0.1.0
+ * @category models
+ */
+export const TaskRow = taskRow.TaskRow
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskRow = taskRow.TaskRow
+
+/**
+ * The newest schema version this release knows.
+ * @since 0.1.0
+ * @category models
+ */
+export const latestVersion = migrateOps.latestVersion
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, {
+  /** The database schema this store works in. */
+  readonly schema: string
+  /** The NOTIFY channel that enqueues signal on. */
+  readonly channel: string
+  /** Applies pending migrations (safe under concurrent starts); fails on a schema newer than this code. */
+  readonly migrate: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
+  /** Inserts tasks (and wakes workers) on the current transaction if any; returns ids in input order. */
+  readonly insertMany: (tasks: ReadonlyArray<NewTask>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Claims up to `limit` due tasks with the given keys, skipping rows other claimers hold. */
+  readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<ClaimedTask>, TaskStoreError>
+  /** Ends claimed attempts still held under their tokens; returns the ids applied (others were stale). */
+  readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** The rows with the given ids, in id order. */
+  readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
+  /** The newest `limit` rows, newest first. */
+  readonly listRecent: (limit: number) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
+}>() {}
+
+const decodeRows = <A, I>(schema: Schema.Schema<A, I>, operation: string) => {
+  const decode = Schema.decodeUnknown(Schema.Array(schema))
+  return (rows: unknown): Effect.Effect<ReadonlyArray<A>, TaskStoreError> =>
+    Effect.mapError(decode(rows), (cause) => new TaskStoreError({ operation, cause }))
+}
+
+/**
+ * Builds the PostgreSQL store over the `SqlClient` in context, for the given schema (default: the
+ * `DatabaseSchema` in context).
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: { readonly schema?: string | undefined } = {}): Effect.Effect<
+  TaskStore["Type"],
+  InvalidTaskOptions,
+  SqlClient.SqlClient
+> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const schema = yield* tablesOps.validateSchemaName(options.schema ?? (yield* DatabaseSchema))
+    const tables = tablesOps.tables(schema)
+    const withSql = Effect.provideService(SqlClient.SqlClient, sql)
+    const decodeClaimed = decodeRows(taskRow.ClaimedTask, "claim")
+    const decodeTaskRows = decodeRows(taskRow.TaskRow, "query")
+    return {
+      schema,
+      channel: tables.channel,
+      migrate: withSql(migrateOps.migrate(tables)),
+      insertMany: (tasks) => insertOps.insertMany(tables, tasks).pipe(withSql, TaskStoreError.refail("insert")),
+      claim: (request) =>
+        claimOps.claim(tables, request).pipe(withSql, TaskStoreError.refail("claim"), Effect.flatMap(decodeClaimed)),
+      finishIfClaimed: (finishes) =>
+        finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),
+      getMany: (ids) =>
+        queryOps.getMany(tables, ids).pipe(withSql, TaskStoreError.refail("query"), Effect.flatMap(decodeTaskRows)),
+      listRecent: (limit) =>
+        queryOps.listRecent(tables, limit).pipe(withSql, TaskStoreError.refail("query"), Effect.flatMap(decodeTaskRows))
+    }
+  })
+
+/**
+ * The PostgreSQL store as a Layer.
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: { readonly schema?: string | undefined } = {}) =>
+  Layer.effect(TaskStore, make(options))
+
+/**
+ * Sets the database schema that producers (`Tasks.run`) and stores built from context use.
+ * Fails with `InvalidTaskOptions` unless it is a plain lower-case identifier.
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerDatabaseSchema = (schema: string): Layer.Layer<tablesOps.DatabaseSchema, InvalidTaskOptions> =>
+  Layer.effect(DatabaseSchema, tablesOps.validateSchemaName(schema))

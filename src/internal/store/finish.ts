@@ -1,0 +1,53 @@
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import * as TaskStatus from "../../TaskStatus.js"
+import type { Tables } from "./tables.js"
+
+/** The end of one claimed attempt, as the store writes it. */
+export interface Finish {
+  readonly id: string
+  readonly claimToken: string
+  /** `succeeded` or `failed` end the task; `initialized` makes it runnable again after `delayMillis`. */
+  readonly status: TaskStatus.TaskStatus
+  readonly delayMillis: number
+  /** Recorded as `last_error` when present; the previous error is kept otherwise. */
+  readonly error: string | null
+  /** False for an attempt handed back by a stopping worker: it does not count. */
+  readonly countsAsAttempt: boolean
+}
+
+/**
+ * Writes the ends of claimed attempts in one statement and returns the ids it applied to. Each row
+ * is changed only while it is still `running` under the same claim token: a worker whose claim was
+ * taken away (rescued, rerun, cancelled) cannot overwrite the newer truth, and its write matches
+ * no row.
+ */
+export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>) =>
+  Effect.gen(function*() {
+    if (finishes.length === 0) return []
+    const sql = yield* SqlClient.SqlClient
+    const tasks = sql(tables.tasks)
+    const rows = yield* sql<{ id: string }>`
+      UPDATE ${tasks} AS t SET
+        status = f.status,
+        attempt = CASE WHEN f.counts THEN t.attempt ELSE t.attempt - 1 END,
+        run_at = CASE WHEN f.status = ${TaskStatus.initialized}
+                      THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
+        last_error = coalesce(f.error, t.last_error),
+        claim_token = NULL,
+        claimed_by = NULL,
+        lease_expires_at = NULL,
+        finished_at = CASE WHEN f.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) THEN now() END,
+        updated_at = now()
+      FROM unnest(
+        ${finishes.map((finish) => finish.id)}::bigint[],
+        ${finishes.map((finish) => finish.claimToken)}::uuid[],
+        ${finishes.map((finish) => finish.status)}::text[],
+        ${finishes.map((finish) => finish.delayMillis)}::float8[],
+        ${finishes.map((finish) => finish.error)}::text[],
+        ${finishes.map((finish) => finish.countsAsAttempt)}::boolean[]
+      ) AS f(id, token, status, delay_ms, error, counts)
+      WHERE t.id = f.id AND t.claim_token = f.token AND t.status = ${TaskStatus.running}
+      RETURNING t.id::text AS id`.withoutTransform
+    return rows.map((row) => row.id)
+  })

@@ -1,0 +1,46 @@
+import { SqlClient } from "@effect/sql"
+import * as Migrator from "@effect/sql/Migrator"
+import { Effect } from "effect"
+import { IncompatibleSchema, TaskStoreError } from "../../TaskError.js"
+import { createTasks } from "./migrations/0001_create_tasks.js"
+import type { Tables } from "./tables.js"
+
+/** The newest schema version this code knows. Bump with every new migration file. */
+export const latestVersion = 1
+
+const loader = (tables: Tables) =>
+  Migrator.fromRecord({
+    "0001_create_tasks": createTasks(tables)
+  })
+
+/**
+ * Brings the schema up to `latestVersion`. Safe when several processes start at once: the schema
+ * and the bookkeeping table are created under an advisory lock (the Migrator's own bootstrap races,
+ * see cookbook §12), and the Migrator then runs pending migrations in one transaction holding an
+ * exclusive lock on that table. Refuses a database whose schema is newer than this code.
+ */
+export const migrate = (tables: Tables) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.withTransaction(Effect.gen(function*() {
+      yield* sql`SELECT pg_advisory_xact_lock(hashtext(${tables.migrations}))`
+      yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(tables.schema)}`
+      yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.migrations)} (
+        migration_id integer PRIMARY KEY,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        name text NOT NULL
+      )`
+    })).pipe(TaskStoreError.refail("migrate"))
+    const rows = yield* sql<{ version: number }>`
+      SELECT coalesce(max(migration_id), 0)::int AS version FROM ${sql(tables.migrations)}`.withoutTransform.pipe(
+      TaskStoreError.refail("migrate")
+    )
+    const version = rows[0]?.version ?? 0
+    if (version > latestVersion) {
+      return yield* new IncompatibleSchema({ schema: tables.schema, found: version, supported: latestVersion })
+    }
+    yield* Migrator.make({})({ loader: loader(tables), table: tables.migrations }).pipe(
+      Effect.catchAllDefect((defect) => Effect.fail(new TaskStoreError({ operation: "migrate", cause: defect }))),
+      Effect.mapError((cause) => cause instanceof TaskStoreError ? cause : new TaskStoreError({ operation: "migrate", cause }))
+    )
+  }).pipe(Effect.withSpan("TaskStore.migrate", { attributes: { "db.schema": tables.schema } }))

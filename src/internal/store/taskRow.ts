@@ -1,0 +1,61 @@
+import { Schema } from "effect"
+import { TaskStatus } from "../../TaskStatus.js"
+
+/** What a worker gets for each task it claimed: enough to run it and to finish it under its token. */
+export const ClaimedTask = Schema.Struct({
+  id: Schema.String,
+  key: Schema.String,
+  queue: Schema.String,
+  args: Schema.Unknown,
+  attempt: Schema.Number,
+  maxAttempts: Schema.Number,
+  claimToken: Schema.String
+})
+export type ClaimedTask = typeof ClaimedTask.Type
+
+/** The columns of `ClaimedTask`, as the claim statement returns them. */
+export const claimedColumns =
+  `t.id::text AS id, t.key, t.queue, t.args, t.attempt, t.max_attempts AS "maxAttempts", t.claim_token::text AS "claimToken"`
+
+/** One whole task row, decoded. */
+export const TaskRow = Schema.Struct({
+  id: Schema.String,
+  key: Schema.String,
+  queue: Schema.String,
+  priority: Schema.Number,
+  status: TaskStatus,
+  args: Schema.Unknown,
+  attempt: Schema.Number,
+  maxAttempts: Schema.Number,
+  runAt: Schema.DateFromSelf,
+  claimToken: Schema.NullOr(Schema.String),
+  claimedBy: Schema.NullOr(Schema.String),
+  leaseExpiresAt: Schema.NullOr(Schema.DateFromSelf),
+  lastError: Schema.NullOr(Schema.String),
+  createdAt: Schema.DateFromSelf,
+  updatedAt: Schema.DateFromSelf,
+  startedAt: Schema.NullOr(Schema.DateFromSelf),
+  finishedAt: Schema.NullOr(Schema.DateFromSelf)
+})
+export type TaskRow = typeof TaskRow.Type
+
+/** The columns of `TaskRow`. Aliased explicitly so a client with name transforms reads the same keys. */
+export const rowColumns = [
+  `id::text AS id`,
+  `key`,
+  `queue`,
+  `priority`,
+  `status`,
+  `args`,
+  `attempt`,
+  `max_attempts AS "maxAttempts"`,
+  `run_at AS "runAt"`,
+  `claim_token::text AS "claimToken"`,
+  `claimed_by AS "claimedBy"`,
+  `lease_expires_at AS "leaseExpiresAt"`,
+  `last_error AS "lastError"`,
+  `created_at AS "createdAt"`,
+  `updated_at AS "updatedAt"`,
+  `started_at AS "startedAt"`,
+  `finished_at AS "finishedAt"`
+].join(", ")
