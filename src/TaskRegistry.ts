@@ -51,12 +51,11 @@ const conflict = (entries: ReadonlyMap<string, Entry>, task: Task.Any): string |
 }
 
 /**
- * Builds a registry holding the given definitions (without handlers).
+ * Builds an empty registry.
  * @since 0.1.0
  * @category constructors
  */
-export const make = (definitions: Iterable<Task.Any> = []) =>
-  Effect.gen(function*() {
+export const make: Effect.Effect<TaskRegistry["Type"]> = Effect.gen(function*() {
     const entries = yield* SubscriptionRef.make<ReadonlyMap<string, Entry>>(new Map())
 
     const update = (task: Task.Any, handler: Option.Option<Handler>) =>
@@ -80,7 +79,6 @@ export const make = (definitions: Iterable<Task.Any> = []) =>
       ),
       changes: Stream.map(entries.changes, () => undefined)
     }
-    for (const task of definitions) yield* service.define(task)
     return service
   })
 
@@ -91,4 +89,4 @@ export const make = (definitions: Iterable<Task.Any> = []) =>
  * @category layers
  */
 export const layer = (definitions: Iterable<Task.Any> = []): Layer.Layer<TaskRegistry, InvalidTaskDefinition> =>
-  Layer.effect(TaskRegistry, make(definitions))
+  Layer.effect(TaskRegistry, Effect.tap(make, (registry) => Effect.forEach(definitions, registry.define)))

@@ -1,0 +1,89 @@
+import { Cause, Clock, Duration, Effect, Exit, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
+import type { ClaimedTask } from "../store/taskRow.js"
+import { TaskNotFound, UndecodableTask } from "../../TaskError.js"
+import * as TaskStatus from "../../TaskStatus.js"
+import type { Finish } from "../store/finish.js"
+
+/** How one claimed attempt ended, as decided from its Exit. */
+export type Outcome =
+  | { readonly _tag: "Succeeded" }
+  | { readonly _tag: "Retry"; readonly delay: Duration.Duration; readonly error: string }
+  | { readonly _tag: "Failed"; readonly error: string }
+  /** Interrupted by a stopping worker (or claimed by a node without the handler): runnable again, not counted. */
+  | { readonly _tag: "Released" }
+
+/** Failures that must not be retried: retrying cannot change them. */
+const isPermanent = (error: unknown): boolean => error instanceof UndecodableTask
+
+/** A failure that means "this process should not have run it": hand it back untouched. */
+const isNotRunnableHere = (error: unknown): boolean => error instanceof TaskNotFound
+
+const maxErrorLength = 16_384
+
+const describe = (claim: ClaimedTask, cause: Cause.Cause<unknown>): string => {
+  const text = `attempt ${claim.attempt}/${claim.maxAttempts}: ${Cause.pretty(cause, { renderErrorCause: true })}`
+  return text.length > maxErrorLength ? `${text.slice(0, maxErrorLength)}\n… (truncated)` : text
+}
+
+/**
+ * The one place where retry, timeout and stop are decided. Pure: `retryDelay` is the wait the
+ * task's schedule gives before the next attempt (None when the schedule is exhausted).
+ */
+export const decide = (
+  claim: ClaimedTask,
+  exit: Exit.Exit<unknown, unknown>,
+  retryDelay: Option.Option<Duration.Duration>
+): Outcome => {
+  if (Exit.isSuccess(exit)) return { _tag: "Succeeded" }
+  const cause = exit.cause
+  if (Cause.isInterruptedOnly(cause)) return { _tag: "Released" }
+  const failures = Array.from(Cause.failures(cause))
+  if (failures.some(isNotRunnableHere)) return { _tag: "Released" }
+  const error = describe(claim, cause)
+  if (failures.some(isPermanent) || claim.attempt >= claim.maxAttempts || Option.isNone(retryDelay)) {
+    return { _tag: "Failed", error }
+  }
+  return { _tag: "Retry", delay: retryDelay.value, error }
+}
+
+/**
+ * The delay the schedule gives before retry number `retry` (1-based), found by stepping it from
+ * the current time as if each earlier delay had been waited. None when the schedule ends first.
+ * Stepping, unlike running the schedule, never sleeps, so the delay is stored as the row's
+ * `run_at` and the worker's slot is free meanwhile.
+ */
+export const retryDelay = (
+  schedule: Schedule.Schedule<unknown, number>,
+  retry: number
+): Effect.Effect<Option.Option<Duration.Duration>> =>
+  Effect.gen(function*() {
+    let now = yield* Clock.currentTimeMillis
+    let state = schedule.initial
+    let delay = 0
+    for (let n = 1; n <= retry; n++) {
+      const [next, , decision] = yield* schedule.step(now, n, state)
+      if (ScheduleDecision.isDone(decision)) return Option.none()
+      const start = ScheduleIntervals.start(decision.intervals)
+      delay = Math.max(0, start - now)
+      now = Math.max(now, start)
+      state = next
+    }
+    return Option.some(Duration.millis(delay))
+  })
+
+const statusOf: { readonly [Tag in Outcome["_tag"]]: TaskStatus.TaskStatus } = {
+  Succeeded: TaskStatus.succeeded,
+  Retry: TaskStatus.initialized,
+  Failed: TaskStatus.failed,
+  Released: TaskStatus.initialized
+}
+
+/** The store write that records an outcome under the attempt's claim. */
+export const toFinish = (claim: ClaimedTask, outcome: Outcome): Finish => ({
+  id: claim.id,
+  claimToken: claim.claimToken,
+  status: statusOf[outcome._tag],
+  delayMillis: outcome._tag === "Retry" ? Duration.toMillis(outcome.delay) : 0,
+  error: outcome._tag === "Retry" || outcome._tag === "Failed" ? outcome.error : null,
+  countsAsAttempt: outcome._tag !== "Released"
+})
