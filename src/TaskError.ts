@@ -133,6 +133,22 @@ export class InvalidTaskOptions extends Schema.TaggedError<InvalidTaskOptions>()
   }
 }
 
+/**
+ * The embedded PostgreSQL server (the zero-setup default of the examples and tests) could not be
+ * started. `reason` says what to do about it.
+ * @since 0.1.0
+ * @category errors
+ */
+export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresError>()("EmbeddedPostgresError", {
+  stage: Schema.Literal("load", "access", "prepare", "initialise", "start", "stop"),
+  reason: Schema.String
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `embedded PostgreSQL failed (${this.stage}): ${this.reason}`
+  }
+}
+
 const sqlState = (cause: unknown): string | undefined => {
   const inner = Predicate.hasProperty(cause, "cause") ? cause.cause : undefined
   return Predicate.hasProperty(inner, "code") && typeof inner.code === "string" ? inner.code : undefined
@@ -186,6 +202,7 @@ export type TaskError =
   | IncompatibleSchema
   | InvalidTaskOptions
   | TaskStoreError
+  | EmbeddedPostgresError
 
 /**
  * Whether a value is one of the errors of this module.

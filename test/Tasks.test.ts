@@ -1,0 +1,158 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect, Either, Ref, Schema } from "effect"
+import { Task, TaskError, TaskRegistry, Tasks, TaskStatus, TaskStore } from "../src/index.js"
+import { freshSchema, PgTest } from "./support/database.js"
+import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
+
+const SendReceipt = Task.make("send-receipt", { args: Schema.Struct({ orderId: Schema.Number }) })
+
+class Rollback extends Schema.TaggedError<Rollback>()("Rollback", {}) {}
+
+/** A handler that records every order id it saw. */
+const recordingHandler = Effect.gen(function*() {
+  const seen = yield* Ref.make<ReadonlyArray<number>>([])
+  const live = SendReceipt.handler(({ orderId }) => Ref.update(seen, (ids) => [...ids, orderId]))
+  return { seen, live }
+})
+
+layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
+  it.scoped("a task enqueued in a committed transaction runs exactly once and ends succeeded", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const { live, seen } = yield* recordingHandler
+      yield* startWorker(live, { schema, scanInterval: "200 millis" })
+      const id = yield* sql.withTransaction(Tasks.run(SendReceipt, { orderId: 7 })).pipe(
+        Effect.provide(TaskStore.layerDatabaseSchema(schema))
+      )
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
+      expect(row?.attempt).toBe(1)
+      expect(row?.finishedAt).toBeInstanceOf(Date)
+      expect(yield* Ref.get(seen)).toEqual([7])
+    }))
+
+  it.scoped("a task enqueued in a rolled-back transaction never exists and never runs", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const { live, seen } = yield* recordingHandler
+      yield* startWorker(live, { schema, scanInterval: "200 millis" })
+      const enqueue = (orderId: number) => Tasks.run(SendReceipt, { orderId })
+      const rolledBack = yield* sql.withTransaction(
+        Effect.zipRight(enqueue(1), Effect.fail(new Rollback()))
+      ).pipe(Effect.either, Effect.provide(TaskStore.layerDatabaseSchema(schema)))
+      expect(Either.isLeft(rolledBack)).toBe(true)
+      // A later committed task runs; by then the rolled-back one would have run too, had it existed.
+      const committed = yield* sql.withTransaction(enqueue(2)).pipe(Effect.provide(TaskStore.layerDatabaseSchema(schema)))
+      yield* waitForStatus(schema, [committed], [TaskStatus.succeeded])
+      const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)}`
+      expect(rows[0]?.n).toBe(1)
+      expect(yield* Ref.get(seen)).toEqual([2])
+    }))
+
+  it.scoped("enqueue outside a transaction works, and several enqueues share one transaction", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const { live, seen } = yield* recordingHandler
+      yield* startWorker(live, { schema, scanInterval: "200 millis" })
+      const inSchema = Effect.provide(TaskStore.layerDatabaseSchema(schema))
+      const alone = yield* Tasks.run(SendReceipt, { orderId: 10 }).pipe(inSchema)
+      const together = yield* sql.withTransaction(Effect.all([
+        Tasks.run(SendReceipt, { orderId: 11 }),
+        Tasks.run(SendReceipt, { orderId: 12 })
+      ])).pipe(inSchema)
+      const batch = yield* Tasks.runMany(SendReceipt, [{ orderId: 13 }, { orderId: 14 }, { orderId: 15 }]).pipe(inSchema)
+      expect(batch.map(Number)).toEqual([...batch.map(Number)].sort((a, b) => a - b))
+      yield* waitForStatus(schema, [alone, ...together, ...batch], [TaskStatus.succeeded])
+      expect([...(yield* Ref.get(seen))].sort()).toEqual([10, 11, 12, 13, 14, 15])
+      const rows = yield* (yield* storeOf(schema)).getMany(batch)
+      expect(rows.map((row) => row.args)).toEqual([{ orderId: 13 }, { orderId: 14 }, { orderId: 15 }])
+    }))
+
+  describe("bad input", () => {
+    it.scoped("a wrong argument type fails with InvalidTaskArgs and writes nothing", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const schema = yield* freshSchema
+        yield* (yield* storeOf(schema)).migrate
+        const error = yield* Tasks.run("send-receipt", { orderId: "seven" }).pipe(
+          Effect.provide(TaskRegistry.layer([SendReceipt])),
+          Effect.provide(TaskStore.layerDatabaseSchema(schema)),
+          Effect.flip
+        )
+        expect(error._tag).toBe("InvalidTaskArgs")
+        expect(error.message).toContain(`invalid arguments for task "send-receipt"`)
+        expect(error.message).toContain(`["orderId"]`)
+        expect(error.message).toContain(`Expected number, actual "seven"`)
+        const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)}`
+        expect(rows[0]?.n).toBe(0)
+      }))
+
+    it.effect("an unknown key fails with TaskNotFound, with or without a registry", () =>
+      Effect.gen(function*() {
+        const withoutRegistry = yield* Effect.flip(Tasks.run("no-such-task", {}))
+        expect(withoutRegistry).toBeInstanceOf(TaskError.TaskNotFound)
+        expect(withoutRegistry.message).toContain(`"no-such-task"`)
+        const withRegistry = yield* Tasks.run("no-such-task", {}).pipe(
+          Effect.provide(TaskRegistry.layer([SendReceipt])),
+          Effect.flip
+        )
+        expect(withRegistry).toBeInstanceOf(TaskError.TaskNotFound)
+      }))
+
+    it.effect("a key is found through the registry, and enqueues like the definition", () =>
+      Effect.gen(function*() {
+        const schema = yield* freshSchema
+        const store = yield* storeOf(schema)
+        yield* store.migrate
+        const id = yield* Tasks.run("send-receipt", { orderId: 3 }).pipe(
+          Effect.provide(TaskRegistry.layer([SendReceipt])),
+          Effect.provide(TaskStore.layerDatabaseSchema(schema))
+        )
+        const [row] = yield* store.getMany([id])
+        expect(row).toMatchObject({ key: "send-receipt", status: "initialized", args: { orderId: 3 }, attempt: 0 })
+      }).pipe(Effect.scoped))
+
+    it.effect("an empty key or an invalid option is a typed definition error at definition time", () =>
+      Effect.sync(() => {
+        const attempt = (make: () => unknown) => {
+          try {
+            make()
+          } catch (error) {
+            return error
+          }
+          return undefined
+        }
+        const args = Schema.Struct({})
+        const cases = [
+          [() => Task.make("", { args }), "the key is empty"],
+          [() => Task.make("  padded ", { args }), "white space"],
+          [() => Task.make("x", { args, retry: { times: -1 } }), "retry.times"],
+          [() => Task.make("x", { args, retry: { times: 1.5 } }), "retry.times"],
+          [() => Task.make("x", { args, timeout: 0 }), "timeout"],
+          [() => Task.make("x", { args, timeout: "soon" as never }), "timeout"],
+          [() => Task.make("x", { args, priority: 0.5 }), "priority"],
+          [() => Task.make("x", { args, queue: "" }), "queue"]
+        ] as const
+        for (const [make, reason] of cases) {
+          const error = attempt(make)
+          expect(error).toBeInstanceOf(TaskError.InvalidTaskDefinition)
+          expect(TaskError.isTaskError(error)).toBe(true)
+          expect((error as TaskError.InvalidTaskDefinition).message).toContain(reason)
+        }
+      }))
+
+    it.scoped("a registry refuses a second handler or a second definition for one key", () =>
+      Effect.gen(function*() {
+        const other = Task.make("send-receipt", { args: Schema.Struct({ orderId: Schema.String }) })
+        const registry = yield* TaskRegistry.make
+        yield* registry.register(SendReceipt, () => Effect.void)
+        const twice = yield* Effect.flip(registry.register(SendReceipt, () => Effect.void))
+        expect(twice.reason).toContain("already registered")
+        const clash = yield* Effect.flip(registry.define(other))
+        expect(clash.reason).toContain("another definition")
+      }))
+  })
+})

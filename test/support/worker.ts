@@ -1,0 +1,55 @@
+import { SqlClient } from "@effect/sql"
+import type { PgClient } from "@effect/sql-pg"
+import { Context, type Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
+import { TaskManager, type TaskRegistry, TaskStore } from "../../src/index.js"
+import { waitFor } from "./waitFor.js"
+
+/**
+ * Starts handler Layers on a TaskManager in a scope the test can close early (`stop`, the
+ * graceful stop) and that the test's own scope closes otherwise.
+ */
+export const startWorker = <E, R>(
+  handlers: Layer.Layer<never, E, TaskRegistry.TaskRegistry | R>,
+  options: TaskManager.Options
+) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const context = yield* Layer.buildWithScope(handlers.pipe(Layer.provideMerge(TaskManager.layer(options))), scope)
+    return {
+      manager: Context.get(context, TaskManager.TaskManager),
+      stop: Scope.close(scope, Exit.void)
+    }
+  })
+
+/** The store of a schema, to read rows the way the library does. */
+export const storeOf = (schema: string) => TaskStore.make({ schema }).pipe(Effect.orDie)
+
+/** Waits until every given task is in one of `statuses`. */
+export const waitForStatus = (
+  schema: string,
+  ids: ReadonlyArray<string>,
+  statuses: ReadonlyArray<string>,
+  within: Duration.DurationInput = "20 seconds"
+): Effect.Effect<ReadonlyArray<TaskStore.TaskRow>, unknown, SqlClient.SqlClient> =>
+  Effect.flatMap(storeOf(schema), (store) =>
+    waitFor(
+      `tasks ${ids.join(",")} to reach ${statuses.join("|")}`,
+      store.getMany(ids),
+      (rows) => rows.length === ids.length && rows.every((row) => statuses.includes(row.status)),
+      within
+    ))
+
+/** Waits until the manager's LISTEN is active (visible in pg_stat_activity). */
+export const waitForListener = (schema: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    return yield* waitFor(
+      "the LISTEN connection",
+      sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE query = ${`LISTEN "${schema}_tasks"`}`.withoutTransform,
+      (rows) => (rows[0]?.n ?? 0) > 0
+    )
+  })
+
+export type WorkerEnv = SqlClient.SqlClient | PgClient.PgClient
