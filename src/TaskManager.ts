@@ -141,6 +141,8 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
     }
   })
 
+const retryWakeMargin = Duration.millis(10)
+
 const generatedNodeId = Effect.map(
   Random.nextIntBetween(0, 36 ** 6),
   (n) => `${os.hostname()}/${process.pid}/${n.toString(36).padStart(6, "0")}`
@@ -169,7 +171,21 @@ export const make = (
     const pool = yield* Effect.makeSemaphore(resolved.poolSize)
     const running = yield* FiberSet.make<void>()
     const wakeups = yield* Queue.sliding<void>(1)
-    const execute = makeExecutor({ store, registry, pool, defaultTimeout: resolved.runningTimeout })
+    // Claiming lives in its own scope, closed first on stop; running handlers live in `running`.
+    const claimScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const retryTimers = yield* FiberSet.make<void>().pipe(Scope.extend(claimScope))
+    const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
+    const execute = makeExecutor({
+      store,
+      registry,
+      pool,
+      defaultTimeout: resolved.runningTimeout,
+      // The row's run_at is the database's now() + delay, written before this timer starts.
+      wakeAfter: (delay) =>
+        FiberSet.run(retryTimers, Effect.zipRight(Effect.sleep(Duration.sum(delay, retryWakeMargin)), wake)).pipe(
+          Effect.asVoid
+        )
+    })
     const claimer = makeClaimer({
       store,
       registry,
@@ -184,8 +200,6 @@ export const make = (
       wakeups
     })
 
-    // Claiming lives in its own scope, closed first on stop; running handlers live in `running`.
-    const claimScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         yield* Scope.close(claimScope, Exit.void)
@@ -216,7 +230,7 @@ export const make = (
       nodeId,
       options: resolved,
       running: FiberSet.size(running),
-      wake: Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
+      wake
     }
   })
 

@@ -13,6 +13,8 @@ export interface ExecutorOptions {
   readonly pool: Effect.Semaphore
   /** The attempt timeout for tasks that define none. */
   readonly defaultTimeout: Duration.Duration
+  /** Called after a retry is scheduled, so this process claims it when it is due (not a scan later). */
+  readonly wakeAfter: (delay: Duration.Duration) => Effect.Effect<void>
 }
 
 /** A failed finish write (database gone for a moment) is retried briefly; then the lease decides. */
@@ -84,6 +86,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
           yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
         }
         yield* record(claim, ended)
+        if (ended._tag === "Retry") yield* options.wakeAfter(ended.delay)
       })
     ).pipe(
       Effect.ensuring(options.pool.release(1)),

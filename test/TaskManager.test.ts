@@ -1,0 +1,191 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Clock, Effect, Layer, Ref, Schedule, Schema } from "effect"
+import { Task, Tasks, TaskStatus, TaskStore } from "../src/index.js"
+import { freshSchema, pgClient, PgTest } from "./support/database.js"
+import { startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
+
+const Ping = Task.make("ping", { args: Schema.Struct({ n: Schema.Number }) })
+
+const inSchema = (schema: string) => Effect.provide(TaskStore.layerDatabaseSchema(schema))
+
+layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
+  it.scoped("NOTIFY starts a committed task far sooner than the scan interval", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const startedAt = yield* Ref.make(new Map<number, number>())
+      const live = Ping.handler(({ n }) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.update(startedAt, (map) => new Map(map).set(n, now)))
+      )
+      // A one-minute scan: only NOTIFY can explain a start within a second.
+      yield* startWorker(live, { schema, scanInterval: "60 seconds" })
+      yield* waitForListener(schema)
+      const latencies: Array<number> = []
+      for (let n = 0; n < 10; n++) {
+        const id = yield* sql.withTransaction(Tasks.run(Ping, { n })).pipe(inSchema(schema))
+        const committedAt = yield* Clock.currentTimeMillis
+        yield* waitForStatus(schema, [id], [TaskStatus.succeeded], "5 seconds")
+        latencies.push((yield* Ref.get(startedAt)).get(n)! - committedAt)
+      }
+      latencies.sort((a, b) => a - b)
+      yield* Effect.log(`commit → handler start over NOTIFY: p50 ${latencies[4]} ms, max ${latencies[9]} ms`)
+      expect(latencies[9]).toBeLessThan(1000)
+    }))
+
+  it.scoped("with NOTIFY lost (listener connection killed), the safety scan still runs the task", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const seen = yield* Ref.make(0)
+      yield* startWorker(Ping.handler(() => Ref.update(seen, (n) => n + 1)), { schema, scanInterval: "300 millis" })
+      yield* waitForListener(schema)
+      const killed = yield* sql<{ pid: number }>`
+        SELECT pg_terminate_backend(pid)::int AS pid FROM pg_stat_activity WHERE query = ${`LISTEN "${schema}_tasks"`}`
+      expect(killed.length).toBe(1)
+      const id = yield* Tasks.run(Ping, { n: 1 }).pipe(inSchema(schema))
+      yield* waitForStatus(schema, [id], [TaskStatus.succeeded], "5 seconds")
+      expect(yield* Ref.get(seen)).toBe(1)
+    }))
+
+  it.scoped("a failed attempt is retried after the Schedule's delay, and the row tells the story", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const Flaky = Task.make("flaky", {
+        args: Schema.Struct({}),
+        retry: { times: 3, schedule: Schedule.spaced("400 millis") }
+      })
+      const starts = yield* Ref.make<ReadonlyArray<number>>([])
+      const live = Flaky.handler(() =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const previous = yield* Ref.getAndUpdate(starts, (all) => [...all, now])
+          if (previous.length < 2) return yield* Effect.fail(`failure number ${previous.length + 1}`)
+        })
+      )
+      // The scan is far slower than the retry delay: the retry must not wait for it.
+      yield* startWorker(live, { schema, scanInterval: "30 seconds" })
+      const id = yield* Tasks.run(Flaky, {}).pipe(inSchema(schema))
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
+      const times = yield* Ref.get(starts)
+      expect(times.length).toBe(3)
+      for (const [index, gap] of times.slice(1).map((time, i) => [i, time - times[i]!] as const)) {
+        expect(gap, `gap before retry ${index + 1}`).toBeGreaterThanOrEqual(390)
+        expect(gap, `gap before retry ${index + 1}`).toBeLessThan(1500)
+      }
+      expect(row).toMatchObject({ status: "succeeded", attempt: 3, maxAttempts: 4 })
+      expect(row?.lastError).toContain("attempt 2/4")
+      expect(row?.lastError).toContain("failure number 2")
+    }))
+
+  it.scoped("retries stop after `times`: the task ends failed with its attempts and last error", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const Doomed = Task.make("doomed", { args: Schema.Struct({}), retry: { times: 2, schedule: Schedule.spaced("50 millis") } })
+      const runs = yield* Ref.make(0)
+      const live = Doomed.handler(() =>
+        Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (n) => Effect.fail(new Error(`smtp down (run ${n})`)))
+      )
+      yield* startWorker(live, { schema, scanInterval: "30 seconds" })
+      const id = yield* Tasks.run(Doomed, {}).pipe(inSchema(schema))
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.failed])
+      expect(row).toMatchObject({ status: "failed", attempt: 3, maxAttempts: 3, claimToken: null })
+      expect(row?.lastError).toContain("attempt 3/3")
+      expect(row?.lastError).toContain("smtp down (run 3)")
+      expect(row?.finishedAt).toBeInstanceOf(Date)
+      expect(yield* Ref.get(runs)).toBe(3)
+    }))
+
+  it.scoped("a timeout interrupts the handler (its finalizer runs) and counts as a failed attempt", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const Slow = Task.make("slow", {
+        args: Schema.Struct({}),
+        timeout: "200 millis",
+        retry: { times: 1, schedule: Schedule.spaced("50 millis") }
+      })
+      const finalized = yield* Ref.make(0)
+      const live = Slow.handler(() => Effect.never.pipe(Effect.ensuring(Ref.update(finalized, (n) => n + 1))))
+      yield* startWorker(live, { schema, scanInterval: "30 seconds" })
+      const id = yield* Tasks.run(Slow, {}).pipe(inSchema(schema))
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.failed])
+      expect(row).toMatchObject({ attempt: 2 })
+      expect(row?.lastError).toContain("timed out after 200 ms")
+      expect(yield* Ref.get(finalized)).toBe(2)
+    }))
+
+  it.scoped("never more than poolSize handlers run at once", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const current = yield* Ref.make(0)
+      const highest = yield* Ref.make(0)
+      const live = Ping.handler(() =>
+        Effect.acquireUseRelease(
+          Effect.flatMap(Ref.updateAndGet(current, (n) => n + 1), (n) => Ref.update(highest, (max) => Math.max(max, n))),
+          () => Effect.sleep("30 millis"),
+          () => Ref.update(current, (n) => n - 1)
+        )
+      )
+      yield* startWorker(live, { schema, poolSize: 3, scanInterval: "200 millis" })
+      const ids = yield* Tasks.runMany(Ping, Array.from({ length: 30 }, (_, n) => ({ n }))).pipe(inSchema(schema))
+      yield* waitForStatus(schema, ids, [TaskStatus.succeeded])
+      expect(yield* Ref.get(highest)).toBe(3)
+    }))
+
+  it.scoped("two managers on one database never run the same attempt (1,000 tasks)", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      yield* (yield* storeOf(schema)).migrate
+      const runsByNode = yield* Ref.make<ReadonlyArray<readonly [string, number]>>([])
+      const node = (name: string) =>
+        Effect.gen(function*() {
+          // Each manager has a pool of its own, as a separate process would.
+          const client = yield* Layer.build(pgClient({ maxConnections: 8 }))
+          const live = Ping.handler(({ n }) =>
+            Effect.zipRight(Effect.sleep("1 millis"), Ref.update(runsByNode, (runs) => [...runs, [name, n] as const]))
+          )
+          yield* startWorker(live, { schema, poolSize: 5, scanInterval: "500 millis", nodeId: name }).pipe(
+            Effect.provide(client)
+          )
+        })
+      yield* node("a")
+      yield* node("b")
+      const ids = yield* Tasks.runMany(Ping, Array.from({ length: 1000 }, (_, n) => ({ n }))).pipe(inSchema(schema))
+      yield* waitForStatus(schema, ids, [TaskStatus.succeeded], "60 seconds")
+      const runs = yield* Ref.get(runsByNode)
+      const counts = new Map<number, number>()
+      for (const [, n] of runs) counts.set(n, (counts.get(n) ?? 0) + 1)
+      expect(runs.length).toBe(1000)
+      expect(counts.size).toBe(1000)
+      expect([...counts.values()].every((count) => count === 1)).toBe(true)
+      const byA = runs.filter(([name]) => name === "a").length
+      yield* Effect.log(`node a ran ${byA}, node b ran ${1000 - byA}`)
+      expect(byA).toBeGreaterThan(0)
+      expect(byA).toBeLessThan(1000)
+      const rows = yield* (yield* storeOf(schema)).getMany(ids)
+      expect(rows.every((row) => row.attempt === 1)).toBe(true)
+    }), { timeout: 120_000 })
+
+  it.scoped("a row whose args no longer decode fails once with a typed reason; the worker goes on", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      const Retried = Task.make("ping", { args: Ping.args, retry: { times: 5 } })
+      const [bad, good] = yield* Tasks.runMany(Retried, [{ n: 1 }, { n: 2 }]).pipe(inSchema(schema))
+      yield* sql`UPDATE ${sql(`${schema}.tasks`)} SET args = '{"n":"one"}'::jsonb WHERE id = ${bad!}::bigint`
+      const seen = yield* Ref.make<ReadonlyArray<number>>([])
+      yield* startWorker(Retried.handler(({ n }) => Ref.update(seen, (all) => [...all, n])), {
+        schema,
+        scanInterval: "200 millis"
+      })
+      const [badRow, goodRow] = yield* waitForStatus(schema, [bad!, good!], [TaskStatus.succeeded, TaskStatus.failed])
+      expect(badRow).toMatchObject({ status: "failed", attempt: 1 })
+      expect(badRow?.lastError).toContain("UndecodableTask")
+      expect(badRow?.lastError).toContain("no longer decode")
+      expect(badRow?.lastError).toContain(`Expected number, actual "one"`)
+      expect(goodRow?.status).toBe("succeeded")
+      expect(yield* Ref.get(seen)).toEqual([2])
+    }))
+})
