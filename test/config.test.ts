@@ -1,0 +1,52 @@
+import { expect, layer } from "@effect/vitest"
+import { ConfigProvider, Duration, Effect, Layer, Option } from "effect"
+import { TaskManager } from "../src/index.js"
+import { freshSchema, PgTest } from "./support/database.js"
+
+layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
+  it.scoped("TaskManager.layerConfig reads EFFECT_TASKS_* keys, and unset keys take the defaults", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const provider = ConfigProvider.fromMap(new Map([
+        ["EFFECT_TASKS_SCHEMA", schema],
+        ["EFFECT_TASKS_POOL_SIZE", "7"],
+        ["EFFECT_TASKS_SCAN_INTERVAL", "2 seconds"],
+        ["EFFECT_TASKS_STOP_TIMEOUT", "1 second"],
+        ["EFFECT_TASKS_NODE_ID", "node-7"]
+      ]), { pathDelim: "_" }) // as the environment provider reads EFFECT_TASKS_POOL_SIZE
+      const context = yield* Layer.build(TaskManager.layerConfig()).pipe(Effect.withConfigProvider(provider))
+      const manager = yield* Effect.provide(TaskManager.TaskManager, context)
+      expect(manager.nodeId).toBe("node-7")
+      expect(manager.options).toMatchObject({ schema, poolSize: 7, claimBatchSize: 7, migrate: true, listen: true })
+      expect(Duration.toMillis(manager.options.scanInterval)).toBe(2000)
+      expect(Duration.toMillis(manager.options.stopTimeout)).toBe(1000)
+      expect(Duration.toMillis(manager.options.runningTimeout)).toBe(Duration.toMillis(TaskManager.defaults.runningTimeout))
+    }))
+
+  it.effect("defaults are gta's where they apply, with a bounded pool and a bounded stop", () =>
+    Effect.gen(function*() {
+      const resolved = yield* TaskManager.resolveOptions()
+      expect(Duration.toMillis(resolved.scanInterval)).toBe(5_000)
+      expect(Duration.toMillis(resolved.runningTimeout)).toBe(30 * 60_000)
+      expect(Duration.toMillis(resolved.stopTimeout)).toBe(30_000)
+      expect(resolved.poolSize).toBe(10)
+      expect(resolved.nodeId).toEqual(Option.none())
+    }))
+
+  it.effect("invalid configuration is a typed error naming the option", () =>
+    Effect.gen(function*() {
+      const cases = [
+        [{ poolSize: 0 }, "poolSize"],
+        [{ claimBatchSize: -1 }, "claimBatchSize"],
+        [{ scanInterval: 0 }, "scanInterval"],
+        [{ stopTimeout: "forever" as never }, "stopTimeout"],
+        [{ runningTimeout: Duration.infinity }, "runningTimeout"],
+        [{ schema: "public; drop" }, "schema"]
+      ] as const
+      for (const [options, option] of cases) {
+        const error = yield* Effect.flip(TaskManager.resolveOptions(options))
+        expect(error._tag).toBe("InvalidTaskOptions")
+        expect(error.option).toBe(option)
+      }
+    }))
+})

@@ -1,0 +1,100 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Clock, Deferred, Effect, Ref, Schema } from "effect"
+import { Task, Tasks, TaskStatus, TaskStore } from "../src/index.js"
+import { freshSchema, PgTest } from "./support/database.js"
+import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { waitFor } from "./support/waitFor.js"
+
+const Job = Task.make("job", { args: Schema.Struct({ millis: Schema.Number }), retry: { times: 3 } })
+
+const inSchema = (schema: string) => Effect.provide(TaskStore.layerDatabaseSchema(schema))
+
+layer(PgTest, { excludeTestServices: true })("graceful stop", (it) => {
+  it.scoped("waits for running tasks up to stopTimeout, interrupts the rest, leaves none running; a new manager runs them", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const started = yield* Ref.make(0)
+      const interrupted = yield* Ref.make(0)
+      const allStarted = yield* Deferred.make<void>()
+      const live = Job.handler(({ millis }) =>
+        Effect.gen(function*() {
+          if ((yield* Ref.updateAndGet(started, (n) => n + 1)) === 4) yield* Deferred.succeed(allStarted, undefined)
+          yield* Effect.sleep(millis)
+        }).pipe(Effect.onInterrupt(() => Ref.update(interrupted, (n) => n + 1)))
+      )
+      const worker = yield* startWorker(live, { schema, poolSize: 4, stopTimeout: "700 millis", scanInterval: "200 millis" })
+      const [quick1, quick2, slow1, slow2] = yield* Tasks.runMany(Job, [
+        { millis: 300 },
+        { millis: 300 },
+        { millis: 60_000 },
+        { millis: 60_000 }
+      ]).pipe(inSchema(schema))
+      yield* Deferred.await(allStarted)
+
+      const before = yield* Clock.currentTimeMillis
+      yield* worker.stop
+      const stopMillis = (yield* Clock.currentTimeMillis) - before
+      yield* Effect.log(`stop took ${stopMillis} ms with stopTimeout 700 ms`)
+      expect(stopMillis).toBeGreaterThanOrEqual(650)
+      expect(stopMillis).toBeLessThan(3000)
+
+      const store = yield* storeOf(schema)
+      const rows = yield* store.getMany([quick1!, quick2!, slow1!, slow2!])
+      expect(rows.map((row) => row.status)).toEqual(["succeeded", "succeeded", "initialized", "initialized"])
+      // The interrupted attempts do not count, and their claims are gone.
+      expect(rows.slice(2).map((row) => [row.attempt, row.claimToken])).toEqual([[0, null], [0, null]])
+      expect(yield* Ref.get(interrupted)).toBe(2)
+      const running = yield* sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)} WHERE status = ${TaskStatus.running}`
+      expect(running[0]?.n).toBe(0)
+
+      // A new manager (here: one whose handler is quick) runs the handed-back tasks.
+      const Quick = Job.handler(() => Effect.void)
+      yield* startWorker(Quick, { schema, scanInterval: "200 millis" })
+      const finished = yield* waitForStatus(schema, [slow1!, slow2!], [TaskStatus.succeeded])
+      expect(finished.map((row) => row.attempt)).toEqual([1, 1])
+    }))
+
+  it.scoped("a stop with nothing running is immediate, and claims nothing afterwards", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const runs = yield* Ref.make(0)
+      const worker = yield* startWorker(Job.handler(() => Ref.update(runs, (n) => n + 1)), {
+        schema,
+        scanInterval: "100 millis"
+      })
+      const before = yield* Clock.currentTimeMillis
+      yield* worker.stop
+      expect((yield* Clock.currentTimeMillis) - before).toBeLessThan(500)
+      const id = yield* Tasks.run(Job, { millis: 0 }).pipe(inSchema(schema))
+      // Several scan intervals later the task is still waiting: the stopped manager no longer claims.
+      yield* Effect.sleep("500 millis")
+      const [row] = yield* (yield* storeOf(schema)).getMany([id])
+      expect(row?.status).toBe("initialized")
+      expect(yield* Ref.get(runs)).toBe(0)
+    }))
+
+  it.scoped("a task enqueued while the manager stops is kept for the next one", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const release = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const worker = yield* startWorker(
+        Job.handler(() => Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release))),
+        { schema, stopTimeout: "5 seconds", scanInterval: "100 millis" }
+      )
+      const first = yield* Tasks.run(Job, { millis: 0 }).pipe(inSchema(schema))
+      yield* Deferred.await(started)
+      const stopping = yield* Effect.fork(worker.stop)
+      const second = yield* Tasks.run(Job, { millis: 0 }).pipe(inSchema(schema))
+      yield* Deferred.succeed(release, undefined)
+      yield* stopping.await
+      const store = yield* storeOf(schema)
+      yield* waitFor("the first task to finish", store.getMany([first]), (rows) => rows[0]?.status === "succeeded")
+      expect((yield* store.getMany([second]))[0]?.status).toBe("initialized")
+      yield* startWorker(Job.handler(() => Effect.void), { schema, scanInterval: "100 millis" })
+      yield* waitForStatus(schema, [second], [TaskStatus.succeeded])
+    }))
+})
