@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
 import { InvalidTaskDefinition } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 
@@ -166,6 +166,40 @@ export const make = <A, I>(key: string, options: Options<A, I>): Task<A, I> => {
   }
   return self
 }
+
+/**
+ * Which task and attempt a handler is running.
+ * @since 0.1.0
+ * @category models
+ */
+export interface Current {
+  readonly id: string
+  readonly key: string
+  /** 1 on the first attempt. With the id, a natural idempotency key for side effects. */
+  readonly attempt: number
+  readonly maxAttempts: number
+}
+
+/**
+ * The task the current fiber runs as a handler, if any. A `Context.Reference`: it never shows in
+ * a handler's requirements, and is `None` outside handlers.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Task } from "effect-tasks"
+ *
+ * const logAttempt = Effect.gen(function*() {
+ *   const current = yield* Task.CurrentTask
+ *   if (Option.isSome(current)) yield* Effect.log(`attempt ${current.value.attempt} of task ${current.value.id}`)
+ * })
+ * ```
+ * @since 0.1.0
+ * @category services
+ */
+export class CurrentTask extends Context.Reference<CurrentTask>()("effect-tasks/CurrentTask", {
+  defaultValue: (): Option.Option<Current> => Option.none()
+}) {}
 
 /**
  * Whether a value is a task definition.

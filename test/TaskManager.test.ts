@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Effect, Layer, Ref, Schedule, Schema } from "effect"
+import { Clock, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
 import { Task, Tasks, TaskStatus, TaskStore } from "../src/index.js"
 import { freshSchema, pgClient, PgTest } from "./support/database.js"
 import { startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
@@ -56,9 +56,12 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
         retry: { times: 3, schedule: Schedule.spaced("400 millis") }
       })
       const starts = yield* Ref.make<ReadonlyArray<number>>([])
+      const attempts = yield* Ref.make<ReadonlyArray<number>>([])
       const live = Flaky.handler(() =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
+          const current = yield* Task.CurrentTask
+          yield* Ref.update(attempts, (all) => [...all, Option.getOrThrow(current).attempt])
           const previous = yield* Ref.getAndUpdate(starts, (all) => [...all, now])
           if (previous.length < 2) return yield* Effect.fail(`failure number ${previous.length + 1}`)
         })
@@ -69,6 +72,7 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
       const times = yield* Ref.get(starts)
       expect(times.length).toBe(3)
+      expect(yield* Ref.get(attempts)).toEqual([1, 2, 3])
       for (const [index, gap] of times.slice(1).map((time, i) => [i, time - times[i]!] as const)) {
         expect(gap, `gap before retry ${index + 1}`).toBeGreaterThanOrEqual(390)
         expect(gap, `gap before retry ${index + 1}`).toBeLessThan(1500)

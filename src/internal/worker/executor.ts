@@ -1,4 +1,5 @@
 import { Duration, Effect, Metric, Option, Schedule, Schema, ParseResult } from "effect"
+import * as Task from "../../Task.js"
 import type { TaskStore } from "../../TaskStore.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import { TaskNotFound, TaskTimeout, UndecodableTask } from "../../TaskError.js"
@@ -39,7 +40,9 @@ export const makeExecutor = (options: ExecutorOptions) => {
         )
       )
       const timeout = Option.getOrElse(task.value.timeout, () => options.defaultTimeout)
+      const current: Task.Current = { id: claim.id, key: claim.key, attempt: claim.attempt, maxAttempts: claim.maxAttempts }
       return yield* handler.value(args).pipe(
+        Effect.provideService(Task.CurrentTask, Option.some(current)),
         Effect.timeoutFail({
           duration: timeout,
           onTimeout: () => new TaskTimeout({ id: claim.id, key: claim.key, timeoutMillis: Duration.toMillis(timeout) })
