@@ -4,7 +4,6 @@ import { Clock, Deferred, Effect, Ref, Schema } from "effect"
 import { Task, Tasks, TaskStatus, TaskStore } from "../src/index.js"
 import { freshSchema, PgTest } from "./support/database.js"
 import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
-import { waitFor } from "./support/waitFor.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ millis: Schema.Number }), retry: { times: 3 } })
 
@@ -74,27 +73,5 @@ layer(PgTest, { excludeTestServices: true })("graceful stop", (it) => {
       const [row] = yield* (yield* storeOf(schema)).getMany([id])
       expect(row?.status).toBe("initialized")
       expect(yield* Ref.get(runs)).toBe(0)
-    }))
-
-  it.scoped("a task enqueued while the manager stops is kept for the next one", () =>
-    Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const release = yield* Deferred.make<void>()
-      const started = yield* Deferred.make<void>()
-      const worker = yield* startWorker(
-        Job.handler(() => Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release))),
-        { schema, stopTimeout: "5 seconds", scanInterval: "100 millis" }
-      )
-      const first = yield* Tasks.run(Job, { millis: 0 }).pipe(inSchema(schema))
-      yield* Deferred.await(started)
-      const stopping = yield* Effect.fork(worker.stop)
-      const second = yield* Tasks.run(Job, { millis: 0 }).pipe(inSchema(schema))
-      yield* Deferred.succeed(release, undefined)
-      yield* stopping.await
-      const store = yield* storeOf(schema)
-      yield* waitFor("the first task to finish", store.getMany([first]), (rows) => rows[0]?.status === "succeeded")
-      expect((yield* store.getMany([second]))[0]?.status).toBe("initialized")
-      yield* startWorker(Job.handler(() => Effect.void), { schema, scanInterval: "100 millis" })
-      yield* waitForStatus(schema, [second], [TaskStatus.succeeded])
     }))
 })
