@@ -81,7 +81,6 @@ export interface Task<A, I = A> {
  * @since 0.1.0
  * @category models
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Schema is invariant: `any` is the only supertype
 export type Any = Task<any, any>
 
 /**
