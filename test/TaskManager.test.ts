@@ -1,13 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Clock, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
-import { Task, Tasks, TaskStatus, TaskStore } from "../src/index.js"
-import { freshSchema, pgClient, PgTest } from "./support/database.js"
+import { Task, Tasks, TaskStatus } from "../src/index.js"
+import { freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
 
 const Ping = Task.make("ping", { args: Schema.Struct({ n: Schema.Number }) })
-
-const inSchema = (schema: string) => Effect.provide(TaskStore.layerDatabaseSchema(schema))
 
 layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
   it.scoped("NOTIFY starts a committed task far sooner than the scan interval", () =>

@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Either, Ref, Schema } from "effect"
-import { Task, TaskError, TaskRegistry, Tasks, TaskStatus, TaskStore } from "../src/index.js"
-import { freshSchema, PgTest } from "./support/database.js"
+import { Task, TaskError, TaskRegistry, Tasks, TaskStatus } from "../src/index.js"
+import { freshSchema, inSchema, PgTest } from "./support/database.js"
 import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const SendReceipt = Task.make("send-receipt", { args: Schema.Struct({ orderId: Schema.Number }) })
@@ -24,7 +24,7 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
       const { live, seen } = yield* recordingHandler
       yield* startWorker(live, { schema, scanInterval: "200 millis" })
       const id = yield* sql.withTransaction(Tasks.run(SendReceipt, { orderId: 7 })).pipe(
-        Effect.provide(TaskStore.layerDatabaseSchema(schema))
+        inSchema(schema)
       )
       const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
       expect(row?.attempt).toBe(1)
@@ -41,10 +41,10 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
       const enqueue = (orderId: number) => Tasks.run(SendReceipt, { orderId })
       const rolledBack = yield* sql.withTransaction(
         Effect.zipRight(enqueue(1), Effect.fail(new Rollback()))
-      ).pipe(Effect.either, Effect.provide(TaskStore.layerDatabaseSchema(schema)))
+      ).pipe(Effect.either, inSchema(schema))
       expect(Either.isLeft(rolledBack)).toBe(true)
       // A later committed task runs; by then the rolled-back one would have run too, had it existed.
-      const committed = yield* sql.withTransaction(enqueue(2)).pipe(Effect.provide(TaskStore.layerDatabaseSchema(schema)))
+      const committed = yield* sql.withTransaction(enqueue(2)).pipe(inSchema(schema))
       yield* waitForStatus(schema, [committed], [TaskStatus.succeeded])
       const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)}`
       expect(rows[0]?.n).toBe(1)
@@ -57,13 +57,12 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
       const schema = yield* freshSchema
       const { live, seen } = yield* recordingHandler
       yield* startWorker(live, { schema, scanInterval: "200 millis" })
-      const inSchema = Effect.provide(TaskStore.layerDatabaseSchema(schema))
-      const alone = yield* Tasks.run(SendReceipt, { orderId: 10 }).pipe(inSchema)
+      const alone = yield* Tasks.run(SendReceipt, { orderId: 10 }).pipe(inSchema(schema))
       const together = yield* sql.withTransaction(Effect.all([
         Tasks.run(SendReceipt, { orderId: 11 }),
         Tasks.run(SendReceipt, { orderId: 12 })
-      ])).pipe(inSchema)
-      const batch = yield* Tasks.runMany(SendReceipt, [{ orderId: 13 }, { orderId: 14 }, { orderId: 15 }]).pipe(inSchema)
+      ])).pipe(inSchema(schema))
+      const batch = yield* Tasks.runMany(SendReceipt, [{ orderId: 13 }, { orderId: 14 }, { orderId: 15 }]).pipe(inSchema(schema))
       expect(batch.map(Number)).toEqual([...batch.map(Number)].sort((a, b) => a - b))
       yield* waitForStatus(schema, [alone, ...together, ...batch], [TaskStatus.succeeded])
       expect([...(yield* Ref.get(seen))].sort()).toEqual([10, 11, 12, 13, 14, 15])
@@ -79,7 +78,7 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
         yield* (yield* storeOf(schema)).migrate
         const error = yield* Tasks.run("send-receipt", { orderId: "seven" }).pipe(
           Effect.provide(TaskRegistry.layer([SendReceipt])),
-          Effect.provide(TaskStore.layerDatabaseSchema(schema)),
+          inSchema(schema),
           Effect.flip
         )
         expect(error._tag).toBe("InvalidTaskArgs")
@@ -109,7 +108,7 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
         yield* store.migrate
         const id = yield* Tasks.run("send-receipt", { orderId: 3 }).pipe(
           Effect.provide(TaskRegistry.layer([SendReceipt])),
-          Effect.provide(TaskStore.layerDatabaseSchema(schema))
+          inSchema(schema)
         )
         const [row] = yield* store.getMany([id])
         expect(row).toMatchObject({ key: "send-receipt", status: "initialized", args: { orderId: 3 }, attempt: 0 })

@@ -1,14 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Clock, Deferred, Effect, Ref, Schema } from "effect"
-import { Task, Tasks, TaskStatus, TaskStore } from "../src/index.js"
+import { Task, Tasks, TaskStatus } from "../src/index.js"
 import { spawn } from "node:child_process"
-import { databaseUrl, freshSchema, PgTest } from "./support/database.js"
+import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
 import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ millis: Schema.Number }), retry: { times: 3 } })
-
-const inSchema = (schema: string) => Effect.provide(TaskStore.layerDatabaseSchema(schema))
 
 layer(PgTest, { excludeTestServices: true })("graceful stop", (it) => {
   it.scoped("waits for running tasks up to stopTimeout, interrupts the rest, leaves none running; a new manager runs them", () =>

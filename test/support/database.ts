@@ -6,6 +6,7 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { inject } from "@effect/vitest"
 import { Effect, Layer, Random, Redacted, type Scope } from "effect"
+import { TaskStore } from "../../src/index.js"
 
 export const databaseUrl = (): string => inject("databaseUrl")
 
@@ -23,3 +24,6 @@ export const freshSchema: Effect.Effect<string, never, Scope.Scope | SqlClient.S
 })
 
 export const PgTest: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient> = Layer.orDie(pgClient())
+
+/** Runs an effect with `Tasks.run` enqueuing into `schema`. */
+export const inSchema = (schema: string) => Effect.provide(TaskStore.layerDatabaseSchema(schema))
