@@ -101,8 +101,9 @@ export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout"
 }
 
 /**
- * The database holds a newer effect-tasks schema than this process knows: it refuses to start
- * rather than write rows an older protocol might corrupt. Upgrade the process.
+ * The database's effect-tasks schema is not the version this process knows: newer (it refuses to
+ * start rather than write rows an older protocol might corrupt; upgrade the process) or, when the
+ * process does not migrate, older (run the migrations).
  * @since 0.1.0
  * @category errors
  */
@@ -113,7 +114,9 @@ export class IncompatibleSchema extends Schema.TaggedError<IncompatibleSchema>()
 }) {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return `schema "${this.schema}" is at version ${this.found}, but this process supports up to ${this.supported}: upgrade effect-tasks`
+    return this.found > this.supported
+      ? `schema "${this.schema}" is at version ${this.found}, but this process supports up to ${this.supported}: upgrade effect-tasks`
+      : `schema "${this.schema}" is at version ${this.found}, but this process needs version ${this.supported}: run the migrations (TaskStore.migrate, or TaskManager with migrate: true)`
   }
 }
 

@@ -3,8 +3,9 @@
  * bounded pool. It is woken by LISTEN/NOTIFY when a task is committed and also scans every
  * `scanInterval`, so a lost notification only costs latency. Closing its scope is the graceful
  * stop: stop claiming, let running handlers finish up to `stopTimeout`, interrupt the rest and hand
- * their tasks back (the interrupted attempt is not counted). After a stop no task of this node is
- * left `running`.
+ * their tasks back (the interrupted attempt is not counted), then hand back anything this node
+ * still holds. After a stop no task of this node is left `running`, unless the database is
+ * unreachable at that moment.
  *
  * @since 0.1.0
  */
@@ -143,6 +144,9 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
 
 const retryWakeMargin = Duration.millis(10)
 
+/** How long a stop waits for interrupted handlers to write their hand-back before doing it itself. */
+const handBackTimeout = Duration.seconds(5)
+
 const generatedNodeId = Effect.map(
   Random.nextIntBetween(0, 36 ** 6),
   (n) => `${os.hostname()}/${process.pid}/${n.toString(36).padStart(6, "0")}`
@@ -165,7 +169,7 @@ export const make = (
     const pg = yield* PgClient.PgClient
     const registry = yield* TaskRegistry.TaskRegistry
     const store = yield* TaskStore.make({ schema: resolved.schema })
-    if (resolved.migrate) yield* store.migrate
+    yield* resolved.migrate ? store.migrate : store.verifyVersion
     const nodeId = Option.isSome(resolved.nodeId) ? resolved.nodeId.value : yield* generatedNodeId
 
     const pool = yield* Effect.makeSemaphore(resolved.poolSize)
@@ -211,7 +215,17 @@ export const make = (
         if (Option.isNone(drained)) {
           const left = yield* FiberSet.size(running)
           yield* Effect.logWarning(`stop timeout reached: interrupting ${left} running task(s) and handing them back`)
-          yield* FiberSet.clear(running)
+          // Each interrupted executor writes its own hand-back; waiting for that is bounded too.
+          yield* FiberSet.clear(running).pipe(Effect.interruptible, Effect.timeoutOption(handBackTimeout))
+        }
+        // Whatever this node still holds (a write that failed, a claim cut short) goes back now.
+        const released = yield* store.releaseClaimedBy(nodeId).pipe(
+          Effect.catchAll((error) =>
+            Effect.as(Effect.logError("could not hand back this node's claims", error.message), [])
+          )
+        )
+        if (released.length > 0) {
+          yield* Effect.logWarning(`handed back ${released.length} task(s) whose outcome was not recorded`, released)
         }
       }).pipe(
         Effect.withSpan("TaskManager.stop", { attributes: { "node.id": nodeId } }),

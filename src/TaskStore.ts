@@ -93,6 +93,10 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<ClaimedTask>, TaskStoreError>
   /** Ends claimed attempts still held under their tokens; returns the ids applied (others were stale). */
   readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Hands back every task a stopping node still holds (not counting the unrecorded attempts); returns their ids. */
+  readonly releaseClaimedBy: (nodeId: string) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
+  readonly verifyVersion: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
   /** The rows with the given ids, in id order. */
   readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** The newest `limit` rows, newest first. */
@@ -132,6 +136,9 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
         claimOps.claim(tables, request).pipe(withSql, TaskStoreError.refail("claim"), Effect.flatMap(decodeClaimed)),
       finishIfClaimed: (finishes) =>
         finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),
+      releaseClaimedBy: (nodeId) =>
+        finishOps.releaseClaimedBy(tables, nodeId).pipe(withSql, TaskStoreError.refail("release")),
+      verifyVersion: withSql(migrateOps.verifyVersion(tables)),
       getMany: (ids) =>
         queryOps.getMany(tables, ids).pipe(withSql, TaskStoreError.refail("query"), Effect.flatMap(decodeTaskRows)),
       listRecent: (limit) =>

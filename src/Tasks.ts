@@ -28,13 +28,23 @@ const resolve = (taskOrKey: Task.Any | string): Effect.Effect<Task.Any, TaskNotF
       }))
     )
 
+class NulCharacter {}
+
+/** jsonb cannot store the NUL character: it is refused here, typed, rather than as a failed insert. */
+const refuseNul = (_key: string, value: unknown) => {
+  if (typeof value === "string" && value.includes("\u0000")) throw new NulCharacter()
+  return value
+}
+
 const toJson = (task: Task.Any, encoded: unknown): Effect.Effect<string, InvalidTaskArgs> =>
   Effect.try({
-    try: () => JSON.stringify(encoded) ?? "null",
+    try: () => JSON.stringify(encoded, refuseNul) ?? "null",
     catch: (cause) =>
       new InvalidTaskArgs({
         key: task.key,
-        issue: `the encoded arguments are not JSON-serialisable: ${cause instanceof Error ? cause.message : String(cause)}`
+        issue: cause instanceof NulCharacter
+          ? "a string contains the NUL character (\\u0000), which PostgreSQL cannot store"
+          : `the encoded arguments are not JSON-serialisable: ${cause instanceof Error ? cause.message : String(cause)}`
       })
   })
 

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Clock, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
-import { Task, Tasks, TaskStatus } from "../src/index.js"
+import { Task, TaskManager, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
 
@@ -189,5 +189,40 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       expect(badRow?.lastError).toContain(`Expected number, actual "one"`)
       expect(goodRow?.status).toBe("succeeded")
       expect(yield* Ref.get(seen)).toEqual([2])
+    }))
+
+  it.scoped("a handler that interrupts itself fails its attempt: counted, retried, then failed", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const Quitter = Task.make("quitter", { args: Schema.Struct({}), retry: { times: 2, schedule: Schedule.spaced("50 millis") } })
+      const runs = yield* Ref.make(0)
+      yield* startWorker(Quitter.handler(() => Effect.zipRight(Ref.update(runs, (n) => n + 1), Effect.interrupt)), {
+        schema,
+        scanInterval: "200 millis"
+      })
+      const id = yield* Tasks.run(Quitter, {}).pipe(inSchema(schema))
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.failed])
+      expect(row).toMatchObject({ attempt: 3, maxAttempts: 3 })
+      expect(row?.lastError).toContain("attempt 3/3")
+      expect(yield* Ref.get(runs)).toBe(3)
+    }))
+
+  it.scoped("an error message PostgreSQL cannot store (a NUL character) is recorded without it", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      yield* startWorker(Ping.handler(() => Effect.fail(new Error("bad\u0000byte"))), { schema, scanInterval: "200 millis" })
+      const id = yield* Tasks.run(Ping, { n: 1 }).pipe(inSchema(schema))
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.failed])
+      expect(row?.lastError).toContain("bad\\0byte")
+    }))
+
+  it.scoped("a manager that does not migrate refuses a schema that was never migrated", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const error = yield* Layer.build(TaskManager.layer({ schema, migrate: false })).pipe(Effect.flip)
+      expect(error._tag).toBe("IncompatibleSchema")
+      expect(error.message).toContain("run the migrations")
+      yield* (yield* storeOf(schema)).migrate
+      yield* Layer.build(TaskManager.layer({ schema, migrate: false }))
     }))
 })

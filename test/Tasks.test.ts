@@ -89,6 +89,14 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
         expect(rows[0]?.n).toBe(0)
       }))
 
+    it.effect("a string PostgreSQL cannot store (a NUL character) fails with InvalidTaskArgs", () =>
+      Effect.gen(function*() {
+        const Note = Task.make("note", { args: Schema.Struct({ text: Schema.String }) })
+        const error = yield* Effect.flip(Tasks.run(Note, { text: "a\u0000b" }))
+        expect(error._tag).toBe("InvalidTaskArgs")
+        expect(error.message).toContain("NUL character")
+      }))
+
     it.effect("an unknown key fails with TaskNotFound, with or without a registry", () =>
       Effect.gen(function*() {
         const withoutRegistry = yield* Effect.flip(Tasks.run("no-such-task", {}))

@@ -75,6 +75,25 @@ layer(PgTest, { excludeTestServices: true })("graceful stop", (it) => {
     }))
 })
 
+layer(PgTest, { excludeTestServices: true })("graceful stop, the last step", (it) => {
+  it.scoped("a stop hands back claims of its node that no executor holds (a write that failed, a claim cut short)", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const worker = yield* startWorker(Job.handler(() => Effect.void), { schema, nodeId: "node-x", scanInterval: "30 seconds" })
+      const [stranded, foreign] = yield* Tasks.runMany(Job, [{ millis: 0 }, { millis: 0 }]).pipe(inSchema(schema))
+      // As if claimed by this node and by another, with no executor behind either.
+      yield* sql`UPDATE ${sql(`${schema}.tasks`)} SET status = 'running', attempt = 1, claim_token = gen_random_uuid(),
+        claimed_by = CASE WHEN id = ${stranded!}::bigint THEN 'node-x' ELSE 'node-y' END WHERE id IN (${stranded!}::bigint, ${foreign!}::bigint)`
+      yield* worker.stop
+      const rows = yield* (yield* storeOf(schema)).getMany([stranded!, foreign!])
+      expect(rows.map((row) => [row.status, row.attempt, row.claimedBy])).toEqual([
+        ["initialized", 0, null],
+        ["running", 1, "node-y"]
+      ])
+    }))
+})
+
 layer(PgTest, { excludeTestServices: true })("graceful stop of a process", (it) => {
   it.scoped("SIGINT to a worker process stops it cleanly and hands its running task back", () =>
     Effect.gen(function*() {

@@ -46,11 +46,11 @@ describe("decide", () => {
   const oneSecond = Option.some(Duration.seconds(1))
 
   it("a success ends the task", () => {
-    expect(outcome.decide(claim(1, 3), Exit.succeed("done"), oneSecond)).toEqual({ _tag: "Succeeded" })
+    expect(outcome.decide(claim(1, 3), Exit.succeed("done"), oneSecond, false)).toEqual({ _tag: "Succeeded" })
   })
 
   it("a failure with attempts left is retried after the schedule's delay, with the cause recorded", () => {
-    const decided = outcome.decide(claim(1, 3), Exit.fail(new Error("smtp down")), oneSecond)
+    const decided = outcome.decide(claim(1, 3), Exit.fail(new Error("smtp down")), oneSecond, false)
     expect(decided._tag).toBe("Retry")
     if (decided._tag !== "Retry") return
     expect(Duration.toMillis(decided.delay)).toBe(1000)
@@ -60,29 +60,40 @@ describe("decide", () => {
 
   it("a timeout is a failed attempt like any other", () => {
     const timedOut = Exit.fail(new TaskTimeout({ id: "1", key: "k", timeoutMillis: 50 }))
-    expect(outcome.decide(claim(1, 2), timedOut, oneSecond)._tag).toBe("Retry")
-    expect(outcome.decide(claim(2, 2), timedOut, oneSecond)._tag).toBe("Failed")
+    expect(outcome.decide(claim(1, 2), timedOut, oneSecond, false)._tag).toBe("Retry")
+    expect(outcome.decide(claim(2, 2), timedOut, oneSecond, false)._tag).toBe("Failed")
   })
 
   it("a defect is a failed attempt, not a crash", () => {
-    const decided = outcome.decide(claim(3, 3), Exit.die(new Error("boom")), oneSecond)
+    const decided = outcome.decide(claim(3, 3), Exit.die(new Error("boom")), oneSecond, false)
     expect(decided).toMatchObject({ _tag: "Failed" })
     expect(decided._tag === "Failed" && decided.error).toContain("boom")
   })
 
   it("the last attempt, or an exhausted schedule, fails the task", () => {
-    expect(outcome.decide(claim(3, 3), Exit.fail("x"), oneSecond)._tag).toBe("Failed")
-    expect(outcome.decide(claim(1, 3), Exit.fail("x"), Option.none())._tag).toBe("Failed")
+    expect(outcome.decide(claim(3, 3), Exit.fail("x"), oneSecond, false)._tag).toBe("Failed")
+    expect(outcome.decide(claim(1, 3), Exit.fail("x"), Option.none(), false)._tag).toBe("Failed")
   })
 
   it("arguments that no longer decode fail at once, without retries", () => {
     const undecodable = Exit.fail(new UndecodableTask({ id: "1", key: "k", issue: "bad" }))
-    expect(outcome.decide(claim(1, 5), undecodable, oneSecond)._tag).toBe("Failed")
+    expect(outcome.decide(claim(1, 5), undecodable, oneSecond, false)._tag).toBe("Failed")
   })
 
   it("an interruption (a stopping worker) hands the task back without counting the attempt", () => {
-    const decided = outcome.decide(claim(2, 5), Exit.failCause(Cause.interrupt(FiberId.none)), oneSecond)
+    const decided = outcome.decide(claim(2, 5), Exit.failCause(Cause.interrupt(FiberId.none)), oneSecond, true)
     expect(decided).toEqual({ _tag: "Released" })
     expect(outcome.toFinish(claim(2, 5), decided)).toMatchObject({ status: "initialized", countsAsAttempt: false })
+  })
+
+  it("a handler that interrupts itself has failed its attempt: counted and retried, never released", () => {
+    const selfInterrupted = Exit.failCause(Cause.interrupt(FiberId.none))
+    expect(outcome.decide(claim(1, 3), selfInterrupted, oneSecond, false)._tag).toBe("Retry")
+    expect(outcome.decide(claim(3, 3), selfInterrupted, oneSecond, false)._tag).toBe("Failed")
+  })
+
+  it("an error message with a NUL character is stored without it", () => {
+    const decided = outcome.decide(claim(3, 3), Exit.fail(new Error("bad\u0000byte")), oneSecond, false)
+    expect(decided._tag === "Failed" && decided.error).not.toContain("\u0000")
   })
 })

@@ -51,3 +51,26 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
       RETURNING t.id::text AS id`.withoutTransform
     return rows.map((row) => row.id)
   })
+
+/**
+ * Hands back every task still claimed by a stopping node: runnable at once, the unrecorded attempt
+ * not counted. Guarded by the node's name and the `running` state; a node name is unique per
+ * manager instance, so no other node's claim can match.
+ */
+export const releaseClaimedBy = (tables: Tables, nodeId: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const tasks = sql(tables.tasks)
+    const rows = yield* sql<{ id: string }>`
+      UPDATE ${tasks} SET
+        status = ${TaskStatus.initialized},
+        attempt = greatest(attempt - 1, 0),
+        run_at = now(),
+        claim_token = NULL,
+        claimed_by = NULL,
+        lease_expires_at = NULL,
+        updated_at = now()
+      WHERE claimed_by = ${nodeId} AND status = ${TaskStatus.running}
+      RETURNING id::text AS id`.withoutTransform
+    return rows.map((row) => row.id)
+  })

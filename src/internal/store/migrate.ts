@@ -13,6 +13,26 @@ const loader = (tables: Tables) =>
     "0001_create_tasks": createTasks(tables)
   })
 
+/** The applied version: 0 when effect-tasks was never installed in this schema. */
+const currentVersion = (tables: Tables) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // Two statements: a query naming a missing table fails when parsed, whatever guards it.
+    const found = yield* sql<{ exists: boolean }>`
+      SELECT to_regclass(${tables.migrations}) IS NOT NULL AS exists`.withoutTransform
+    if (found[0]?.exists !== true) return 0
+    const rows = yield* sql<{ version: number }>`
+      SELECT coalesce(max(migration_id), 0)::int AS version FROM ${sql(tables.migrations)}`.withoutTransform
+    return rows[0]?.version ?? 0
+  }).pipe(TaskStoreError.refail("migrate"))
+
+/** For processes that do not migrate: the schema must be exactly the version this code knows. */
+export const verifyVersion = (tables: Tables) =>
+  Effect.flatMap(currentVersion(tables), (version) =>
+    version === latestVersion
+      ? Effect.void
+      : Effect.fail(new IncompatibleSchema({ schema: tables.schema, found: version, supported: latestVersion })))
+
 /**
  * Brings the schema up to `latestVersion`. Safe when several processes start at once: the schema
  * and the bookkeeping table are created under an advisory lock (the Migrator's own bootstrap races,
@@ -31,11 +51,7 @@ export const migrate = (tables: Tables) =>
         name text NOT NULL
       )`
     })).pipe(TaskStoreError.refail("migrate"))
-    const rows = yield* sql<{ version: number }>`
-      SELECT coalesce(max(migration_id), 0)::int AS version FROM ${sql(tables.migrations)}`.withoutTransform.pipe(
-      TaskStoreError.refail("migrate")
-    )
-    const version = rows[0]?.version ?? 0
+    const version = yield* currentVersion(tables)
     if (version > latestVersion) {
       return yield* new IncompatibleSchema({ schema: tables.schema, found: version, supported: latestVersion })
     }

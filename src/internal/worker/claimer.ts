@@ -1,4 +1,4 @@
-import { Duration, Effect, FiberSet, Metric, Queue, Random } from "effect"
+import { Duration, Effect, FiberSet, Metric, Option, Queue, Random } from "effect"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { TaskStore } from "../../TaskStore.js"
@@ -12,6 +12,7 @@ export interface ClaimerOptions {
   readonly poolSize: number
   readonly claimBatchSize: number
   readonly nodeId: string
+  /** The shortest lease: `runningTimeout`. Longer when a runnable task's own timeout is longer. */
   readonly leaseDuration: Duration.Duration
   readonly scanInterval: Duration.Duration
   /** Where executors run: the manager waits for this set when it stops. */
@@ -27,34 +28,48 @@ export interface ClaimResult {
 }
 
 export const makeClaimer = (options: ClaimerOptions) => {
+  /** The lease covers the longest attempt any runnable key may take. */
+  const leaseFor = (keys: ReadonlyArray<string>) =>
+    Effect.map(
+      Effect.forEach(keys, options.registry.get),
+      (entries) =>
+        entries.reduce(
+          (longest, entry) =>
+            Option.match(Option.flatMap(entry, ({ task }) => task.timeout), {
+              onNone: () => longest,
+              onSome: (timeout) => Duration.max(longest, timeout)
+            }),
+          options.leaseDuration
+        )
+    )
+
   /**
    * Claims as many tasks as there are free slots (up to the batch size) and starts them. The caller
-   * holds one pool permit already. Uninterruptible: a stop must never fall between the claim and
-   * the start of its executors, or claimed rows would have no one to finish them.
+   * holds one pool permit already. Only the claim statement is interruptible: once it has returned,
+   * its executors are started before anything else, so a stop never strands a claimed row. (A stop
+   * that interrupts the statement itself may still have claimed rows; the stop's final release of
+   * this node's claims covers them.)
    */
-  const runOnce: Effect.Effect<ClaimResult, TaskStoreError> = Effect.uninterruptible(Effect.gen(function*() {
-    const busy = yield* FiberSet.size(options.running)
-    const limit = Math.max(1, Math.min(options.claimBatchSize, options.poolSize - busy))
-    const keys = yield* options.registry.runnableKeys
-    const claims = yield* options.store.claim({
-      keys,
-      limit,
-      nodeId: options.nodeId,
-      leaseDuration: options.leaseDuration
+  const runOnce: Effect.Effect<ClaimResult, TaskStoreError> = Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const busy = yield* FiberSet.size(options.running)
+      const limit = Math.max(1, Math.min(options.claimBatchSize, options.poolSize - busy))
+      const keys = yield* options.registry.runnableKeys
+      const claims = yield* restore(Effect.flatMap(leaseFor(keys), (leaseDuration) =>
+        options.store.claim({ keys, limit, nodeId: options.nodeId, leaseDuration })
+      )).pipe(Effect.tapErrorCause(() => options.pool.release(1)))
+      if (claims.length === 0) {
+        yield* options.pool.release(1)
+        return { claimed: 0, limit }
+      }
+      // One permit is already ours; the others are free (limit never exceeds the free slots).
+      if (claims.length > 1) yield* options.pool.take(claims.length - 1)
+      // Executors are born uninterruptible here and open up only around the handler.
+      for (const claim of claims) yield* FiberSet.run(options.running, options.execute(claim))
+      yield* Metric.incrementBy(metrics.tasksClaimed, claims.length)
+      return { claimed: claims.length, limit }
     })
-    if (claims.length === 0) {
-      yield* options.pool.release(1)
-      return { claimed: 0, limit }
-    }
-    // One permit is already ours; the others are free (limit never exceeds the free slots).
-    if (claims.length > 1) yield* options.pool.take(claims.length - 1)
-    for (const claim of claims) {
-      // Forked from an uninterruptible region, a child would inherit it: make the handler interruptible again.
-      yield* FiberSet.run(options.running, Effect.interruptible(options.execute(claim)))
-    }
-    yield* Metric.incrementBy(metrics.tasksClaimed, claims.length)
-    return { claimed: claims.length, limit }
-  }))
+  )
 
   const jitteredScanInterval = Effect.map(
     Random.nextRange(1, 1.2),
@@ -73,11 +88,8 @@ export const makeClaimer = (options: ClaimerOptions) => {
   const loop = Effect.forever(Effect.gen(function*() {
     yield* options.pool.take(1)
     const result = yield* runOnce.pipe(
-      Effect.catchAllCause((cause) =>
-        Effect.zipRight(
-          Effect.logWarning("claim failed; retrying after the scan interval", cause),
-          Effect.as(options.pool.release(1), { claimed: 0, limit: 1 })
-        )
+      Effect.catchAll((error) =>
+        Effect.as(Effect.logWarning("claim failed; trying again after the scan interval", error), { claimed: 0, limit: 1 })
       )
     )
     if (result.claimed < result.limit) yield* waitForWork

@@ -1,4 +1,4 @@
-import { Duration, Effect, Metric, Option, Schedule, Schema, ParseResult } from "effect"
+import { Duration, Effect, HashSet, Metric, Option, ParseResult, Schedule, Schema } from "effect"
 import * as Task from "../../Task.js"
 import type { TaskStore } from "../../TaskStore.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
@@ -18,8 +18,14 @@ export interface ExecutorOptions {
   readonly wakeAfter: (delay: Duration.Duration) => Effect.Effect<void>
 }
 
-/** A failed finish write (database gone for a moment) is retried briefly; then the lease decides. */
-const finishRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(5)))
+/**
+ * A failed finish write (database gone for a moment) is retried for about half a minute. The
+ * executor keeps its pool slot meanwhile; a stop stops waiting and releases this node's claims.
+ */
+const finishRetry = Schedule.exponential("100 millis").pipe(
+  Schedule.union(Schedule.spaced("3 seconds")),
+  Schedule.intersect(Schedule.recurs(15))
+)
 
 /**
  * Runs one claimed attempt, records how it ended, then releases the attempt's pool permit (taken
@@ -57,9 +63,12 @@ export const makeExecutor = (options: ExecutorOptions) => {
         onSome: ({ task }) => outcome.retryDelay(task.retry.schedule, claim.attempt)
       }))
 
-  const record = (claim: ClaimedTask, ended: outcome.Outcome) =>
-    options.store.finishIfClaimed([outcome.toFinish(claim, ended)]).pipe(
-      Effect.retry(finishRetry),
+  const record = (claim: ClaimedTask, ended: outcome.Outcome) => {
+    const write = options.store.finishIfClaimed([outcome.toFinish(claim, ended)])
+    // The first write is not interruptible; waiting to retry it is, so a stop never hangs on a
+    // database that is gone (the stop then releases this node's claims itself).
+    return write.pipe(
+      Effect.orElse(() => Effect.interruptible(Effect.retry(write, finishRetry))),
       Effect.flatMap((applied) =>
         applied.length === 1
           ? Metric.increment(Metric.tagged(metrics.attemptsEnded, "outcome", ended._tag))
@@ -72,27 +81,34 @@ export const makeExecutor = (options: ExecutorOptions) => {
           )
       ),
       Effect.catchAll((error) =>
-        Effect.logError("could not record the end of an attempt; the claim's lease will expire", {
+        Effect.logError("could not record the end of an attempt; the task stays claimed by this node until it stops", {
           taskId: claim.id,
           error: error.message
         })
-      )
+      ),
+      Effect.catchAllCause(() => Effect.void)
     )
+  }
 
+  /**
+   * Uninterruptible except for the handler itself: whatever ends the attempt (success, failure,
+   * timeout, a stop), its outcome is decided and written, and the pool permit released.
+   */
   return (claim: ClaimedTask): Effect.Effect<void> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.gen(function*() {
-        const exit = yield* Effect.exit(restore(attempt(claim)))
-        const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
-        const ended = outcome.decide(claim, exit, delay)
-        if (ended._tag === "Retry" || ended._tag === "Failed") {
-          yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
-        }
-        yield* record(claim, ended)
-        if (ended._tag === "Retry") yield* options.wakeAfter(ended.delay)
-      })
-    ).pipe(
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(Effect.interruptible(attempt(claim)))
+      const isStopping = HashSet.size((yield* Effect.descriptor).interruptors) > 0
+      const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
+      const ended = outcome.decide(claim, exit, delay, isStopping)
+      if (ended._tag === "Retry" || ended._tag === "Failed") {
+        yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
+      }
+      yield* record(claim, ended)
+      if (ended._tag === "Retry") yield* options.wakeAfter(ended.delay)
+    }).pipe(
       Effect.ensuring(options.pool.release(1)),
+      Effect.uninterruptible,
+      Effect.annotateLogs({ module: "TaskManager", fiber: "executor" }),
       Effect.withSpan("TaskManager.execute", {
         kind: "consumer",
         root: true,

@@ -21,22 +21,27 @@ const isNotRunnableHere = (error: unknown): boolean => error instanceof TaskNotF
 const maxErrorLength = 16_384
 
 const describe = (claim: ClaimedTask, cause: Cause.Cause<unknown>): string => {
+  // PostgreSQL text cannot hold NUL: an error message carrying one would make the finish write fail forever.
   const text = `attempt ${claim.attempt}/${claim.maxAttempts}: ${Cause.pretty(cause, { renderErrorCause: true })}`
+    .replaceAll("\u0000", "\\0")
   return text.length > maxErrorLength ? `${text.slice(0, maxErrorLength)}\n… (truncated)` : text
 }
 
 /**
  * The one place where retry, timeout and stop are decided. Pure: `retryDelay` is the wait the
- * task's schedule gives before the next attempt (None when the schedule is exhausted).
+ * task's schedule gives before the next attempt (None when the schedule is exhausted), and
+ * `isStopping` says whether the worker itself interrupted the attempt. Only then is an interruption
+ * a hand-back; a handler that interrupts itself has failed its attempt like any other failure.
  */
 export const decide = (
   claim: ClaimedTask,
   exit: Exit.Exit<unknown, unknown>,
-  retryDelay: Option.Option<Duration.Duration>
+  retryDelay: Option.Option<Duration.Duration>,
+  isStopping: boolean
 ): Outcome => {
   if (Exit.isSuccess(exit)) return { _tag: "Succeeded" }
   const cause = exit.cause
-  if (Cause.isInterruptedOnly(cause)) return { _tag: "Released" }
+  if (isStopping && Cause.isInterruptedOnly(cause)) return { _tag: "Released" }
   const failures = Array.from(Cause.failures(cause))
   if (failures.some(isNotRunnableHere)) return { _tag: "Released" }
   const error = describe(claim, cause)
