@@ -18,18 +18,24 @@ import {
   Effect,
   ExecutionStrategy,
   Exit,
+  FiberMap,
   FiberSet,
   Layer,
   Option,
   Queue,
   Random,
+  Ref,
   Scope
 } from "effect"
 import * as os from "node:os"
 import { DatabaseSchema, defaultSchema, validateSchemaName } from "./internal/store/tables.js"
+import { makeChecker } from "./internal/maintenance/checker.js"
+import { makeRescuer } from "./internal/maintenance/rescuer.js"
 import { makeClaimer } from "./internal/worker/claimer.js"
 import { makeExecutor } from "./internal/worker/executor.js"
+import { makeHeartbeat } from "./internal/worker/heartbeat.js"
 import { makeListener, wakeOnRegistryChanges } from "./internal/worker/listener.js"
+import * as supervisor from "./internal/worker/supervisor.js"
 import { type IncompatibleSchema, InvalidTaskOptions, type TaskStoreError } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 import * as TaskStore from "./TaskStore.js"
@@ -48,7 +54,7 @@ export interface Options {
   readonly claimBatchSize?: number | undefined
   /** Safety scan period (jittered +0–20 %). NOTIFY makes pickup immediate; the scan catches what NOTIFY missed. */
   readonly scanInterval?: Duration.DurationInput | undefined
-  /** Attempt timeout for tasks that set none, and the length of a claim's lease. */
+  /** Attempt timeout for tasks that set none; also how long a task may run before the checker reports it. */
   readonly runningTimeout?: Duration.DurationInput | undefined
   /** On stop, how long running handlers may finish before they are interrupted and handed back. */
   readonly stopTimeout?: Duration.DurationInput | undefined
@@ -58,6 +64,20 @@ export interface Options {
   readonly listen?: boolean | undefined
   /** This node's name in `claimed_by`. Default: host/pid/random. */
   readonly nodeId?: string | undefined
+  /** How often the node marks itself alive and renews the leases of its running attempts. */
+  readonly heartbeatInterval?: Duration.DurationInput | undefined
+  /** A node silent this long is dead: its claims have lapsed and other nodes take its tasks. At least twice `heartbeatInterval`. Shorter detects deaths sooner but tolerates shorter database or event-loop stalls. */
+  readonly nodeTimeout?: Duration.DurationInput | undefined
+  /** How often the maintenance leader looks for lapsed claims. */
+  readonly rescueInterval?: Duration.DurationInput | undefined
+  /** A task that loses its worker this many times in a row is failed as poison. */
+  readonly maxWorkerLosses?: number | undefined
+  /** The checker reports tasks due but not started for this long. */
+  readonly initializedTimeout?: Duration.DurationInput | undefined
+  /** How often the maintenance leader runs the abnormal-task check. */
+  readonly checkInterval?: Duration.DurationInput | undefined
+  /** Receives the abnormal tasks found by each check (at most 100). Default: a warning in the log. */
+  readonly checkCallback?: ((tasks: ReadonlyArray<TaskStore.TaskRow>) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -75,6 +95,13 @@ export interface ResolvedOptions {
   readonly migrate: boolean
   readonly listen: boolean
   readonly nodeId: Option.Option<string>
+  readonly heartbeatInterval: Duration.Duration
+  readonly nodeTimeout: Duration.Duration
+  readonly rescueInterval: Duration.Duration
+  readonly maxWorkerLosses: number
+  readonly initializedTimeout: Duration.Duration
+  readonly checkInterval: Duration.Duration
+  readonly checkCallback: (tasks: ReadonlyArray<TaskStore.TaskRow>) => Effect.Effect<void>
 }
 
 /**
@@ -89,7 +116,18 @@ export const defaults = {
   runningTimeout: Duration.minutes(30),
   stopTimeout: Duration.seconds(30),
   migrate: true,
-  listen: true
+  listen: true,
+  heartbeatInterval: Duration.seconds(2),
+  nodeTimeout: Duration.seconds(10),
+  rescueInterval: Duration.seconds(1),
+  maxWorkerLosses: 3,
+  initializedTimeout: Duration.minutes(5),
+  checkInterval: Duration.minutes(1),
+  checkCallback: (tasks: ReadonlyArray<TaskStore.TaskRow>): Effect.Effect<void> =>
+    Effect.logWarning(
+      `${tasks.length} abnormal task(s): waiting or running too long`,
+      tasks.map((task) => ({ id: task.id, key: task.key, status: task.status }))
+    )
 } as const
 
 /**
@@ -105,7 +143,18 @@ export class TaskManager extends Context.Tag("effect-tasks/TaskManager")<TaskMan
   readonly running: Effect.Effect<number>
   /** Asks the claimer to look for work now, without waiting for NOTIFY or the scan. */
   readonly wake: Effect.Effect<void>
+  /** Whether this node leads maintenance (rescue, checks) now. */
+  readonly isLeader: Effect.Effect<boolean>
+  /** Each background fiber's last success and current error. */
+  readonly health: Effect.Effect<ReadonlyArray<FiberHealth>>
 }>() {}
+
+/**
+ * How one background fiber (claimer, heartbeat, rescuer, checker, ...) is doing.
+ * @since 0.1.0
+ * @category models
+ */
+export type FiberHealth = supervisor.FiberHealth
 
 const invalid = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
 
@@ -129,6 +178,11 @@ const positiveDuration = (option: string, value: Duration.DurationInput) =>
 export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOptions, InvalidTaskOptions> =>
   Effect.gen(function*() {
     const poolSize = yield* positiveInteger("poolSize", options.poolSize ?? defaults.poolSize)
+    const heartbeatInterval = yield* positiveDuration("heartbeatInterval", options.heartbeatInterval ?? defaults.heartbeatInterval)
+    const nodeTimeout = yield* positiveDuration("nodeTimeout", options.nodeTimeout ?? defaults.nodeTimeout)
+    if (Duration.lessThan(nodeTimeout, Duration.times(heartbeatInterval, 2))) {
+      return yield* invalid("nodeTimeout", "must be at least twice heartbeatInterval, or a live node would look dead")
+    }
     return {
       schema: yield* validateSchemaName(options.schema ?? defaults.schema),
       poolSize,
@@ -138,11 +192,21 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
       stopTimeout: yield* positiveDuration("stopTimeout", options.stopTimeout ?? defaults.stopTimeout),
       migrate: options.migrate ?? defaults.migrate,
       listen: options.listen ?? defaults.listen,
-      nodeId: Option.fromNullable(options.nodeId)
+      nodeId: Option.fromNullable(options.nodeId),
+      heartbeatInterval,
+      nodeTimeout,
+      rescueInterval: yield* positiveDuration("rescueInterval", options.rescueInterval ?? defaults.rescueInterval),
+      maxWorkerLosses: yield* positiveInteger("maxWorkerLosses", options.maxWorkerLosses ?? defaults.maxWorkerLosses),
+      initializedTimeout: yield* positiveDuration("initializedTimeout", options.initializedTimeout ?? defaults.initializedTimeout),
+      checkInterval: yield* positiveDuration("checkInterval", options.checkInterval ?? defaults.checkInterval),
+      checkCallback: options.checkCallback ?? defaults.checkCallback
     }
   })
 
 const retryWakeMargin = Duration.millis(10)
+
+/** Nodes silent this long are removed from the registry (their tasks were rescued long before). */
+const silentNodeRetention = Duration.hours(1)
 
 /** How long a stop waits for interrupted handlers to write their hand-back before doing it itself. */
 const handBackTimeout = Duration.seconds(5)
@@ -173,17 +237,22 @@ export const make = (
     const nodeId = Option.isSome(resolved.nodeId) ? resolved.nodeId.value : yield* generatedNodeId
 
     const pool = yield* Effect.makeSemaphore(resolved.poolSize)
-    const running = yield* FiberSet.make<void>()
+    const running = yield* FiberMap.make<string, void, never>()
     const wakeups = yield* Queue.sliding<void>(1)
-    // Claiming lives in its own scope, closed first on stop; running handlers live in `running`.
+    const board = yield* supervisor.makeHealthBoard
+    const isLeader = yield* Ref.make(false)
+    const leaseDuration = Duration.subtract(resolved.nodeTimeout, resolved.heartbeatInterval)
+    // Three lifetimes, closed in this order on stop: claiming; then (after running attempts are
+    // done) the node's heartbeat and maintenance; then the node itself.
     const claimScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const nodeScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const retryTimers = yield* FiberSet.make<void>().pipe(Scope.extend(claimScope))
     const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
     const execute = makeExecutor({
       store,
       registry,
-      pool,
       defaultTimeout: resolved.runningTimeout,
+      pool,
       // The row's run_at is the database's now() + delay, written before this timer starts.
       wakeAfter: (delay) =>
         FiberSet.run(retryTimers, Effect.zipRight(Effect.sleep(Duration.sum(delay, retryWakeMargin)), wake)).pipe(
@@ -197,27 +266,49 @@ export const make = (
       poolSize: resolved.poolSize,
       claimBatchSize: resolved.claimBatchSize,
       nodeId,
-      leaseDuration: resolved.runningTimeout,
+      leaseDuration,
+      defaultTimeout: resolved.runningTimeout,
+      deadlineGrace: resolved.nodeTimeout,
       scanInterval: resolved.scanInterval,
       running,
       execute,
       wakeups
     })
+    const heartbeat = yield* makeHeartbeat({
+      store,
+      nodeId,
+      host: os.hostname(),
+      pid: process.pid,
+      running,
+      leaseDuration,
+      leaderLeaseDuration: resolved.nodeTimeout,
+      isLeader
+    })
+    const rescuer = makeRescuer({ store, isLeader, maxWorkerLosses: resolved.maxWorkerLosses, batchSize: 1000 })
+    const checker = makeChecker({
+      store,
+      isLeader,
+      initializedTimeout: resolved.initializedTimeout,
+      runningTimeout: resolved.runningTimeout,
+      limit: 100,
+      checkCallback: resolved.checkCallback
+    }).pipe(Effect.zipLeft(store.deleteSilentNodes(silentNodeRetention)))
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         yield* Scope.close(claimScope, Exit.void)
-        const drained = yield* FiberSet.awaitEmpty(running).pipe(
+        const drained = yield* FiberMap.awaitEmpty(running).pipe(
           // Finalizers are uninterruptible; without this the timeout could never interrupt the wait.
           Effect.interruptible,
           Effect.timeoutOption(resolved.stopTimeout)
         )
         if (Option.isNone(drained)) {
-          const left = yield* FiberSet.size(running)
+          const left = yield* FiberMap.size(running)
           yield* Effect.logWarning(`stop timeout reached: interrupting ${left} running task(s) and handing them back`)
           // Each interrupted executor writes its own hand-back; waiting for that is bounded too.
-          yield* FiberSet.clear(running).pipe(Effect.interruptible, Effect.timeoutOption(handBackTimeout))
+          yield* FiberMap.clear(running).pipe(Effect.interruptible, Effect.timeoutOption(handBackTimeout))
         }
+        yield* Scope.close(nodeScope, Exit.void)
         // Whatever this node still holds (a write that failed, a claim cut short) goes back now.
         const released = yield* store.releaseClaimedBy(nodeId).pipe(
           Effect.catchAll((error) =>
@@ -227,12 +318,20 @@ export const make = (
         if (released.length > 0) {
           yield* Effect.logWarning(`handed back ${released.length} task(s) whose outcome was not recorded`, released)
         }
+        yield* store.deregister(nodeId).pipe(
+          Effect.catchAll((error) => Effect.logError("could not deregister this node", error.message))
+        )
       }).pipe(
         Effect.withSpan("TaskManager.stop", { attributes: { "node.id": nodeId } }),
         Effect.annotateLogs({ module: "TaskManager", nodeId })
       )
     )
 
+    // Register (and possibly lead) before the first claim, so every lease is renewed from the start.
+    yield* heartbeat.pipe(Effect.catchAll((error) => Effect.logWarning("first heartbeat failed", error.message)))
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", resolved.heartbeatInterval, heartbeat), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", resolved.rescueInterval, rescuer), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", resolved.checkInterval, checker), nodeScope)
     yield* Effect.forkIn(claimer.loop, claimScope)
     yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
     if (resolved.listen) {
@@ -243,8 +342,10 @@ export const make = (
     return {
       nodeId,
       options: resolved,
-      running: FiberSet.size(running),
-      wake
+      running: FiberMap.size(running),
+      wake,
+      isLeader: Ref.get(isLeader),
+      health: Effect.map(Ref.get(board), (fibers) => Array.from(fibers.values()))
     }
   })
 

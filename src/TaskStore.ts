@@ -7,11 +7,14 @@
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, type Duration, Effect, Layer, Schema } from "effect"
 import * as claimOps from "./internal/store/claim.js"
 import * as finishOps from "./internal/store/finish.js"
 import * as insertOps from "./internal/store/insert.js"
+import * as checkOps from "./internal/store/check.js"
 import * as migrateOps from "./internal/store/migrate.js"
+import * as nodeOps from "./internal/store/nodes.js"
+import * as rescueOps from "./internal/store/rescue.js"
 import * as queryOps from "./internal/store/query.js"
 import * as tablesOps from "./internal/store/tables.js"
 import * as taskRow from "./internal/store/taskRow.js"
@@ -42,6 +45,18 @@ export type ClaimRequest = claimOps.ClaimRequest
  * @category models
  */
 export type Finish = finishOps.Finish
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Heartbeat = nodeOps.Heartbeat
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Rescued = rescueOps.Rescued
 
 /**
  * A claimed task: id, key, queue, stored args, the attempt number it is on and its claim token.
@@ -95,6 +110,18 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /** Hands back every task a stopping node still holds (not counting the unrecorded attempts); returns their ids. */
   readonly releaseClaimedBy: (nodeId: string) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Marks the node alive and renews the leases of the given claims; returns the tokens renewed (others were lost). */
+  readonly heartbeat: (beat: Heartbeat) => Effect.Effect<ReadonlySet<string>, TaskStoreError>
+  /** Removes a stopping node from the registry and drops the leases it holds. */
+  readonly deregister: (nodeId: string) => Effect.Effect<void, TaskStoreError>
+  /** Takes or renews a named lease if free, expired or already held by `holder`; true when `holder` holds it. */
+  readonly acquireLease: (name: string, holder: string, duration: Duration.Duration) => Effect.Effect<boolean, TaskStoreError>
+  /** Forgets nodes whose last heartbeat is older than `olderThan`; returns how many. */
+  readonly deleteSilentNodes: (olderThan: Duration.Duration) => Effect.Effect<number, TaskStoreError>
+  /** Takes back one bounded batch of running tasks whose lease or deadline passed (attempt counted, poison failed). */
+  readonly rescueExpired: (request: rescueOps.RescueRequest) => Effect.Effect<ReadonlyArray<Rescued>, TaskStoreError>
+  /** Tasks waiting or running abnormally long, oldest first, at most `limit`. */
+  readonly findStuck: (request: checkOps.StuckRequest) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
   readonly verifyVersion: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
   /** The rows with the given ids, in id order. */
@@ -139,6 +166,15 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       releaseClaimedBy: (nodeId) =>
         finishOps.releaseClaimedBy(tables, nodeId).pipe(withSql, TaskStoreError.refail("release")),
       verifyVersion: withSql(migrateOps.verifyVersion(tables)),
+      heartbeat: (beat) => nodeOps.heartbeat(tables, beat).pipe(withSql, TaskStoreError.refail("heartbeat")),
+      deregister: (nodeId) => nodeOps.deregister(tables, nodeId).pipe(withSql, TaskStoreError.refail("deregister")),
+      acquireLease: (name, holder, duration) =>
+        nodeOps.acquireLease(tables, name, holder, duration).pipe(withSql, TaskStoreError.refail("lease")),
+      deleteSilentNodes: (olderThan) =>
+        nodeOps.deleteSilentNodes(tables, olderThan).pipe(withSql, TaskStoreError.refail("forget nodes")),
+      rescueExpired: (request) => rescueOps.rescueExpired(tables, request).pipe(withSql, TaskStoreError.refail("rescue")),
+      findStuck: (request) =>
+        checkOps.findStuck(tables, request).pipe(withSql, TaskStoreError.refail("check"), Effect.flatMap(decodeTaskRows)),
       getMany: (ids) =>
         queryOps.getMany(tables, ids).pipe(withSql, TaskStoreError.refail("query"), Effect.flatMap(decodeTaskRows)),
       listRecent: (limit) =>

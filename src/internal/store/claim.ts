@@ -8,18 +8,22 @@ import { claimedColumns } from "./taskRow.js"
 export interface ClaimRequest {
   /** Only tasks with these keys (the ones this process has handlers for). */
   readonly keys: ReadonlyArray<string>
+  /** The attempt timeout of each key, in the order of `keys`: the attempt's deadline is now() + timeout + `deadlineGrace`. */
+  readonly timeouts: ReadonlyArray<Duration.Duration>
+  readonly deadlineGrace: Duration.Duration
   /** At most this many (the free slots of the pool). */
   readonly limit: number
   /** Written to `claimed_by`, so an operator sees who runs what. */
   readonly nodeId: string
-  /** The claim's lease: `lease_expires_at = now() + leaseDuration`. */
+  /** The claim's lease, renewed by the node's heartbeat: `lease_expires_at = now() + leaseDuration`. */
   readonly leaseDuration: Duration.Duration
 }
 
 /**
  * Claims up to `limit` runnable tasks in priority, then due-time order. `FOR UPDATE SKIP LOCKED`
  * makes concurrent claimers take disjoint rows without waiting on each other; each claimed row gets
- * a fresh claim token, which every later write of its attempt must present.
+ * a fresh claim token, which every later write of its attempt must present, a lease the node's
+ * heartbeat renews, and a hard deadline that holds even if the node hangs.
  */
 export const claim = (tables: Tables, request: ClaimRequest) =>
   Effect.gen(function*() {
@@ -40,8 +44,10 @@ export const claim = (tables: Tables, request: ClaimRequest) =>
         claim_token = gen_random_uuid(),
         claimed_by = ${request.nodeId},
         lease_expires_at = now() + ${Duration.toMillis(request.leaseDuration)} * interval '1 millisecond',
+        deadline_at = now() + (timeouts.millis + ${Duration.toMillis(request.deadlineGrace)}) * interval '1 millisecond',
         started_at = now(),
         updated_at = now()
-      FROM next WHERE t.id = next.id
+      FROM next, unnest(${request.keys}::text[], ${request.timeouts.map(Duration.toMillis)}::float8[]) AS timeouts(key, millis)
+      WHERE t.id = next.id AND timeouts.key = t.key
       RETURNING ${sql.literal(claimedColumns)}`.withoutTransform
   })

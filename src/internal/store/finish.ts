@@ -34,9 +34,11 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         run_at = CASE WHEN f.status = ${TaskStatus.initialized}
                       THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
         last_error = coalesce(f.error, t.last_error),
+        lost_count = CASE WHEN f.counts THEN 0 ELSE t.lost_count END,
         claim_token = NULL,
         claimed_by = NULL,
         lease_expires_at = NULL,
+        deadline_at = NULL,
         finished_at = CASE WHEN f.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) THEN now() END,
         updated_at = now()
       FROM unnest(
@@ -69,6 +71,7 @@ export const releaseClaimedBy = (tables: Tables, nodeId: string) =>
         claim_token = NULL,
         claimed_by = NULL,
         lease_expires_at = NULL,
+        deadline_at = NULL,
         updated_at = now()
       WHERE claimed_by = ${nodeId} AND status = ${TaskStatus.running}
       RETURNING id::text AS id`.withoutTransform

@@ -20,6 +20,8 @@ export interface Tables {
   readonly schema: string
   readonly tasks: string
   readonly migrations: string
+  readonly nodes: string
+  readonly leases: string
   readonly channel: string
 }
 
@@ -27,6 +29,8 @@ export const tables = (schema: string): Tables => ({
   schema,
   tasks: `${schema}.tasks`,
   migrations: `${schema}.migrations`,
+  nodes: `${schema}.nodes`,
+  leases: `${schema}.leases`,
   channel: `${schema}_tasks`
 })
 

@@ -1,4 +1,4 @@
-import { Duration, Effect, FiberSet, Metric, Option, Queue, Random } from "effect"
+import { Duration, Effect, FiberMap, Metric, Option, Queue, Random } from "effect"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { TaskStore } from "../../TaskStore.js"
@@ -12,11 +12,15 @@ export interface ClaimerOptions {
   readonly poolSize: number
   readonly claimBatchSize: number
   readonly nodeId: string
-  /** The shortest lease: `runningTimeout`. Longer when a runnable task's own timeout is longer. */
+  /** A claim's lease; the heartbeat renews it while the attempt runs. */
   readonly leaseDuration: Duration.Duration
+  /** The attempt timeout of tasks that define none. */
+  readonly defaultTimeout: Duration.Duration
+  /** Added to an attempt's timeout to make its deadline, after which any node may rescue it. */
+  readonly deadlineGrace: Duration.Duration
   readonly scanInterval: Duration.Duration
-  /** Where executors run: the manager waits for this set when it stops. */
-  readonly running: FiberSet.FiberSet<void>
+  /** Where executors run, by claim token: the heartbeat renews these claims and stops lost ones. */
+  readonly running: FiberMap.FiberMap<string, void, never>
   readonly execute: (claim: ClaimedTask) => Effect.Effect<void>
   /** Signals that work may be waiting (NOTIFY, new handlers). Coalesced: a sliding queue of one. */
   readonly wakeups: Queue.Queue<void>
@@ -28,20 +32,11 @@ export interface ClaimResult {
 }
 
 export const makeClaimer = (options: ClaimerOptions) => {
-  /** The lease covers the longest attempt any runnable key may take. */
-  const leaseFor = (keys: ReadonlyArray<string>) =>
-    Effect.map(
-      Effect.forEach(keys, options.registry.get),
-      (entries) =>
-        entries.reduce(
-          (longest, entry) =>
-            Option.match(Option.flatMap(entry, ({ task }) => task.timeout), {
-              onNone: () => longest,
-              onSome: (timeout) => Duration.max(longest, timeout)
-            }),
-          options.leaseDuration
-        )
-    )
+  /** Each key's attempt timeout: the claim turns it into the attempt's deadline. */
+  const timeoutsOf = (keys: ReadonlyArray<string>) =>
+    Effect.forEach(keys, (key) =>
+      Effect.map(options.registry.get(key), (entry) =>
+        Option.flatMap(entry, ({ task }) => task.timeout).pipe(Option.getOrElse(() => options.defaultTimeout))))
 
   /**
    * Claims as many tasks as there are free slots (up to the batch size) and starts them. The caller
@@ -52,11 +47,18 @@ export const makeClaimer = (options: ClaimerOptions) => {
    */
   const runOnce: Effect.Effect<ClaimResult, TaskStoreError> = Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const busy = yield* FiberSet.size(options.running)
+      const busy = yield* FiberMap.size(options.running)
       const limit = Math.max(1, Math.min(options.claimBatchSize, options.poolSize - busy))
       const keys = yield* options.registry.runnableKeys
-      const claims = yield* restore(Effect.flatMap(leaseFor(keys), (leaseDuration) =>
-        options.store.claim({ keys, limit, nodeId: options.nodeId, leaseDuration })
+      const claims = yield* restore(Effect.flatMap(timeoutsOf(keys), (timeouts) =>
+        options.store.claim({
+          keys,
+          timeouts,
+          limit,
+          nodeId: options.nodeId,
+          leaseDuration: options.leaseDuration,
+          deadlineGrace: options.deadlineGrace
+        })
       )).pipe(Effect.tapErrorCause(() => options.pool.release(1)))
       if (claims.length === 0) {
         yield* options.pool.release(1)
@@ -65,7 +67,7 @@ export const makeClaimer = (options: ClaimerOptions) => {
       // One permit is already ours; the others are free (limit never exceeds the free slots).
       if (claims.length > 1) yield* options.pool.take(claims.length - 1)
       // Executors are born uninterruptible here and open up only around the handler.
-      for (const claim of claims) yield* FiberSet.run(options.running, options.execute(claim))
+      for (const claim of claims) yield* FiberMap.run(options.running, claim.claimToken, options.execute(claim))
       yield* Metric.incrementBy(metrics.tasksClaimed, claims.length)
       return { claimed: claims.length, limit }
     })

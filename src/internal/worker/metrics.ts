@@ -17,3 +17,18 @@ export const tasksClaimed = Metric.counter("effect_tasks_claimed_total", {
   description: "tasks claimed",
   incremental: true
 })
+
+/** Claims this node found taken away at a heartbeat (its attempt was then stopped). */
+export const lostClaims = Metric.counter("effect_tasks_lost_claims_total", {
+  description: "running attempts stopped because their claim was taken away",
+  incremental: true
+})
+
+/** Tasks taken back from lost workers, by the status they went to. */
+export const rescuedTasks = Metric.counter("effect_tasks_rescued_total", {
+  description: "running tasks whose lease or deadline passed, taken back",
+  incremental: true
+})
+
+/** Tasks the last check found waiting or running abnormally long. */
+export const stuckTasks = Metric.gauge("effect_tasks_stuck")

@@ -1,0 +1,36 @@
+import { type Duration, Effect, Metric, Ref } from "effect"
+import type { TaskRow, TaskStore } from "../../TaskStore.js"
+import * as metrics from "../worker/metrics.js"
+
+export interface CheckerOptions {
+  readonly store: TaskStore["Type"]
+  readonly isLeader: Ref.Ref<boolean>
+  readonly initializedTimeout: Duration.Duration
+  readonly runningTimeout: Duration.Duration
+  readonly limit: number
+  readonly checkCallback: (tasks: ReadonlyArray<TaskRow>) => Effect.Effect<void>
+}
+
+/**
+ * The abnormal-task check, on the maintenance leader only: find tasks waiting or running too long
+ * and hand them to the user's callback (a failing callback is logged, never fatal). Returns how
+ * many it found.
+ */
+export const makeChecker = (options: CheckerOptions) =>
+  Effect.flatMap(Ref.get(options.isLeader), (isLeader) =>
+    isLeader
+      ? Effect.gen(function*() {
+        const stuck = yield* options.store.findStuck({
+          initializedTimeout: options.initializedTimeout,
+          runningTimeout: options.runningTimeout,
+          limit: options.limit
+        })
+        yield* Metric.set(metrics.stuckTasks, stuck.length)
+        if (stuck.length > 0) {
+          yield* options.checkCallback(stuck).pipe(
+            Effect.catchAllCause((cause) => Effect.logError("checkCallback failed", cause))
+          )
+        }
+        return stuck.length
+      })
+      : Effect.succeed(0))

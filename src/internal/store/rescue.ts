@@ -1,0 +1,63 @@
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import * as TaskStatus from "../../TaskStatus.js"
+import type { Tables } from "./tables.js"
+
+export interface RescueRequest {
+  readonly limit: number
+  /** Losing the worker this many times in a row fails the task as poison. */
+  readonly maxWorkerLosses: number
+}
+
+export interface Rescued {
+  readonly id: string
+  readonly key: string
+  readonly status: TaskStatus.TaskStatus
+}
+
+/**
+ * Takes back, in one bounded batch, running tasks whose claim lapsed: the lease was not renewed
+ * (the node died or lost the database) or the attempt ran past its deadline (a hung node). The lost
+ * attempt counts, its cause is recorded (`worker lost`), and the task is runnable again at once,
+ * unless it has no attempts left or has now lost its worker `maxWorkerLosses` times in a row: then
+ * it fails, so a task that kills its workers cannot kill them forever. Runnable ones are announced
+ * with NOTIFY, so any idle node picks them up immediately.
+ */
+export const rescueExpired = (tables: Tables, request: RescueRequest) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const tasks = sql(tables.tasks)
+    const isFinal = sql`(t.lost_count + 1 >= ${request.maxWorkerLosses} OR t.attempt >= t.max_attempts)`
+    const rows = yield* sql<Rescued>`
+      WITH lost AS (
+        SELECT id FROM ${tasks}
+        WHERE status = ${TaskStatus.running} AND (lease_expires_at < now() OR deadline_at < now())
+        ORDER BY id
+        LIMIT ${request.limit}
+        FOR UPDATE SKIP LOCKED
+      ),
+      rescued AS (
+        UPDATE ${tasks} AS t SET
+          lost_count = t.lost_count + 1,
+          status = CASE WHEN ${isFinal} THEN ${TaskStatus.failed} ELSE ${TaskStatus.initialized} END,
+          last_error = format('attempt %s/%s: worker lost (%s, node %s)', t.attempt, t.max_attempts,
+              CASE WHEN t.deadline_at < now() THEN 'deadline passed' ELSE 'lease expired' END, t.claimed_by)
+            || CASE WHEN t.lost_count + 1 >= ${request.maxWorkerLosses}
+                 THEN format('; failed as poison: lost its worker %s times in a row', t.lost_count + 1) ELSE '' END,
+          finished_at = CASE WHEN ${isFinal} THEN now() END,
+          run_at = now(),
+          claim_token = NULL,
+          claimed_by = NULL,
+          lease_expires_at = NULL,
+          deadline_at = NULL,
+          updated_at = now()
+        FROM lost WHERE t.id = lost.id
+        RETURNING t.id, t.key, t.status
+      ),
+      notified AS (
+        SELECT count(pg_notify(${tables.channel}, key)) AS keys
+        FROM (SELECT DISTINCT key FROM rescued WHERE status = ${TaskStatus.initialized}) AS distinct_keys
+      )
+      SELECT rescued.id::text AS id, rescued.key, rescued.status FROM rescued CROSS JOIN notified`.withoutTransform
+    return rows
+  })
