@@ -281,10 +281,16 @@ export const make = (
       pid: process.pid,
       running,
       leaseDuration,
-      leaderLeaseDuration: resolved.nodeTimeout,
       isLeader
     })
-    const rescuer = makeRescuer({ store, isLeader, maxWorkerLosses: resolved.maxWorkerLosses, batchSize: 1000 })
+    const rescuer = makeRescuer({
+      store,
+      nodeId,
+      isLeader,
+      leaderLeaseDuration: leaseDuration,
+      maxWorkerLosses: resolved.maxWorkerLosses,
+      batchSize: 1000
+    })
     const checker = makeChecker({
       store,
       isLeader,
@@ -327,7 +333,7 @@ export const make = (
       )
     )
 
-    // Register (and possibly lead) before the first claim, so every lease is renewed from the start.
+    // Register before the first claim, so every lease is renewed from the start.
     yield* heartbeat.pipe(Effect.catchAll((error) => Effect.logWarning("first heartbeat failed", error.message)))
     yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", resolved.heartbeatInterval, heartbeat), nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", resolved.rescueInterval, rescuer), nodeScope)

@@ -1,18 +1,26 @@
-import { Effect, Metric, Ref } from "effect"
+import { type Duration, Effect, Metric, Ref } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { TaskStore } from "../../TaskStore.js"
 import * as metrics from "../worker/metrics.js"
 
 export interface RescuerOptions {
   readonly store: TaskStore["Type"]
+  readonly nodeId: string
+  /** Set at each round: whether this node holds the maintenance lease (the checker reads it too). */
   readonly isLeader: Ref.Ref<boolean>
+  /** How long the maintenance lease lasts unless renewed (each round renews it). */
+  readonly leaderLeaseDuration: Duration.Duration
   readonly maxWorkerLosses: number
   readonly batchSize: number
 }
 
+const maintenanceLease = "maintenance"
+
 /**
- * One rescue round, on the maintenance leader only: take back lapsed claims in bounded batches
- * until a batch comes back short. Returns how many tasks it took back.
+ * One rescue round: take or keep the maintenance lease, and as its holder (one node at a time)
+ * take back lapsed claims in bounded batches until a batch comes back short. Trying for the lease
+ * every round, not only at heartbeats, lets a survivor take over as soon as a dead leader's lease
+ * lapses. Returns how many tasks it took back.
  */
 export const makeRescuer = (options: RescuerOptions) => {
   const batch = options.store.rescueExpired({ limit: options.batchSize, maxWorkerLosses: options.maxWorkerLosses })
@@ -27,6 +35,8 @@ export const makeRescuer = (options: RescuerOptions) => {
         }
         return rescued.length === options.batchSize ? yield* drain(total + rescued.length) : total + rescued.length
       }))
-  const runOnce = Effect.flatMap(Ref.get(options.isLeader), (isLeader) => isLeader ? drain(0) : Effect.succeed(0))
-  return runOnce
+  return options.store.acquireLease(maintenanceLease, options.nodeId, options.leaderLeaseDuration).pipe(
+    Effect.tap((isLeader) => Ref.set(options.isLeader, isLeader)),
+    Effect.flatMap((isLeader) => isLeader ? drain(0) : Effect.succeed(0))
+  )
 }

@@ -19,15 +19,16 @@ export interface Rescued {
  * Takes back, in one bounded batch, running tasks whose claim lapsed: the lease was not renewed
  * (the node died or lost the database) or the attempt ran past its deadline (a hung node). The lost
  * attempt counts, its cause is recorded (`worker lost`), and the task is runnable again at once,
- * unless it has no attempts left or has now lost its worker `maxWorkerLosses` times in a row: then
- * it fails, so a task that kills its workers cannot kill them forever. Runnable ones are announced
+ * even when its retries are used up (the task did not fail: its worker did), unless it has now lost
+ * its worker `maxWorkerLosses` times in a row: then it fails, so a task that kills its workers
+ * cannot kill them forever. Runnable ones are announced
  * with NOTIFY, so any idle node picks them up immediately.
  */
 export const rescueExpired = (tables: Tables, request: RescueRequest) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
-    const isFinal = sql`(t.lost_count + 1 >= ${request.maxWorkerLosses} OR t.attempt >= t.max_attempts)`
+    const isFinal = sql`(t.lost_count + 1 >= ${request.maxWorkerLosses})`
     const rows = yield* sql<Rescued>`
       WITH lost AS (
         SELECT id FROM ${tasks}
@@ -41,7 +42,7 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
           lost_count = t.lost_count + 1,
           status = CASE WHEN ${isFinal} THEN ${TaskStatus.failed} ELSE ${TaskStatus.initialized} END,
           last_error = format('attempt %s/%s: worker lost (%s, node %s)', t.attempt, t.max_attempts,
-              CASE WHEN t.deadline_at < now() THEN 'deadline passed' ELSE 'lease expired' END, t.claimed_by)
+              CASE WHEN t.deadline_at < now() THEN 'deadline passed, node hung' ELSE 'lease expired' END, t.claimed_by)
             || CASE WHEN t.lost_count + 1 >= ${request.maxWorkerLosses}
                  THEN format('; failed as poison: lost its worker %s times in a row', t.lost_count + 1) ELSE '' END,
           finished_at = CASE WHEN ${isFinal} THEN now() END,

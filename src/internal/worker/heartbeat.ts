@@ -12,18 +12,13 @@ export interface HeartbeatOptions {
   readonly running: FiberMap.FiberMap<string, void, never>
   /** How long a renewed lease lasts. */
   readonly leaseDuration: Duration.Duration
-  /** The maintenance leader lease lasts this long; the heartbeat renews it. */
-  readonly leaderLeaseDuration: Duration.Duration
-  /** Whether this node leads maintenance now. */
+  /** Whether this node leads maintenance now: a node that cannot beat gives up leading. */
   readonly isLeader: Ref.Ref<boolean>
 }
 
-export const maintenanceLease = "maintenance"
-
 /**
  * One heartbeat: mark the node alive, renew the leases of its running attempts, stop the attempts
- * whose claim was taken away (a stale worker must not go on with side effects), and take or keep
- * the maintenance lease. If heartbeats keep failing for a whole lease, every claim of this node has
+ * whose claim was taken away (a stale worker must not go on with side effects). If heartbeats keep failing for a whole lease, every claim of this node has
  * lapsed and may already run elsewhere: the node then stops its own attempts (self-fencing).
  */
 export const makeHeartbeat = (options: HeartbeatOptions) =>
@@ -50,10 +45,6 @@ export const makeHeartbeat = (options: HeartbeatOptions) =>
         leaseDuration: options.leaseDuration
       })
       yield* stopLostAttempts(renewed, tokens)
-      yield* Ref.set(
-        options.isLeader,
-        yield* options.store.acquireLease(maintenanceLease, options.nodeId, options.leaderLeaseDuration)
-      )
       yield* Ref.set(lastSuccess, yield* Clock.currentTimeMillis)
     })
 

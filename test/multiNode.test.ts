@@ -1,0 +1,201 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Clock, Deferred, Duration, Effect, Layer, Metric, Option, Ref, Schema } from "effect"
+import { spawn } from "node:child_process"
+import { metricsForTests } from "../src/internal/worker/metrics.js"
+import { Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
+import { databaseUrl, freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
+import { waitFor } from "./support/waitFor.js"
+import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
+
+const Job = Task.make("job", { args: Schema.Struct({}), retry: { times: 10 } })
+
+/** Settings that make multi-node tests take seconds, not minutes. */
+const fast = { heartbeatInterval: "200 millis", nodeTimeout: "1 second", rescueInterval: "100 millis" } as const
+
+const expireLease = (schema: string, id: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`UPDATE ${sql(`${schema}.tasks`)} SET lease_expires_at = now() - interval '1 second' WHERE id = ${id}::bigint`)
+
+layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
+  it.scoped("the heartbeat renews the lease of a long attempt: it is never taken back", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const runs = yield* Ref.make(0)
+      yield* startWorker(Job.handler(() => Effect.zipRight(Ref.update(runs, (n) => n + 1), Effect.sleep("2500 millis"))), {
+        schema,
+        ...fast
+      })
+      const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
+      expect(row).toMatchObject({ attempt: 1, lostCount: 0, lastError: null })
+      expect(yield* Ref.get(runs)).toBe(1)
+    }))
+
+  it.scoped("a completion after the task was rescued is a stale write: rejected, never applied", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const releaseFirst = yield* Deferred.make<void>()
+      const firstRunning = yield* Deferred.make<void>()
+      const live = Job.handler(() =>
+        Effect.gen(function*() {
+          const current = Option.getOrThrow(yield* Task.CurrentTask)
+          if (current.attempt === 1) {
+            yield* Deferred.succeed(firstRunning, undefined)
+            yield* Deferred.await(releaseFirst)
+          }
+        })
+      )
+      // Heartbeats far apart: the stale attempt is not stopped before it completes.
+      yield* startWorker(live, { schema, poolSize: 2, heartbeatInterval: "30 seconds", nodeTimeout: "60 seconds", rescueInterval: "100 millis" })
+      const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
+      yield* Deferred.await(firstRunning)
+      const staleBefore = (yield* Metric.value(metricsForTests.staleWrites)).count
+      yield* expireLease(schema, id)
+      // Rescued (lost attempt counted), claimed again and finished by attempt 2...
+      const [second] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
+      expect(second).toMatchObject({ attempt: 2, lostCount: 0 })
+      expect(second?.lastError).toContain("attempt 1/11: worker lost (lease expired")
+      // ...then attempt 1 completes: its write presents the old token and matches nothing.
+      yield* Deferred.succeed(releaseFirst, undefined)
+      yield* waitFor("the stale write to be counted", Metric.value(metricsForTests.staleWrites), (state) =>
+        state.count === staleBefore + 1)
+      const [after] = yield* (yield* storeOf(schema)).getMany([id])
+      expect(after).toMatchObject({ status: "succeeded", attempt: 2 })
+      expect(after?.updatedAt).toEqual(second?.updatedAt)
+    }))
+
+  it.scoped("an attempt whose claim was taken away is stopped by its node at the next heartbeat", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const interrupted = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const live = Job.handler(() =>
+        Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(
+          Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+        )
+      )
+      yield* startWorker(live, { schema, ...fast, scanInterval: "30 seconds" })
+      const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
+      yield* Deferred.await(started)
+      // Another party takes the task back (as a rescuer or an operator would).
+      yield* sql`UPDATE ${sql(`${schema}.tasks`)} SET status = 'failed', claim_token = NULL, claimed_by = NULL,
+        finished_at = now() WHERE id = ${id}::bigint`
+      yield* Deferred.await(interrupted).pipe(Effect.timeout("3 seconds"))
+      const [row] = yield* (yield* storeOf(schema)).getMany([id])
+      expect(row?.status).toBe("failed")
+    }))
+
+  it.scoped("a task that loses its worker maxWorkerLosses times in a row is failed as poison", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
+      const claimAsDoomedNode = store.claim({
+        keys: [Job.key],
+        timeouts: [Duration.minutes(1)],
+        deadlineGrace: Duration.seconds(10),
+        limit: 1,
+        nodeId: "doomed",
+        leaseDuration: Duration.seconds(10)
+      })
+      const statuses: Array<string> = []
+      for (let loss = 1; loss <= 3; loss++) {
+        expect((yield* claimAsDoomedNode).length).toBe(1)
+        yield* expireLease(schema, id)
+        const rescued = yield* store.rescueExpired({ limit: 10, maxWorkerLosses: 3 })
+        statuses.push(...rescued.map((task) => task.status))
+      }
+      expect(statuses).toEqual(["initialized", "initialized", "failed"])
+      const [row] = yield* store.getMany([id])
+      expect(row).toMatchObject({ status: "failed", attempt: 3, lostCount: 3 })
+      expect(row?.lastError).toContain("failed as poison: lost its worker 3 times in a row")
+    }))
+
+  it.scoped("an attempt past its deadline on a hung node is rescued", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
+      yield* store.claim({
+        keys: [Job.key],
+        timeouts: [Duration.minutes(1)],
+        deadlineGrace: Duration.seconds(10),
+        limit: 1,
+        nodeId: "hung",
+        leaseDuration: Duration.minutes(5)
+      })
+      // The hung node keeps renewing its lease, but the attempt's deadline has passed.
+      yield* sql`UPDATE ${sql(`${schema}.tasks`)} SET deadline_at = now() - interval '1 second' WHERE id = ${id}::bigint`
+      const rescued = yield* store.rescueExpired({ limit: 10, maxWorkerLosses: 3 })
+      expect(rescued.map((task) => task.status)).toEqual(["initialized"])
+      const [row] = yield* store.getMany([id])
+      expect(row?.lastError).toContain("deadline passed, node hung")
+    }))
+
+  it.scoped("the checker hands stuck tasks to checkCallback (here: a key no node runs)", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const Orphan = Task.make("orphan", { args: Schema.Struct({}) })
+      const reported = yield* Deferred.make<ReadonlyArray<TaskStore.TaskRow>>()
+      yield* startWorker(Job.handler(() => Effect.void), {
+        schema,
+        ...fast,
+        initializedTimeout: "300 millis",
+        checkInterval: "100 millis",
+        checkCallback: (tasks) => Deferred.succeed(reported, tasks).pipe(Effect.asVoid)
+      })
+      const id = yield* Tasks.run(Orphan, {}).pipe(inSchema(schema))
+      const tasks = yield* Deferred.await(reported).pipe(Effect.timeout("5 seconds"))
+      expect(tasks.map((task) => [task.id, task.key, task.status])).toEqual([[id, "orphan", "initialized"]])
+    }))
+
+  it.scoped("two nodes never both lead maintenance, and the survivor takes over when the leader stops", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      yield* (yield* storeOf(schema)).migrate
+      const node = (nodeId: string) =>
+        Effect.flatMap(Layer.build(pgClient({ maxConnections: 4 })), (client) =>
+          startWorker(Job.handler(() => Effect.void), { schema, nodeId, ...fast }).pipe(Effect.provide(client)))
+      const a = yield* node("a")
+      const b = yield* node("b")
+      const samples: Array<readonly [boolean, boolean]> = []
+      for (let i = 0; i < 100; i++) {
+        samples.push([yield* a.manager.isLeader, yield* b.manager.isLeader])
+        yield* Effect.sleep("20 millis")
+      }
+      expect(samples.filter(([x, y]) => x && y)).toEqual([])
+      expect(samples.filter(([x, y]) => x || y).length).toBeGreaterThan(90)
+      const [leader, follower] = samples.at(-1)![0] ? [a, b] : [b, a]
+      yield* leader.stop
+      yield* waitFor("the follower to lead", follower.manager.isLeader, (isLeader) => isLeader, "3 seconds")
+    }))
+
+  it.scoped("a killed node's task runs elsewhere within 10 s, with default settings", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      const Sleepy = Task.make("sleepy", { args: Schema.Struct({}) })
+      const id = yield* Tasks.run(Sleepy, {}).pipe(inSchema(schema))
+      const child = spawn(process.execPath, ["--import", "tsx", "test/support/workerProcess.ts", databaseUrl(), schema], {
+        stdio: "ignore"
+      })
+      yield* Effect.addFinalizer(() => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL")))
+      yield* waitForStatus(schema, [id], [TaskStatus.running])
+      // The survivor runs with default heartbeat, node timeout, rescue and scan settings.
+      yield* startWorker(Sleepy.handler(() => Effect.void), { schema })
+      const killedAt = yield* Clock.currentTimeMillis
+      child.kill("SIGKILL")
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded], "15 seconds")
+      const recovery = (row?.finishedAt?.getTime() ?? 0) - killedAt
+      yield* Effect.log(`killed node's task finished elsewhere ${recovery} ms after the kill`)
+      expect(recovery).toBeLessThan(10_000)
+      expect(row).toMatchObject({ attempt: 2, lostCount: 0 })
+      expect(row?.lastError).toContain("worker lost")
+    }), { timeout: 60_000 })
+})
