@@ -152,7 +152,6 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
     const schema = yield* tablesOps.validateSchemaName(options.schema ?? (yield* DatabaseSchema))
     const tables = tablesOps.tables(schema)
     const withSql = Effect.provideService(SqlClient.SqlClient, sql)
-    const decodeClaimed = decodeRows(taskRow.ClaimedTask, "claim")
     const decodeTaskRows = decodeRows(taskRow.TaskRow, "query")
     return {
       schema,
@@ -160,7 +159,7 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       migrate: withSql(migrateOps.migrate(tables)),
       insertMany: (tasks) => insertOps.insertMany(tables, tasks).pipe(withSql, TaskStoreError.refail("insert")),
       claim: (request) =>
-        claimOps.claim(tables, request).pipe(withSql, TaskStoreError.refail("claim"), Effect.flatMap(decodeClaimed)),
+        claimOps.claimDecoded(tables, request).pipe(withSql, TaskStoreError.refail("claim")),
       finishIfClaimed: (finishes) =>
         finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),
       releaseClaimedBy: (nodeId) =>

@@ -1,8 +1,9 @@
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Either, ParseResult, Predicate, Schema } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { Tables } from "./tables.js"
-import { claimedColumns } from "./taskRow.js"
+import { finishIfClaimed } from "./finish.js"
+import { ClaimedTask, claimedColumns } from "./taskRow.js"
 
 /** What a worker asks for when it claims. */
 export interface ClaimRequest {
@@ -50,4 +51,39 @@ export const claim = (tables: Tables, request: ClaimRequest) =>
       FROM next, unnest(${request.keys}::text[], ${request.timeouts.map(Duration.toMillis)}::float8[]) AS timeouts(key, millis)
       WHERE t.id = next.id AND timeouts.key = t.key
       RETURNING ${sql.literal(claimedColumns)}`.withoutTransform
+  })
+
+const decodeClaimed = Schema.decodeUnknownEither(ClaimedTask)
+
+/**
+ * Claims, then decodes each row on its own. A malformed row (a column edited by hand, a constraint
+ * dropped) fails that one task with the reason recorded, under its claim token; it never fails the
+ * claim of the others or stops the worker. A row without even an id and a token cannot be fenced:
+ * it is left to lapse and be rescued (and failed as poison if it keeps coming back).
+ */
+export const claimDecoded = (tables: Tables, request: ClaimRequest) =>
+  Effect.gen(function*() {
+    const rows = yield* claim(tables, request)
+    const claimed: Array<ClaimedTask> = []
+    for (const row of rows) {
+      const decoded = decodeClaimed(row)
+      if (Either.isRight(decoded)) {
+        claimed.push(decoded.right)
+        continue
+      }
+      const issue = ParseResult.TreeFormatter.formatErrorSync(decoded.left)
+      const id = Predicate.hasProperty(row, "id") && typeof row.id === "string" ? row.id : undefined
+      const token = Predicate.hasProperty(row, "claimToken") && typeof row.claimToken === "string" ? row.claimToken : undefined
+      yield* Effect.logError("claimed a malformed task row; failing that task", { taskId: id, issue })
+      if (id === undefined || token === undefined) continue
+      yield* finishIfClaimed(tables, [{
+        id,
+        claimToken: token,
+        status: TaskStatus.failed,
+        delayMillis: 0,
+        error: `malformed task row, not run:\n${issue}`,
+        countsAsAttempt: true
+      }])
+    }
+    return claimed
   })
