@@ -341,7 +341,18 @@ export const make = (
     yield* Effect.forkIn(claimer.loop, claimScope)
     yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
     if (resolved.listen) {
-      yield* Effect.forkIn(makeListener({ pg, channel: store.channel, registry, wakeups }), claimScope)
+      yield* Effect.forkIn(
+        makeListener({
+          pg,
+          channel: store.channel,
+          nodeId,
+          registry,
+          wakeups,
+          pingInterval: resolved.heartbeatInterval,
+          board
+        }),
+        claimScope
+      )
     }
     yield* Effect.logDebug("task manager started").pipe(Effect.annotateLogs({ module: "TaskManager", nodeId }))
 

@@ -3,6 +3,7 @@ import { expect, layer } from "@effect/vitest"
 import { Clock, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
 import { Task, TaskManager, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
+import { waitFor } from "./support/waitFor.js"
 import { startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
 
 const Ping = Task.make("ping", { args: Schema.Struct({ n: Schema.Number }) })
@@ -43,6 +44,29 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       expect(killed.length).toBe(1)
       const id = yield* Tasks.run(Ping, { n: 1 }).pipe(inSchema(schema))
       yield* waitForStatus(schema, [id], [TaskStatus.succeeded], "5 seconds")
+      expect(yield* Ref.get(seen)).toBe(1)
+    }))
+
+  it.scoped("a listener whose connection died is noticed and replaced: NOTIFY pickup comes back", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const seen = yield* Ref.make(0)
+      const listening = sql<{ pid: number }>`
+        SELECT pid FROM pg_stat_activity WHERE query = ${`LISTEN "${schema}_tasks"`}`
+      // A one-minute scan: only a working LISTEN explains a prompt start.
+      yield* startWorker(Ping.handler(() => Ref.update(seen, (n) => n + 1)), {
+        schema,
+        scanInterval: "60 seconds",
+        heartbeatInterval: "200 millis",
+        nodeTimeout: "1 second"
+      })
+      yield* waitForListener(schema)
+      const [before] = yield* listening
+      yield* sql`SELECT pg_terminate_backend(${before!.pid})`
+      yield* waitFor("a new LISTEN connection", listening, (rows) => rows.length === 1 && rows[0]!.pid !== before!.pid, "10 seconds")
+      const id = yield* Tasks.run(Ping, { n: 1 }).pipe(inSchema(schema))
+      yield* waitForStatus(schema, [id], [TaskStatus.succeeded], "2 seconds")
       expect(yield* Ref.get(seen)).toBe(1)
     }))
 

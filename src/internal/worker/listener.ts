@@ -1,35 +1,68 @@
+import { SqlClient } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
-import { Effect, Queue, Schedule, Stream } from "effect"
+import { Clock, Duration, Effect, Queue, Ref, Schedule, Stream } from "effect"
 import type { TaskRegistry } from "../../TaskRegistry.js"
+import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
 
 export interface ListenerOptions {
   readonly pg: PgClient.PgClient
   readonly channel: string
+  readonly nodeId: string
   readonly registry: TaskRegistry["Type"]
   readonly wakeups: Queue.Queue<void>
+  /** How often the listener sends itself a ping to prove its connection still delivers. */
+  readonly pingInterval: Duration.Duration
+  readonly board: HealthBoard
+}
+
+class ListenerSilent {
+  readonly _tag = "ListenerSilent"
 }
 
 const relisten = Schedule.exponential("500 millis").pipe(Schedule.union(Schedule.spaced("10 seconds")))
 
 /**
- * Wakes the claimer when a task with a key this process runs is committed. NOTIFY is only a
- * latency optimisation: a lost notification (listener down, reconnecting) costs at most one scan
- * interval, because the claimer also scans.
+ * Wakes the claimer when a task with a key this process runs is committed. The PostgreSQL client
+ * gives no sign when its LISTEN connection dies (the stream just goes quiet), so the listener pings
+ * itself on the channel and starts a new session when its own pings stop arriving. NOTIFY is only a
+ * latency optimisation: while the listener is down, the claimer's scan still finds every task.
  */
-export const makeListener = (options: ListenerOptions): Effect.Effect<never> =>
-  options.pg.listen(options.channel).pipe(
-    Stream.runForEach((key) =>
-      Effect.flatMap(
-        options.registry.runnableKeys,
-        (keys) => keys.includes(key) ? Queue.offer(options.wakeups, undefined) : Effect.void
-      )
-    ),
-    Effect.zipRight(Effect.logWarning("LISTEN stream ended; listening again")),
-    Effect.catchAllCause((cause) => Effect.logWarning("LISTEN failed; listening again", cause)),
-    Effect.repeat(relisten),
-    Effect.zipRight(Effect.never),
-    Effect.annotateLogs({ module: "TaskManager", fiber: "listener" })
-  )
+export const makeListener = (options: ListenerOptions): Effect.Effect<never, never, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const ping = `ping:${options.nodeId}`
+    const lastHeard = yield* Ref.make(0)
+
+    const receive = (payload: string) =>
+      payload === ping
+        ? Effect.zipRight(
+          Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(lastHeard, now)),
+          recordSuccess(options.board, "listener")
+        )
+        : Effect.flatMap(
+          options.registry.runnableKeys,
+          (keys) => keys.includes(payload) ? Queue.offer(options.wakeups, undefined) : Effect.void
+        )
+
+    const listen = options.pg.listen(options.channel).pipe(Stream.runForEach(receive))
+
+    const watchdog = Effect.gen(function*() {
+      yield* sql`SELECT pg_notify(${options.channel}, ${ping})`.pipe(Effect.ignore)
+      yield* Effect.sleep(options.pingInterval)
+      const silentFor = (yield* Clock.currentTimeMillis) - (yield* Ref.get(lastHeard))
+      if (silentFor > 3 * Duration.toMillis(options.pingInterval)) return yield* Effect.fail(new ListenerSilent())
+    }).pipe(Effect.forever)
+
+    const session = Effect.gen(function*() {
+      yield* Ref.set(lastHeard, yield* Clock.currentTimeMillis)
+      yield* Effect.raceFirst(listen, watchdog)
+    }).pipe(
+      Effect.catchAllCause((cause) => recordFailure(options.board, "listener", String(cause))),
+      Effect.zipRight(Effect.logWarning("LISTEN connection silent or lost; listening again"))
+    )
+
+    return yield* session.pipe(Effect.repeat(relisten), Effect.zipRight(Effect.never))
+  }).pipe(Effect.annotateLogs({ module: "TaskManager", fiber: "listener" }))
 
 /** Wakes the claimer whenever handlers are registered (and once at start). */
 export const wakeOnRegistryChanges = (registry: TaskRegistry["Type"], wakeups: Queue.Queue<void>) =>

@@ -13,11 +13,20 @@ export type HealthBoard = Ref.Ref<ReadonlyMap<string, FiberHealth>>
 
 export const makeHealthBoard: Effect.Effect<HealthBoard> = Ref.make<ReadonlyMap<string, FiberHealth>>(new Map())
 
-const report = (board: HealthBoard, fiber: string, change: (previous: FiberHealth) => FiberHealth) =>
+export const report = (board: HealthBoard, fiber: string, change: (previous: FiberHealth) => FiberHealth) =>
   Ref.update(board, (current) => {
     const previous = current.get(fiber) ?? { fiber, lastSuccessAt: Option.none(), lastError: Option.none() }
     return new Map(current).set(fiber, change(previous))
   })
+
+/** Records a success of `fiber` now. */
+export const recordSuccess = (board: HealthBoard, fiber: string) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    report(board, fiber, (previous) => ({ ...previous, lastSuccessAt: Option.some(new Date(now)), lastError: Option.none() })))
+
+/** Records a failure of `fiber`. */
+export const recordFailure = (board: HealthBoard, fiber: string, error: string) =>
+  report(board, fiber, (previous) => ({ ...previous, lastError: Option.some(error) }))
 
 /**
  * Runs `round` every `interval`, forever. A failed round (a lost connection, PostgreSQL restarting)
@@ -31,15 +40,12 @@ export const superviseEvery = <A, E, R>(
   round: Effect.Effect<A, E, R>
 ): Effect.Effect<never, never, R> =>
   round.pipe(
-    Effect.flatMap(() =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        report(board, fiber, (previous) => ({ ...previous, lastSuccessAt: Option.some(new Date(now)), lastError: Option.none() })))
-    ),
+    Effect.flatMap(() => recordSuccess(board, fiber)),
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)
         ? Effect.failCause(cause)
         : Effect.zipRight(
-          report(board, fiber, (previous) => ({ ...previous, lastError: Option.some(Cause.pretty(cause)) })),
+          recordFailure(board, fiber, Cause.pretty(cause)),
           Effect.logWarning(`${fiber} round failed; trying again`, cause)
         )
     ),
