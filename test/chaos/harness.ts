@@ -1,0 +1,179 @@
+/**
+ * What the chaos scenarios share: a PostgreSQL server they can stop, restart and cut connections
+ * of; worker processes they start and kill (only their own); tasks whose executions and completions
+ * are recorded; and the final check (nothing lost, nothing completed twice).
+ */
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Clock, Context, Duration, Effect, Layer, Random, Redacted, Schedule, type Scope } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { type RunningServer, startServer } from "../../src/internal/embedded/server.js"
+import { Tasks, TaskStatus, TaskStore } from "../../src/index.js"
+import { ChaosJob } from "./chaosJob.js"
+
+export interface ScenarioResult {
+  readonly scenario: string
+  readonly tasks: number
+  readonly succeeded: number
+  readonly lost: number
+  readonly duplicateCompletions: number
+  /** Handler runs that succeeded but whose result was not the one applied (stale after a rescue, or killed before recording). */
+  readonly unappliedRuns: number
+  /** Tasks whose worker was lost and that were rescued (last error "worker lost"): the fault hit work in flight. */
+  readonly tasksThatLostAWorker: number
+  /** Tasks that needed more than one attempt (a lost worker, or a failed attempt during the fault). */
+  readonly tasksRetried: number
+  readonly secondsToFinish: number
+}
+
+export class Chaos extends Context.Tag("test/Chaos")<Chaos, {
+  readonly server: RunningServer
+  readonly url: string
+  readonly admin: Context.Context<SqlClient.SqlClient | PgClient.PgClient>
+}>() {}
+
+/** A dedicated server (the scenarios restart it) and an admin client on it. */
+export const ChaosLive = Layer.scoped(Chaos, Effect.gen(function*() {
+  const server = yield* startServer({ maxConnections: 40 })
+  const url = Redacted.value(server.url)
+  const admin = yield* Layer.build(PgClient.layer({ url: server.url, maxConnections: 3, applicationName: "chaos-admin" }))
+  return { server, url, admin }
+})).pipe(Layer.orDie)
+
+/** Retries an admin statement through restarts and cut connections. */
+export const persistent = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.retry(self, Schedule.spaced("200 millis").pipe(Schedule.upTo("60 seconds")))
+
+export interface Worker {
+  readonly node: string
+  readonly process: ChildProcess
+  readonly kill: (signal: NodeJS.Signals) => Effect.Effect<void>
+}
+
+/** Starts a worker process; the scope kills it if it still runs. */
+export const startWorker = (schema: string, node: string): Effect.Effect<Worker, never, Chaos | Scope.Scope> =>
+  Effect.gen(function*() {
+    const { url } = yield* Chaos
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, ["--import", "tsx", "test/chaos/chaosWorker.ts", url, schema, node], { stdio: "ignore" })
+      ),
+      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+    )
+    const exited = Effect.async<void>((resume) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+      child.once("exit", () => resume(Effect.void))
+    })
+    return {
+      node,
+      process: child,
+      kill: (signal) => Effect.zipRight(Effect.sync(() => child.kill(signal)), exited)
+    }
+  })
+
+/** A fresh schema with the task tables, an executions log and a completion trigger. */
+export const prepareSchema = (scenario: string) =>
+  Effect.gen(function*() {
+    const { admin } = yield* Chaos
+    const suffix = (yield* Random.nextIntBetween(0, 36 ** 5)).toString(36)
+    const schema = `chaos_${scenario.replace(/[^a-z]/g, "_")}_${suffix}`
+    yield* Effect.gen(function*() {
+      const store = yield* TaskStore.make({ schema })
+      yield* store.migrate
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE TABLE ${sql(`${schema}.executions`)} (task_id bigint, attempt int, node text, at timestamptz DEFAULT now())`
+      yield* sql`CREATE TABLE ${sql(`${schema}.completions`)} (task_id bigint, attempt int, at timestamptz DEFAULT now())`
+      // The schema name is ours (letters, digits, _), so it may stand in the function body.
+      yield* sql.unsafe(`CREATE FUNCTION ${schema}.record_completion() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO ${schema}.completions (task_id, attempt) VALUES (NEW.id, NEW.attempt); RETURN NEW; END $$`)
+      yield* sql.unsafe(`CREATE TRIGGER record_completion AFTER UPDATE OF status ON ${schema}.tasks FOR EACH ROW
+        WHEN (NEW.status = 'succeeded' AND OLD.status <> 'succeeded') EXECUTE FUNCTION ${schema}.record_completion()`)
+    }).pipe(Effect.provide(admin), Effect.orDie)
+    return schema
+  })
+
+export const enqueue = (schema: string, count: number, millis: number) =>
+  Effect.flatMap(Chaos, ({ admin }) =>
+    Tasks.runMany(ChaosJob, Array.from({ length: count }, (_, n) => ({ n, millis }))).pipe(
+      Effect.provide(TaskStore.layerDatabaseSchema(schema)),
+      Effect.provide(admin),
+      persistent,
+      Effect.orDie
+    ))
+
+/** Waits (through outages) until every task is final, then tallies what happened. */
+export const settle = (scenario: string, schema: string, startedAt: number, within: Duration.DurationInput = "120 seconds") =>
+  Effect.gen(function*() {
+    const { admin } = yield* Chaos
+    const sql = yield* Effect.provide(SqlClient.SqlClient, admin)
+    const counts = sql<{ total: number; final: number }>`
+      SELECT count(*)::int AS total,
+             count(*) FILTER (WHERE status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}))::int AS final
+      FROM ${sql(`${schema}.tasks`)}`.pipe(Effect.provide(admin))
+    yield* persistent(counts).pipe(
+      Effect.filterOrFail(([row]) => row !== undefined && row.final === row.total),
+      Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo(within))),
+      Effect.orDie
+    )
+    const finishedAt = yield* Clock.currentTimeMillis
+    const [tally] = yield* persistent(sql<{
+      tasks: number
+      succeeded: number
+      lost: number
+      duplicates: number
+      executions: number
+      completions: number
+      rescued: number
+      retried: number
+    }>`
+      SELECT
+        (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)}) AS tasks,
+        (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)} WHERE status = ${TaskStatus.succeeded}) AS succeeded,
+        (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)}
+          WHERE status NOT IN (${TaskStatus.succeeded}, ${TaskStatus.failed})) AS lost,
+        (SELECT count(*)::int FROM (SELECT task_id FROM ${sql(`${schema}.completions`)}
+          GROUP BY task_id HAVING count(*) > 1) AS twice) AS duplicates,
+        (SELECT count(*)::int FROM ${sql(`${schema}.executions`)}) AS executions,
+        (SELECT count(*)::int FROM ${sql(`${schema}.completions`)}) AS completions,
+        (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)} WHERE last_error LIKE '%worker lost%') AS rescued,
+        (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)} WHERE attempt > 1) AS retried`
+      .pipe(Effect.provide(admin))).pipe(Effect.orDie)
+    return {
+      scenario,
+      tasks: tally!.tasks,
+      succeeded: tally!.succeeded,
+      lost: tally!.lost,
+      duplicateCompletions: tally!.duplicates,
+      unappliedRuns: tally!.executions - tally!.completions,
+      tasksThatLostAWorker: tally!.rescued,
+      tasksRetried: tally!.retried,
+      secondsToFinish: Math.round((finishedAt - startedAt) / 100) / 10
+    } satisfies ScenarioResult
+  })
+
+/** Every connection of the worker processes, cut. */
+export const terminateWorkerConnections = Effect.flatMap(Chaos, ({ admin }) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ n: number }>`
+      SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'chaos-worker'`)
+    .pipe(Effect.provide(admin), persistent, Effect.orDie, Effect.map((rows) => rows[0]?.n ?? 0)))
+
+export const restartServer = Effect.flatMap(Chaos, ({ server }) =>
+  Effect.zipRight(server.stop, server.start).pipe(Effect.orDie))
+
+export const elapsedSince = (start: number) => Effect.map(Clock.currentTimeMillis, (now) => Duration.millis(now - start))
+
+/** Waits until `node` (or any node) is running at least one task: faults must hit work in flight. */
+export const waitUntilBusy = (schema: string, node?: string) =>
+  Effect.gen(function*() {
+    const { admin } = yield* Chaos
+    const sql = yield* Effect.provide(SqlClient.SqlClient, admin)
+    const running = sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)}
+      WHERE status = ${TaskStatus.running} ${node === undefined ? sql`` : sql`AND claimed_by = ${node}`}`
+    yield* running.pipe(
+      Effect.filterOrFail(([row]) => (row?.n ?? 0) > 0),
+      Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("30 seconds"))),
+      Effect.orDie
+    )
+  })
