@@ -1,0 +1,191 @@
+import { Config, Duration, Effect, Option } from "effect"
+import { defaultSchema, validateSchemaName } from "../store/tables.js"
+import { InvalidTaskOptions } from "../../TaskError.js"
+import type { TaskRow } from "../../TaskStore.js"
+
+/**
+ * What `TaskManager.layer` accepts. Every field is optional; `defaults` holds the values used.
+ * @since 0.1.0
+ * @category config
+ */
+export interface Options {
+  /** Database schema of the task tables (a plain identifier). */
+  readonly schema?: string | undefined
+  /** Handlers running at once in this process (the Semaphore's permits). Keep the SqlClient's `maxConnections` above it. */
+  readonly poolSize?: number | undefined
+  /** Most tasks claimed per statement. Default: `poolSize`. Larger batches claim faster, smaller ones spread work across nodes. */
+  readonly claimBatchSize?: number | undefined
+  /** Safety scan period (jittered +0–20 %). NOTIFY makes pickup immediate; the scan catches what NOTIFY missed. */
+  readonly scanInterval?: Duration.DurationInput | undefined
+  /** Attempt timeout for tasks that set none; also how long a task may run before the checker reports it. */
+  readonly runningTimeout?: Duration.DurationInput | undefined
+  /** On stop, how long running handlers may finish before they are interrupted and handed back. */
+  readonly stopTimeout?: Duration.DurationInput | undefined
+  /** Apply pending migrations at start (under an advisory lock). Turn off when migrations are run by a deploy step. */
+  readonly migrate?: boolean | undefined
+  /** LISTEN for enqueues. Off means pickup waits for the scan. */
+  readonly listen?: boolean | undefined
+  /** This node's name in `claimed_by`. Default: host/pid/random. */
+  readonly nodeId?: string | undefined
+  /** How often the node marks itself alive and renews the leases of its running attempts. */
+  readonly heartbeatInterval?: Duration.DurationInput | undefined
+  /** A node silent this long is dead: its claims have lapsed and other nodes take its tasks. At least twice `heartbeatInterval`. Shorter detects deaths sooner but tolerates shorter database or event-loop stalls. */
+  readonly nodeTimeout?: Duration.DurationInput | undefined
+  /** How often the maintenance leader looks for lapsed claims. */
+  readonly rescueInterval?: Duration.DurationInput | undefined
+  /** A task that loses its worker this many times in a row is failed as poison. */
+  readonly maxWorkerLosses?: number | undefined
+  /** The checker reports tasks due but not started for this long. */
+  readonly initializedTimeout?: Duration.DurationInput | undefined
+  /** How often the maintenance leader runs the abnormal-task check. */
+  readonly checkInterval?: Duration.DurationInput | undefined
+  /** Receives the abnormal tasks found by each check (at most 100). Default: a warning in the log. */
+  readonly checkCallback?: ((tasks: ReadonlyArray<TaskRow>) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * The options after defaults are applied.
+ * @since 0.1.0
+ * @category config
+ */
+export interface ResolvedOptions {
+  readonly schema: string
+  readonly poolSize: number
+  readonly claimBatchSize: number
+  readonly scanInterval: Duration.Duration
+  readonly runningTimeout: Duration.Duration
+  readonly stopTimeout: Duration.Duration
+  readonly migrate: boolean
+  readonly listen: boolean
+  readonly nodeId: Option.Option<string>
+  readonly heartbeatInterval: Duration.Duration
+  readonly nodeTimeout: Duration.Duration
+  readonly rescueInterval: Duration.Duration
+  readonly maxWorkerLosses: number
+  readonly initializedTimeout: Duration.Duration
+  readonly checkInterval: Duration.Duration
+  readonly checkCallback: (tasks: ReadonlyArray<TaskRow>) => Effect.Effect<void>
+}
+
+/**
+ * The defaults (gta's where they apply; its pool size of 2³¹ and endless stop wait are not kept).
+ * @since 0.1.0
+ * @category config
+ */
+export const defaults = {
+  schema: defaultSchema,
+  poolSize: 10,
+  scanInterval: Duration.seconds(5),
+  runningTimeout: Duration.minutes(30),
+  stopTimeout: Duration.seconds(30),
+  migrate: true,
+  listen: true,
+  heartbeatInterval: Duration.seconds(2),
+  nodeTimeout: Duration.seconds(10),
+  rescueInterval: Duration.seconds(1),
+  maxWorkerLosses: 3,
+  initializedTimeout: Duration.minutes(5),
+  checkInterval: Duration.minutes(1),
+  checkCallback: (tasks: ReadonlyArray<TaskRow>): Effect.Effect<void> =>
+    Effect.logWarning(
+      `${tasks.length} abnormal task(s): waiting or running too long`,
+      tasks.map((task) => ({ id: task.id, key: task.key, status: task.status }))
+    )
+} as const
+
+
+const invalid = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
+
+const positiveInteger = (option: string, value: number) =>
+  Number.isInteger(value) && value >= 1 ? Effect.succeed(value) : invalid(option, `must be an integer ≥ 1, got ${value}`)
+
+const positiveDuration = (option: string, value: Duration.DurationInput) =>
+  Option.match(Duration.decodeUnknown(value), {
+    onNone: () => invalid(option, `is not a duration: ${String(value)}`),
+    onSome: (duration) =>
+      Duration.toMillis(duration) > 0 && Duration.isFinite(duration)
+        ? Effect.succeed(duration)
+        : invalid(option, `must be a positive, finite duration, got ${String(value)}`)
+  })
+
+/**
+ * Applies defaults and validates every option.
+ * @since 0.1.0
+ * @category config
+ */
+export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOptions, InvalidTaskOptions> =>
+  Effect.gen(function*() {
+    const poolSize = yield* positiveInteger("poolSize", options.poolSize ?? defaults.poolSize)
+    const heartbeatInterval = yield* positiveDuration("heartbeatInterval", options.heartbeatInterval ?? defaults.heartbeatInterval)
+    const nodeTimeout = yield* positiveDuration("nodeTimeout", options.nodeTimeout ?? defaults.nodeTimeout)
+    if (Duration.lessThan(nodeTimeout, Duration.times(heartbeatInterval, 2))) {
+      return yield* invalid("nodeTimeout", "must be at least twice heartbeatInterval, or a live node would look dead")
+    }
+    return {
+      schema: yield* validateSchemaName(options.schema ?? defaults.schema),
+      poolSize,
+      claimBatchSize: yield* positiveInteger("claimBatchSize", options.claimBatchSize ?? poolSize),
+      scanInterval: yield* positiveDuration("scanInterval", options.scanInterval ?? defaults.scanInterval),
+      runningTimeout: yield* positiveDuration("runningTimeout", options.runningTimeout ?? defaults.runningTimeout),
+      stopTimeout: yield* positiveDuration("stopTimeout", options.stopTimeout ?? defaults.stopTimeout),
+      migrate: options.migrate ?? defaults.migrate,
+      listen: options.listen ?? defaults.listen,
+      nodeId: Option.fromNullable(options.nodeId),
+      heartbeatInterval,
+      nodeTimeout,
+      rescueInterval: yield* positiveDuration("rescueInterval", options.rescueInterval ?? defaults.rescueInterval),
+      maxWorkerLosses: yield* positiveInteger("maxWorkerLosses", options.maxWorkerLosses ?? defaults.maxWorkerLosses),
+      initializedTimeout: yield* positiveDuration("initializedTimeout", options.initializedTimeout ?? defaults.initializedTimeout),
+      checkInterval: yield* positiveDuration("checkInterval", options.checkInterval ?? defaults.checkInterval),
+      checkCallback: options.checkCallback ?? defaults.checkCallback
+    }
+  })
+
+
+/**
+ * Reads `Options` from configuration: `EFFECT_TASKS_SCHEMA`, `EFFECT_TASKS_POOL_SIZE`,
+ * `EFFECT_TASKS_CLAIM_BATCH_SIZE`, `EFFECT_TASKS_SCAN_INTERVAL`, `EFFECT_TASKS_RUNNING_TIMEOUT`,
+ * `EFFECT_TASKS_STOP_TIMEOUT` (durations such as `"5 seconds"`), `EFFECT_TASKS_MIGRATE`,
+ * `EFFECT_TASKS_LISTEN`, `EFFECT_TASKS_NODE_ID`, `EFFECT_TASKS_HEARTBEAT_INTERVAL`,
+ * `EFFECT_TASKS_NODE_TIMEOUT`, `EFFECT_TASKS_RESCUE_INTERVAL`, `EFFECT_TASKS_MAX_WORKER_LOSSES`,
+ * `EFFECT_TASKS_INITIALIZED_TIMEOUT`, `EFFECT_TASKS_CHECK_INTERVAL`. Unset keys take the defaults.
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  schema: Config.option(Config.string("SCHEMA")),
+  poolSize: Config.option(Config.integer("POOL_SIZE")),
+  claimBatchSize: Config.option(Config.integer("CLAIM_BATCH_SIZE")),
+  scanInterval: Config.option(Config.duration("SCAN_INTERVAL")),
+  runningTimeout: Config.option(Config.duration("RUNNING_TIMEOUT")),
+  stopTimeout: Config.option(Config.duration("STOP_TIMEOUT")),
+  migrate: Config.option(Config.boolean("MIGRATE")),
+  listen: Config.option(Config.boolean("LISTEN")),
+  nodeId: Config.option(Config.string("NODE_ID")),
+  heartbeatInterval: Config.option(Config.duration("HEARTBEAT_INTERVAL")),
+  nodeTimeout: Config.option(Config.duration("NODE_TIMEOUT")),
+  rescueInterval: Config.option(Config.duration("RESCUE_INTERVAL")),
+  maxWorkerLosses: Config.option(Config.integer("MAX_WORKER_LOSSES")),
+  initializedTimeout: Config.option(Config.duration("INITIALIZED_TIMEOUT")),
+  checkInterval: Config.option(Config.duration("CHECK_INTERVAL"))
+}).pipe(
+  Config.nested("EFFECT_TASKS"),
+  Config.map((values): Options => ({
+    schema: Option.getOrUndefined(values.schema),
+    poolSize: Option.getOrUndefined(values.poolSize),
+    claimBatchSize: Option.getOrUndefined(values.claimBatchSize),
+    scanInterval: Option.getOrUndefined(values.scanInterval),
+    runningTimeout: Option.getOrUndefined(values.runningTimeout),
+    stopTimeout: Option.getOrUndefined(values.stopTimeout),
+    migrate: Option.getOrUndefined(values.migrate),
+    listen: Option.getOrUndefined(values.listen),
+    nodeId: Option.getOrUndefined(values.nodeId),
+    heartbeatInterval: Option.getOrUndefined(values.heartbeatInterval),
+    nodeTimeout: Option.getOrUndefined(values.nodeTimeout),
+    rescueInterval: Option.getOrUndefined(values.rescueInterval),
+    maxWorkerLosses: Option.getOrUndefined(values.maxWorkerLosses),
+    initializedTimeout: Option.getOrUndefined(values.initializedTimeout),
+    checkInterval: Option.getOrUndefined(values.checkInterval)
+  }))
+)
+
