@@ -1,6 +1,11 @@
+import { PgClient } from "@effect/sql-pg"
 import { expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
-import { ChaosLive, type ScenarioResult } from "./harness.js"
+import { Clock, Effect, Layer, Option } from "effect"
+import { Tasks, TaskStore } from "../../src/index.js"
+import { waitFor } from "../support/waitFor.js"
+import { startWorker as startManager } from "../support/worker.js"
+import { ChaosJob } from "./chaosJob.js"
+import { Chaos, ChaosLive, prepareSchema, restartServer, type ScenarioResult } from "./harness.js"
 import * as scenarios from "./scenarios.js"
 
 /** Short versions of the chaos scenarios (npm run chaos runs the long ones). */
@@ -35,4 +40,46 @@ layer(ChaosLive, { excludeTestServices: true, timeout: "60 seconds" })("chaos (s
       yield* nothingLost(result)
       expect(result.tasksThatLostAWorker).toBeGreaterThan(0)
     }), 120_000)
+})
+
+layer(ChaosLive, { excludeTestServices: true, timeout: "60 seconds" })("after a PostgreSQL restart", (it) => {
+  it.scoped("every background fiber of a running manager recovers by itself, and NOTIFY pickup returns", () =>
+    Effect.gen(function*() {
+      const { server } = yield* Chaos
+      const client = yield* Layer.build(PgClient.layer({ url: server.url, maxConnections: 6 }))
+      const schema = yield* prepareSchema("fibers")
+      const fiberNames = ["heartbeat", "rescuer", "checker", "listener"]
+      const { manager } = yield* startManager(ChaosJob.handler(() => Effect.void), {
+        schema,
+        scanInterval: "60 seconds", // only a recovered LISTEN explains a prompt pickup afterwards
+        heartbeatInterval: "250 millis",
+        nodeTimeout: "2 seconds",
+        rescueInterval: "250 millis",
+        checkInterval: "250 millis"
+      }).pipe(Effect.provide(client))
+      const healthyAfter = (since: number) =>
+        Effect.map(manager.health, (fibers) =>
+          fiberNames.every((name) => {
+            const fiber = fibers.find((health) => health.fiber === name)
+            return fiber !== undefined && Option.isNone(fiber.lastError) &&
+              Option.exists(fiber.lastSuccessAt, (at) => at.getTime() > since)
+          }))
+      yield* waitFor("all fibers healthy", healthyAfter(0), (healthy) => healthy, "10 seconds")
+
+      yield* restartServer
+      const restartedAt = yield* Clock.currentTimeMillis
+      yield* waitFor("some fiber to notice the restart", manager.health, (fibers) =>
+        fibers.some((fiber) => Option.isSome(fiber.lastError)), "10 seconds").pipe(Effect.ignore)
+      yield* waitFor("all fibers healthy again", healthyAfter(restartedAt), (healthy) => healthy, "20 seconds")
+
+      const enqueuedAt = yield* Clock.currentTimeMillis
+      const [id] = yield* Tasks.runMany(ChaosJob, [{ n: 1, millis: 0 }]).pipe(
+        Effect.provide(TaskStore.layerDatabaseSchema(schema)),
+        Effect.provide(client)
+      )
+      const store = yield* TaskStore.make({ schema }).pipe(Effect.provide(client))
+      yield* waitFor("the task to run", store.getMany([id!]).pipe(Effect.provide(client)), (rows) =>
+        rows[0]?.status === "succeeded", "5 seconds")
+      expect((yield* Clock.currentTimeMillis) - enqueuedAt).toBeLessThan(5_000)
+    }), 90_000)
 })
