@@ -172,7 +172,8 @@ export const make = (
       scanInterval: resolved.scanInterval,
       running,
       execute,
-      wakeups
+      wakeups,
+      board
     })
     const heartbeat = yield* makeHeartbeat({
       store,
@@ -198,7 +199,7 @@ export const make = (
       runningTimeout: resolved.runningTimeout,
       limit: 100,
       checkCallback: resolved.checkCallback
-    }).pipe(Effect.zipLeft(store.deleteSilentNodes(silentNodeRetention)))
+    }).pipe(Effect.zipLeft(Effect.whenEffect(store.deleteSilentNodes(silentNodeRetention), Ref.get(isLeader))))
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {

@@ -57,9 +57,9 @@ layer(ChaosLive, { excludeTestServices: true, timeout: "60 seconds" })("after a 
         rescueInterval: "250 millis",
         checkInterval: "250 millis"
       }).pipe(Effect.provide(client))
-      const healthyAfter = (since: number) =>
+      const healthyAfter = (since: number, names = fiberNames) =>
         Effect.map(manager.health, (fibers) =>
-          fiberNames.every((name) => {
+          names.every((name) => {
             const fiber = fibers.find((health) => health.fiber === name)
             return fiber !== undefined && Option.isNone(fiber.lastError) &&
               Option.exists(fiber.lastSuccessAt, (at) => at.getTime() > since)
@@ -81,5 +81,7 @@ layer(ChaosLive, { excludeTestServices: true, timeout: "60 seconds" })("after a 
       yield* waitFor("the task to run", store.getMany([id!]).pipe(Effect.provide(client)), (rows) =>
         rows[0]?.status === "succeeded", "5 seconds")
       expect((yield* Clock.currentTimeMillis) - enqueuedAt).toBeLessThan(5_000)
+      // The claimer runs a round only when there is work: it has now, since the restart.
+      expect(yield* healthyAfter(restartedAt, ["claimer"])).toBe(true)
     }), 90_000)
 })

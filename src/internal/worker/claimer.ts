@@ -4,6 +4,7 @@ import type { TaskStoreError } from "../../TaskError.js"
 import type { TaskStore } from "../../TaskStore.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import * as metrics from "./metrics.js"
+import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
 
 export interface ClaimerOptions {
   readonly store: TaskStore["Type"]
@@ -24,6 +25,7 @@ export interface ClaimerOptions {
   readonly execute: (claim: ClaimedTask) => Effect.Effect<void>
   /** Signals that work may be waiting (NOTIFY, new handlers). Coalesced: a sliding queue of one. */
   readonly wakeups: Queue.Queue<void>
+  readonly board: HealthBoard
 }
 
 export interface ClaimResult {
@@ -90,8 +92,15 @@ export const makeClaimer = (options: ClaimerOptions) => {
   const loop = Effect.forever(Effect.gen(function*() {
     yield* options.pool.take(1)
     const result = yield* runOnce.pipe(
+      Effect.tap(() => recordSuccess(options.board, "claimer")),
       Effect.catchAll((error) =>
-        Effect.as(Effect.logWarning("claim failed; trying again after the scan interval", error), { claimed: 0, limit: 1 })
+        Effect.as(
+          Effect.zipRight(
+            recordFailure(options.board, "claimer", error.message),
+            Effect.logWarning("claim failed; trying again after the scan interval", error)
+          ),
+          { claimed: 0, limit: 1 }
+        )
       )
     )
     if (result.claimed < result.limit) yield* waitForWork
