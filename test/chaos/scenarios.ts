@@ -151,6 +151,9 @@ export const idleInTransaction = (size: Size) =>
           return { startedAt, workers }
         })
         const result = yield* settle(label, schema, startedAt)
+        // VACUUM removes only what no open transaction can still see: with the horizon held, nothing.
+        yield* persistent(sql`VACUUM ${sql(`${schema}.tasks`)}`)
+        yield* Effect.sleep("1 second") // statistics are published asynchronously
         const [dead] = yield* persistent(sql<{ dead: number }>`
           SELECT coalesce(n_dead_tup, 0)::int AS dead FROM pg_stat_user_tables
           WHERE schemaname = ${schema} AND relname = 'tasks'`)
