@@ -2,9 +2,8 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Clock, Deferred, Effect, Ref, Schema } from "effect"
 import { Task, Tasks, TaskStatus } from "../src/index.js"
-import { spawn } from "node:child_process"
 import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
-import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { spawnWorkerProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ millis: Schema.Number }), retry: { times: 3 } })
 
@@ -102,17 +101,10 @@ layer(PgTest, { excludeTestServices: true })("graceful stop of a process", (it) 
       yield* store.migrate
       const Sleepy = Task.make("sleepy", { args: Schema.Struct({}) })
       const id = yield* Tasks.run(Sleepy, {}).pipe(inSchema(schema))
-      const child = spawn(process.execPath, ["--import", "tsx", "test/support/workerProcess.ts", databaseUrl(), schema], {
-        stdio: "ignore"
-      })
-      const exited = Effect.async<number | null>((resume) => {
-        if (child.exitCode !== null) return resume(Effect.succeed(child.exitCode))
-        child.once("exit", (code) => resume(Effect.succeed(code)))
-      })
-      yield* Effect.addFinalizer(() => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL")))
+      const child = yield* spawnWorkerProcess(databaseUrl(), schema)
       yield* waitForStatus(schema, [id], [TaskStatus.running])
-      child.kill("SIGINT")
-      const code = yield* exited.pipe(Effect.timeout("10 seconds"))
+      yield* child.kill("SIGINT")
+      const code = yield* child.exited.pipe(Effect.timeout("10 seconds"))
       expect(code).toBe(0)
       const [row] = yield* store.getMany([id])
       expect(row).toMatchObject({ status: "initialized", attempt: 0, claimToken: null, claimedBy: null })

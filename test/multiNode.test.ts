@@ -1,12 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Layer, Metric, Option, Ref, Schema } from "effect"
-import { spawn } from "node:child_process"
 import { metricsForTests } from "../src/internal/worker/metrics.js"
 import { Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { waitFor } from "./support/waitFor.js"
-import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { spawnWorkerProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({}), retry: { times: 10 } })
 
@@ -16,6 +15,17 @@ const fast = { heartbeatInterval: "200 millis", nodeTimeout: "1 second", rescueI
 const expireLease = (schema: string, id: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`UPDATE ${sql(`${schema}.tasks`)} SET lease_expires_at = now() - interval '1 second' WHERE id = ${id}::bigint`)
+
+/** Claims one Job as `nodeId` would, with no executor behind it (a node about to die or hang). */
+const claimOne = (store: TaskStore.TaskStore["Type"], nodeId: string, leaseDuration: Duration.Duration) =>
+  store.claim({
+    keys: [Job.key],
+    timeouts: [Duration.minutes(1)],
+    deadlineGrace: Duration.seconds(10),
+    limit: 1,
+    nodeId,
+    leaseDuration
+  })
 
 layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
   it.scoped("the heartbeat renews the lease of a long attempt: it is never taken back", () =>
@@ -93,14 +103,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       const store = yield* storeOf(schema)
       yield* store.migrate
       const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
-      const claimAsDoomedNode = store.claim({
-        keys: [Job.key],
-        timeouts: [Duration.minutes(1)],
-        deadlineGrace: Duration.seconds(10),
-        limit: 1,
-        nodeId: "doomed",
-        leaseDuration: Duration.seconds(10)
-      })
+      const claimAsDoomedNode = claimOne(store, "doomed", Duration.seconds(10))
       const statuses: Array<string> = []
       for (let loss = 1; loss <= 3; loss++) {
         expect((yield* claimAsDoomedNode).length).toBe(1)
@@ -121,14 +124,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       const store = yield* storeOf(schema)
       yield* store.migrate
       const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
-      yield* store.claim({
-        keys: [Job.key],
-        timeouts: [Duration.minutes(1)],
-        deadlineGrace: Duration.seconds(10),
-        limit: 1,
-        nodeId: "hung",
-        leaseDuration: Duration.minutes(5)
-      })
+      yield* claimOne(store, "hung", Duration.minutes(5))
       // The hung node keeps renewing its lease, but the attempt's deadline has passed.
       yield* sql`UPDATE ${sql(`${schema}.tasks`)} SET deadline_at = now() - interval '1 second' WHERE id = ${id}::bigint`
       const rescued = yield* store.rescueExpired({ limit: 10, maxWorkerLosses: 3 })
@@ -182,15 +178,12 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       yield* store.migrate
       const Sleepy = Task.make("sleepy", { args: Schema.Struct({}) })
       const id = yield* Tasks.run(Sleepy, {}).pipe(inSchema(schema))
-      const child = spawn(process.execPath, ["--import", "tsx", "test/support/workerProcess.ts", databaseUrl(), schema], {
-        stdio: "ignore"
-      })
-      yield* Effect.addFinalizer(() => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL")))
+      const child = yield* spawnWorkerProcess(databaseUrl(), schema)
       yield* waitForStatus(schema, [id], [TaskStatus.running])
       // The survivor runs with default heartbeat, node timeout, rescue and scan settings.
       yield* startWorker(Sleepy.handler(() => Effect.void), { schema })
       const killedAt = yield* Clock.currentTimeMillis
-      child.kill("SIGKILL")
+      yield* child.kill("SIGKILL")
       const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded], "15 seconds")
       const recovery = (row?.finishedAt?.getTime() ?? 0) - killedAt
       yield* Effect.log(`killed node's task finished elsewhere ${recovery} ms after the kill`)

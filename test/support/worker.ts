@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
+import { spawn } from "node:child_process"
 import { Context, type Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
 import { TaskManager, type TaskRegistry, TaskStore } from "../../src/index.js"
 import { waitFor } from "./waitFor.js"
@@ -53,3 +54,22 @@ export const waitForListener = (schema: string) =>
   })
 
 export type WorkerEnv = SqlClient.SqlClient | PgClient.PgClient
+
+/**
+ * Starts `test/support/workerProcess.ts` (a worker with a one-minute "sleepy" handler) as a real
+ * process; the scope SIGKILLs it if it still runs. `exited` resolves with its exit code.
+ */
+export const spawnWorkerProcess = (url: string, schema: string) =>
+  Effect.gen(function*() {
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, ["--import", "tsx", "test/support/workerProcess.ts", url, schema], { stdio: "ignore" })
+      ),
+      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+    )
+    const exited = Effect.async<number | null>((resume) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.succeed(child.exitCode))
+      child.once("exit", (code) => resume(Effect.succeed(code)))
+    })
+    return { kill: (signal: NodeJS.Signals) => Effect.sync(() => child.kill(signal)), exited }
+  })

@@ -3,6 +3,10 @@ import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { Tables } from "./tables.js"
 
+/** What every end of a claim (finish, hand-back, rescue) clears, in a SET list. */
+export const clearedClaim = (sql: SqlClient.SqlClient) =>
+  sql`claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL, deadline_at = NULL, updated_at = now()`
+
 /** The end of one claimed attempt, as the store writes it. */
 export interface Finish {
   readonly id: string
@@ -35,12 +39,8 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
                       THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
         last_error = coalesce(f.error, t.last_error),
         lost_count = CASE WHEN f.counts THEN 0 ELSE t.lost_count END,
-        claim_token = NULL,
-        claimed_by = NULL,
-        lease_expires_at = NULL,
-        deadline_at = NULL,
         finished_at = CASE WHEN f.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) THEN now() END,
-        updated_at = now()
+        ${clearedClaim(sql)}
       FROM unnest(
         ${finishes.map((finish) => finish.id)}::bigint[],
         ${finishes.map((finish) => finish.claimToken)}::uuid[],
@@ -68,11 +68,7 @@ export const releaseClaimedBy = (tables: Tables, nodeId: string) =>
         status = ${TaskStatus.initialized},
         attempt = greatest(attempt - 1, 0),
         run_at = now(),
-        claim_token = NULL,
-        claimed_by = NULL,
-        lease_expires_at = NULL,
-        deadline_at = NULL,
-        updated_at = now()
+        ${clearedClaim(sql)}
       WHERE claimed_by = ${nodeId} AND status = ${TaskStatus.running}
       RETURNING id::text AS id`.withoutTransform
     return rows.map((row) => row.id)

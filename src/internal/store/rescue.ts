@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
+import { clearedClaim } from "./finish.js"
 import type { Tables } from "./tables.js"
 
 export interface RescueRequest {
@@ -47,11 +48,7 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
                  THEN format('; failed as poison: lost its worker %s times in a row', t.lost_count + 1) ELSE '' END,
           finished_at = CASE WHEN ${isFinal} THEN now() END,
           run_at = now(),
-          claim_token = NULL,
-          claimed_by = NULL,
-          lease_expires_at = NULL,
-          deadline_at = NULL,
-          updated_at = now()
+          ${clearedClaim(sql)}
         FROM lost WHERE t.id = lost.id
         RETURNING t.id, t.key, t.status
       ),
