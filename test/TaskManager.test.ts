@@ -90,6 +90,7 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       )
       // The scan is far slower than the retry delay: the retry must not wait for it.
       yield* startWorker(live, { schema, scanInterval: "30 seconds" })
+      yield* waitForListener(schema)
       const id = yield* Tasks.run(Flaky, {}).pipe(inSchema(schema))
       const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
       const times = yield* Ref.get(starts)
@@ -113,6 +114,7 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
         Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (n) => Effect.fail(new Error(`smtp down (run ${n})`)))
       )
       yield* startWorker(live, { schema, scanInterval: "30 seconds" })
+      yield* waitForListener(schema)
       const id = yield* Tasks.run(Doomed, {}).pipe(inSchema(schema))
       const [row] = yield* waitForStatus(schema, [id], [TaskStatus.failed])
       expect(row).toMatchObject({ status: "failed", attempt: 3, maxAttempts: 3, claimToken: null })
@@ -133,6 +135,7 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       const finalized = yield* Ref.make(0)
       const live = Slow.handler(() => Effect.never.pipe(Effect.ensuring(Ref.update(finalized, (n) => n + 1))))
       yield* startWorker(live, { schema, scanInterval: "30 seconds" })
+      yield* waitForListener(schema)
       const id = yield* Tasks.run(Slow, {}).pipe(inSchema(schema))
       const [row] = yield* waitForStatus(schema, [id], [TaskStatus.failed])
       expect(row).toMatchObject({ attempt: 2 })

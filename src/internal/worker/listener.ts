@@ -32,16 +32,21 @@ export const makeListener = (options: ListenerOptions): Effect.Effect<never, nev
     const sql = yield* SqlClient.SqlClient
     const ping = `ping:${options.nodeId}`
     const lastHeard = yield* Ref.make(0)
+    const isConfirmed = yield* Ref.make(false)
+    const wake = Queue.offer(options.wakeups, undefined)
 
+    // The first ping a session hears proves LISTEN is active; whatever was committed before that
+    // was announced to no one, so the claimer looks once more.
     const receive = (payload: string) =>
       payload === ping
-        ? Effect.zipRight(
+        ? Effect.all([
           Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(lastHeard, now)),
-          recordSuccess(options.board, "listener")
-        )
+          recordSuccess(options.board, "listener"),
+          Effect.flatMap(Ref.getAndSet(isConfirmed, true), (wasConfirmed) => wasConfirmed ? Effect.void : wake)
+        ], { discard: true })
         : Effect.flatMap(
           options.registry.runnableKeys,
-          (keys) => keys.includes(payload) ? Queue.offer(options.wakeups, undefined) : Effect.void
+          (keys) => keys.includes(payload) ? wake : Effect.void
         )
 
     const listen = options.pg.listen(options.channel).pipe(Stream.runForEach(receive))
@@ -55,6 +60,7 @@ export const makeListener = (options: ListenerOptions): Effect.Effect<never, nev
 
     const session = Effect.gen(function*() {
       yield* Ref.set(lastHeard, yield* Clock.currentTimeMillis)
+      yield* Ref.set(isConfirmed, false)
       yield* Effect.raceFirst(listen, watchdog)
     }).pipe(
       Effect.catchAllCause((cause) => recordFailure(options.board, "listener", String(cause))),
