@@ -25,11 +25,13 @@ import {
   Queue,
   Random,
   Ref,
+  Schedule,
   Scope
 } from "effect"
 import * as os from "node:os"
 import type { DatabaseSchema } from "./internal/store/tables.js"
 import { makeChecker } from "./internal/maintenance/checker.js"
+import { makeLeadership } from "./internal/maintenance/leadership.js"
 import { makeRescuer } from "./internal/maintenance/rescuer.js"
 import { makeClaimer } from "./internal/worker/claimer.js"
 import { makeExecutor } from "./internal/worker/executor.js"
@@ -135,12 +137,19 @@ export const make = (
     const store = yield* TaskStore.make({ schema: resolved.schema })
     yield* resolved.migrate ? store.migrate : store.verifyVersion
     const nodeId = Option.isSome(resolved.nodeId) ? resolved.nodeId.value : yield* generatedNodeId
+    const connections = pg.config.maxConnections ?? 10
+    if (connections < resolved.poolSize + 3) {
+      yield* Effect.logWarning(
+        `the SqlClient has ${connections} connections for poolSize ${resolved.poolSize}: handlers that use the database ` +
+          "can starve the heartbeat, and the node would then stop its attempts to stay safe; give it at least poolSize + 3"
+      )
+    }
 
     const pool = yield* Effect.makeSemaphore(resolved.poolSize)
     const running = yield* FiberMap.make<string, void, never>()
     const wakeups = yield* Queue.sliding<void>(1)
     const board = yield* supervisor.makeHealthBoard
-    const isLeader = yield* Ref.make(false)
+    const leadership = yield* makeLeadership
     const leaseDuration = Duration.subtract(resolved.nodeTimeout, resolved.heartbeatInterval)
     // Three lifetimes, closed in this order on stop: claiming; then (after running attempts are
     // done) the node's heartbeat and maintenance; then the node itself.
@@ -182,24 +191,25 @@ export const make = (
       pid: process.pid,
       running,
       leaseDuration,
-      isLeader
+      heartbeatInterval: resolved.heartbeatInterval,
+      leadership
     })
     const rescuer = makeRescuer({
       store,
       nodeId,
-      isLeader,
+      leadership,
       leaderLeaseDuration: leaseDuration,
       maxWorkerLosses: resolved.maxWorkerLosses,
       batchSize: 1000
     })
     const checker = makeChecker({
       store,
-      isLeader,
+      leadership,
       initializedTimeout: resolved.initializedTimeout,
       runningTimeout: resolved.runningTimeout,
       limit: 100,
       checkCallback: resolved.checkCallback
-    }).pipe(Effect.zipLeft(Effect.whenEffect(store.deleteSilentNodes(silentNodeRetention), Ref.get(isLeader))))
+    }).pipe(Effect.zipLeft(Effect.whenEffect(store.deleteSilentNodes(silentNodeRetention), leadership.isLeader)))
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
@@ -215,9 +225,15 @@ export const make = (
           // Each interrupted executor writes its own hand-back; waiting for that is bounded too.
           yield* FiberMap.clear(running).pipe(Effect.interruptible, Effect.timeoutOption(handBackTimeout))
         }
+        // Handlers that would not stop keep their claims: handing those back would let another node
+        // run the task while it still runs here. Their leases lapse once the heartbeat stops.
+        const stillRunning = Array.from(running, ([token]) => token)
+        if (stillRunning.length > 0) {
+          yield* Effect.logError(`${stillRunning.length} handler(s) did not stop; their tasks will be rescued after their leases lapse`)
+        }
         yield* Scope.close(nodeScope, Exit.void)
-        // Whatever this node still holds (a write that failed, a claim cut short) goes back now.
-        const released = yield* store.releaseClaimedBy(nodeId).pipe(
+        // Whatever else this node still holds (a write that failed, a claim cut short) goes back now.
+        const released = yield* store.releaseClaimedBy(nodeId, stillRunning).pipe(
           Effect.catchAll((error) =>
             Effect.as(Effect.logError("could not hand back this node's claims", error.message), [])
           )
@@ -236,9 +252,9 @@ export const make = (
 
     // Register before the first claim, so every lease is renewed from the start.
     yield* heartbeat.pipe(Effect.catchAll((error) => Effect.logWarning("first heartbeat failed", error.message)))
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", resolved.heartbeatInterval, heartbeat), nodeScope)
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", resolved.rescueInterval, rescuer), nodeScope)
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", resolved.checkInterval, checker), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", Schedule.fixed(resolved.heartbeatInterval), heartbeat), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), rescuer), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)
     yield* Effect.forkIn(claimer.loop, claimScope)
     yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
     if (resolved.listen) {
@@ -262,7 +278,7 @@ export const make = (
       options: resolved,
       running: FiberMap.size(running),
       wake,
-      isLeader: Ref.get(isLeader),
+      isLeader: leadership.isLeader,
       health: Effect.map(Ref.get(board), (fibers) => Array.from(fibers.values()))
     }
   })

@@ -108,8 +108,11 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<ClaimedTask>, TaskStoreError>
   /** Ends claimed attempts still held under their tokens; returns the ids applied (others were stale). */
   readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
-  /** Hands back every task a stopping node still holds (not counting the unrecorded attempts); returns their ids. */
-  readonly releaseClaimedBy: (nodeId: string) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Hands back the tasks a stopping node still holds, except claims whose handlers still run; returns their ids. */
+  readonly releaseClaimedBy: (
+    nodeId: string,
+    stillRunning: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /** Marks the node alive and renews the leases of the given claims; returns the tokens renewed (others were lost). */
   readonly heartbeat: (beat: Heartbeat) => Effect.Effect<ReadonlySet<string>, TaskStoreError>
   /** Removes a stopping node from the registry and drops the leases it holds. */
@@ -162,8 +165,8 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
         claimOps.claimDecoded(tables, request).pipe(withSql, TaskStoreError.refail("claim")),
       finishIfClaimed: (finishes) =>
         finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),
-      releaseClaimedBy: (nodeId) =>
-        finishOps.releaseClaimedBy(tables, nodeId).pipe(withSql, TaskStoreError.refail("release")),
+      releaseClaimedBy: (nodeId, stillRunning) =>
+        finishOps.releaseClaimedBy(tables, nodeId, stillRunning).pipe(withSql, TaskStoreError.refail("release")),
       verifyVersion: withSql(migrateOps.verifyVersion(tables)),
       heartbeat: (beat) => nodeOps.heartbeat(tables, beat).pipe(withSql, TaskStoreError.refail("heartbeat")),
       deregister: (nodeId) => nodeOps.deregister(tables, nodeId).pipe(withSql, TaskStoreError.refail("deregister")),

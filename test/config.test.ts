@@ -41,7 +41,8 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
         [{ scanInterval: 0 }, "scanInterval"],
         [{ stopTimeout: "forever" as never }, "stopTimeout"],
         [{ runningTimeout: Duration.infinity }, "runningTimeout"],
-        [{ schema: "public; drop" }, "schema"]
+        [{ schema: "public; drop" }, "schema"],
+        [{ heartbeatInterval: "1 second", nodeTimeout: "3 seconds" }, "nodeTimeout"]
       ] as const
       for (const [options, option] of cases) {
         const error = yield* Effect.flip(TaskManager.resolveOptions(options))

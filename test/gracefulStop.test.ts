@@ -93,6 +93,26 @@ layer(PgTest, { excludeTestServices: true })("graceful stop, the last step", (it
     }))
 })
 
+layer(PgTest, { excludeTestServices: true })("graceful stop, a handler that will not stop", (it) => {
+  it.scoped("keeps its claim: the stop never hands back a task that still runs", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const started = yield* Deferred.make<void>()
+      const live = Job.handler(() =>
+        Effect.uninterruptible(Effect.zipRight(Deferred.succeed(started, undefined), Effect.sleep("8 seconds")))
+      )
+      const worker = yield* startWorker(live, { schema, nodeId: "stubborn", stopTimeout: "200 millis", scanInterval: "100 millis" })
+      const id = yield* Tasks.run(Job, { millis: 0 }).pipe(inSchema(schema))
+      yield* Deferred.await(started)
+      const stopping = yield* Effect.fork(worker.stop)
+      // Past stopTimeout and the hand-back wait, the task is still claimed by the node whose handler runs.
+      yield* Effect.sleep("6 seconds")
+      const [row] = yield* (yield* storeOf(schema)).getMany([id])
+      expect(row).toMatchObject({ status: "running", claimedBy: "stubborn" })
+      yield* stopping.await
+    }), { timeout: 30_000 })
+})
+
 layer(PgTest, { excludeTestServices: true })("graceful stop of a process", (it) => {
   it.scoped("SIGINT to a worker process stops it cleanly and hands its running task back", () =>
     Effect.gen(function*() {

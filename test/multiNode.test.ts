@@ -57,7 +57,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
         })
       )
       // Heartbeats far apart: the stale attempt is not stopped before it completes.
-      yield* startWorker(live, { schema, poolSize: 2, heartbeatInterval: "30 seconds", nodeTimeout: "60 seconds", rescueInterval: "100 millis" })
+      yield* startWorker(live, { schema, poolSize: 2, heartbeatInterval: "15 seconds", nodeTimeout: "60 seconds", rescueInterval: "100 millis" })
       const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
       yield* Deferred.await(firstRunning)
       const staleBefore = (yield* Metric.value(metricsForTests.staleWrites)).count

@@ -1,10 +1,11 @@
-import { type Duration, Effect, Metric, Ref } from "effect"
+import { type Duration, Effect, Metric } from "effect"
 import type { TaskRow, TaskStore } from "../../TaskStore.js"
 import * as metrics from "../worker/metrics.js"
+import type { Leadership } from "./leadership.js"
 
 export interface CheckerOptions {
   readonly store: TaskStore["Type"]
-  readonly isLeader: Ref.Ref<boolean>
+  readonly leadership: Leadership
   readonly initializedTimeout: Duration.Duration
   readonly runningTimeout: Duration.Duration
   readonly limit: number
@@ -17,7 +18,7 @@ export interface CheckerOptions {
  * many it found.
  */
 export const makeChecker = (options: CheckerOptions) =>
-  Effect.flatMap(Ref.get(options.isLeader), (isLeader) =>
+  Effect.flatMap(options.leadership.isLeader, (isLeader) =>
     isLeader
       ? Effect.gen(function*() {
         const stuck = yield* options.store.findStuck({

@@ -1,13 +1,14 @@
-import { type Duration, Effect, Metric, Ref } from "effect"
+import { Clock, Duration, Effect, Metric } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { TaskStore } from "../../TaskStore.js"
 import * as metrics from "../worker/metrics.js"
+import type { Leadership } from "./leadership.js"
 
 export interface RescuerOptions {
   readonly store: TaskStore["Type"]
   readonly nodeId: string
   /** Set at each round: whether this node holds the maintenance lease (the checker reads it too). */
-  readonly isLeader: Ref.Ref<boolean>
+  readonly leadership: Leadership
   /** How long the maintenance lease lasts unless renewed (each round renews it). */
   readonly leaderLeaseDuration: Duration.Duration
   readonly maxWorkerLosses: number
@@ -35,8 +36,12 @@ export const makeRescuer = (options: RescuerOptions) => {
         }
         return rescued.length === options.batchSize ? yield* drain(total + rescued.length) : total + rescued.length
       }))
-  return options.store.acquireLease(maintenanceLease, options.nodeId, options.leaderLeaseDuration).pipe(
-    Effect.tap((isLeader) => Ref.set(options.isLeader, isLeader)),
-    Effect.flatMap((isLeader) => isLeader ? drain(0) : Effect.succeed(0))
-  )
+  // Believe in the lease for three quarters of it, counted from before the statement was sent.
+  const trusted = Duration.toMillis(options.leaderLeaseDuration) * 0.75
+  return Effect.gen(function*() {
+    const startedAt = yield* Clock.currentTimeMillis
+    const isLeader = yield* options.store.acquireLease(maintenanceLease, options.nodeId, options.leaderLeaseDuration)
+    yield* isLeader ? options.leadership.holdUntil(startedAt + trusted) : options.leadership.resign
+    return isLeader ? yield* drain(0) : 0
+  })
 }

@@ -76,6 +76,7 @@ export const claimDecoded = (tables: Tables, request: ClaimRequest) =>
       const token = Predicate.hasProperty(row, "claimToken") && typeof row.claimToken === "string" ? row.claimToken : undefined
       yield* Effect.logError("claimed a malformed task row; failing that task", { taskId: id, issue })
       if (id === undefined || token === undefined) continue
+      // Failing to record it must not strand the well-formed rows of this claim: it will lapse instead.
       yield* finishIfClaimed(tables, [{
         id,
         claimToken: token,
@@ -83,7 +84,7 @@ export const claimDecoded = (tables: Tables, request: ClaimRequest) =>
         delayMillis: 0,
         error: `malformed task row, not run:\n${issue}`,
         countsAsAttempt: true
-      }])
+      }]).pipe(Effect.catchAll((error) => Effect.logError("could not record the malformed row's failure", error)))
     }
     return claimed
   })

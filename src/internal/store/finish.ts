@@ -32,6 +32,7 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
     const rows = yield* sql<{ id: string }>`
+      WITH finished AS (
       UPDATE ${tasks} AS t SET
         status = f.status,
         attempt = CASE WHEN f.counts THEN t.attempt ELSE t.attempt - 1 END,
@@ -50,26 +51,41 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         ${finishes.map((finish) => finish.countsAsAttempt)}::boolean[]
       ) AS f(id, token, status, delay_ms, error, counts)
       WHERE t.id = f.id AND t.claim_token = f.token AND t.status = ${TaskStatus.running}
-      RETURNING t.id::text AS id`.withoutTransform
+      RETURNING t.id, t.key, t.status, f.delay_ms
+      ),
+      -- Handed back for now (a stop): tell idle nodes at once.
+      notified AS (
+        SELECT count(pg_notify(${tables.channel}, key)) AS keys
+        FROM (SELECT DISTINCT key FROM finished WHERE status = ${TaskStatus.initialized} AND delay_ms = 0) AS distinct_keys
+      )
+      SELECT finished.id::text AS id FROM finished CROSS JOIN notified`.withoutTransform
     return rows.map((row) => row.id)
   })
 
 /**
- * Hands back every task still claimed by a stopping node: runnable at once, the unrecorded attempt
- * not counted. Guarded by the node's name and the `running` state; a node name is unique per
- * manager instance, so no other node's claim can match.
+ * Hands back every task still claimed by a stopping node, except those whose handlers still run
+ * (`stillRunning`: they could not be interrupted in time; their leases will lapse and they will be
+ * rescued once they can no longer run here). Runnable at once and announced with NOTIFY; the
+ * unrecorded attempt is not counted. Guarded by the node's name and the `running` state.
  */
-export const releaseClaimedBy = (tables: Tables, nodeId: string) =>
+export const releaseClaimedBy = (tables: Tables, nodeId: string, stillRunning: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
     const rows = yield* sql<{ id: string }>`
+      WITH released AS (
       UPDATE ${tasks} SET
         status = ${TaskStatus.initialized},
         attempt = greatest(attempt - 1, 0),
         run_at = now(),
         ${clearedClaim(sql)}
       WHERE claimed_by = ${nodeId} AND status = ${TaskStatus.running}
-      RETURNING id::text AS id`.withoutTransform
+        AND NOT (claim_token = ANY(${stillRunning}::uuid[]))
+      RETURNING id, key
+      ),
+      notified AS (
+        SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (SELECT DISTINCT key FROM released) AS distinct_keys
+      )
+      SELECT released.id::text AS id FROM released CROSS JOIN notified`.withoutTransform
     return rows.map((row) => row.id)
   })

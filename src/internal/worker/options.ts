@@ -29,7 +29,7 @@ export interface Options {
   readonly nodeId?: string | undefined
   /** How often the node marks itself alive and renews the leases of its running attempts. */
   readonly heartbeatInterval?: Duration.DurationInput | undefined
-  /** A node silent this long is dead: its claims have lapsed and other nodes take its tasks. At least twice `heartbeatInterval`. Shorter detects deaths sooner but tolerates shorter database or event-loop stalls. */
+  /** A node silent this long is dead: its claims have lapsed and other nodes take its tasks. At least four times `heartbeatInterval`. Shorter detects deaths sooner but tolerates shorter database or event-loop stalls. */
   readonly nodeTimeout?: Duration.DurationInput | undefined
   /** How often the maintenance leader looks for lapsed claims. */
   readonly rescueInterval?: Duration.DurationInput | undefined
@@ -118,8 +118,10 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
     const poolSize = yield* positiveInteger("poolSize", options.poolSize ?? defaults.poolSize)
     const heartbeatInterval = yield* positiveDuration("heartbeatInterval", options.heartbeatInterval ?? defaults.heartbeatInterval)
     const nodeTimeout = yield* positiveDuration("nodeTimeout", options.nodeTimeout ?? defaults.nodeTimeout)
-    if (Duration.lessThan(nodeTimeout, Duration.times(heartbeatInterval, 2))) {
-      return yield* invalid("nodeTimeout", "must be at least twice heartbeatInterval, or a live node would look dead")
+    // A claim's lease is nodeTimeout − heartbeatInterval: it must outlast three heartbeats, so that
+    // a slow beat never lets it lapse and the node can fence itself before it does.
+    if (Duration.lessThan(nodeTimeout, Duration.times(heartbeatInterval, 4))) {
+      return yield* invalid("nodeTimeout", "must be at least four times heartbeatInterval, or a live node could look dead")
     }
     return {
       schema: yield* validateSchemaName(options.schema ?? defaults.schema),

@@ -1,4 +1,4 @@
-import { Cause, Clock, type Duration, Effect, Option, Ref, Schedule } from "effect"
+import { Cause, Clock, Effect, Option, Ref, Schedule } from "effect"
 
 /** How one background fiber is doing. */
 export interface FiberHealth {
@@ -29,14 +29,14 @@ export const recordFailure = (board: HealthBoard, fiber: string, error: string) 
   report(board, fiber, (previous) => ({ ...previous, lastError: Option.some(error) }))
 
 /**
- * Runs `round` every `interval`, forever. A failed round (a lost connection, PostgreSQL restarting)
+ * Runs `round` on `schedule`, forever. A failed round (a lost connection, PostgreSQL restarting)
  * is logged and recorded on the board, and the next round simply tries again: a background fiber
  * never dies of a database outage, and resumes by itself when the database returns.
  */
 export const superviseEvery = <A, E, R>(
   board: HealthBoard,
   fiber: string,
-  interval: Duration.Duration,
+  schedule: Schedule.Schedule<unknown>,
   round: Effect.Effect<A, E, R>
 ): Effect.Effect<never, never, R> =>
   round.pipe(
@@ -49,7 +49,7 @@ export const superviseEvery = <A, E, R>(
           Effect.logWarning(`${fiber} round failed; trying again`, cause)
         )
     ),
-    Effect.schedule(Schedule.spaced(interval)),
+    Effect.schedule(schedule),
     Effect.forever,
     Effect.orDie,
     Effect.annotateLogs({ module: "TaskManager", fiber })

@@ -1,0 +1,18 @@
+import { Clock, Effect, Ref } from "effect"
+
+/**
+ * Whether this node holds the maintenance lease, as far as it can know: "until" a local time safely
+ * before the lease row expires, so a node never believes it leads after another may have taken over.
+ */
+export interface Leadership {
+  readonly isLeader: Effect.Effect<boolean>
+  /** Records that the lease is ours until `millis` (local clock). */
+  readonly holdUntil: (millis: number) => Effect.Effect<void>
+  readonly resign: Effect.Effect<void>
+}
+
+export const makeLeadership: Effect.Effect<Leadership> = Effect.map(Ref.make(0), (until) => ({
+  isLeader: Effect.zipWith(Clock.currentTimeMillis, Ref.get(until), (now, end) => now < end),
+  holdUntil: (millis) => Ref.set(until, millis),
+  resign: Ref.set(until, 0)
+}))
