@@ -14,6 +14,8 @@ const nothingLost = (result: ScenarioResult) =>
     yield* Effect.log(JSON.stringify(result))
     expect(result.lost).toBe(0)
     expect(result.duplicateCompletions).toBe(0)
+    expect(result.overlappingRuns).toBe(0)
+    expect(result.failed).toBe(0)
     expect(result.succeeded).toBe(result.tasks)
   })
 

@@ -6,7 +6,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { Clock, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { Task, TaskManager } from "../../src/index.js"
 import { ChaosJob } from "./chaosJob.js"
 
@@ -14,11 +14,13 @@ const [url, schema, node] = process.argv.slice(2)
 
 const ChaosJobLive = ChaosJob.handler(({ millis }) =>
   Effect.gen(function*() {
+    const startedAt = new Date(yield* Clock.currentTimeMillis)
     yield* Effect.sleep(millis)
     const current = Option.getOrThrow(yield* Task.CurrentTask)
     const sql = yield* SqlClient.SqlClient
-    yield* sql`INSERT INTO ${sql(`${schema}.executions`)} (task_id, attempt, node)
-      VALUES (${current.id}::bigint, ${current.attempt}, ${node!})`
+    const endedAt = new Date(yield* Clock.currentTimeMillis)
+    yield* sql`INSERT INTO ${sql(`${schema}.executions`)} (task_id, attempt, node, started_at, ended_at)
+      VALUES (${current.id}::bigint, ${current.attempt}, ${node!}, ${startedAt}, ${endedAt})`
   })
 )
 
@@ -32,8 +34,7 @@ Layer.launch(
       heartbeatInterval: "250 millis",
       nodeTimeout: "2 seconds",
       rescueInterval: "250 millis",
-      stopTimeout: "1 second",
-      maxWorkerLosses: 20
+      stopTimeout: "1 second"
     })),
     Layer.provide(
       PgClient.layer({ url: Redacted.make(url!), maxConnections: 6, applicationName: "chaos-worker", connectTimeout: "2 seconds" })

@@ -16,7 +16,10 @@ export interface ScenarioResult {
   readonly tasks: number
   readonly succeeded: number
   readonly lost: number
+  readonly failed: number
   readonly duplicateCompletions: number
+  /** Pairs of successful runs of one task whose times overlap: a task running on two nodes at once. */
+  readonly overlappingRuns: number
   /** Handler runs that succeeded but whose result was not the one applied (stale after a rescue, or killed before recording). */
   readonly unappliedRuns: number
   /** Tasks whose worker was lost and that were rescued (last error "worker lost"): the fault hit work in flight. */
@@ -81,7 +84,7 @@ export const prepareSchema = (scenario: string) =>
       const store = yield* TaskStore.make({ schema })
       yield* store.migrate
       const sql = yield* SqlClient.SqlClient
-      yield* sql`CREATE TABLE ${sql(`${schema}.executions`)} (task_id bigint, attempt int, node text, at timestamptz DEFAULT now())`
+      yield* sql`CREATE TABLE ${sql(`${schema}.executions`)} (task_id bigint, attempt int, node text, started_at timestamptz, ended_at timestamptz)`
       yield* sql`CREATE TABLE ${sql(`${schema}.completions`)} (task_id bigint, attempt int, at timestamptz DEFAULT now())`
       // The schema name is ours (letters, digits, _), so it may stand in the function body.
       yield* sql.unsafe(`CREATE FUNCTION ${schema}.record_completion() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -120,6 +123,8 @@ export const settle = (scenario: string, schema: string, startedAt: number, with
       tasks: number
       succeeded: number
       lost: number
+      failed: number
+      overlapping: number
       duplicates: number
       executions: number
       completions: number
@@ -131,6 +136,10 @@ export const settle = (scenario: string, schema: string, startedAt: number, with
         (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)} WHERE status = ${TaskStatus.succeeded}) AS succeeded,
         (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)}
           WHERE status NOT IN (${TaskStatus.succeeded}, ${TaskStatus.failed})) AS lost,
+        (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)} WHERE status = ${TaskStatus.failed}) AS failed,
+        (SELECT count(*)::int FROM ${sql(`${schema}.executions`)} AS a JOIN ${sql(`${schema}.executions`)} AS b
+          ON a.task_id = b.task_id AND a.attempt < b.attempt
+          AND a.started_at < b.ended_at AND b.started_at < a.ended_at) AS overlapping,
         (SELECT count(*)::int FROM (SELECT task_id FROM ${sql(`${schema}.completions`)}
           GROUP BY task_id HAVING count(*) > 1) AS twice) AS duplicates,
         (SELECT count(*)::int FROM ${sql(`${schema}.executions`)}) AS executions,
@@ -143,7 +152,9 @@ export const settle = (scenario: string, schema: string, startedAt: number, with
       tasks: tally!.tasks,
       succeeded: tally!.succeeded,
       lost: tally!.lost,
+      failed: tally!.failed,
       duplicateCompletions: tally!.duplicates,
+      overlappingRuns: tally!.overlapping,
       unappliedRuns: tally!.executions - tally!.completions,
       tasksThatLostAWorker: tally!.rescued,
       tasksRetried: tally!.retried,

@@ -8,7 +8,7 @@ import { ChaosLive, type ScenarioResult } from "./harness.js"
 import * as scenarios from "./scenarios.js"
 
 const row = (result: ScenarioResult) =>
-  `| ${result.scenario} | ${result.tasks} | ${result.lost} | ${result.duplicateCompletions} | ${result.tasksThatLostAWorker} | ${result.tasksRetried} | ${result.unappliedRuns} | ${result.secondsToFinish} |`
+  `| ${result.scenario} | ${result.tasks} | ${result.lost} | ${result.failed} | ${result.duplicateCompletions} | ${result.overlappingRuns} | ${result.tasksThatLostAWorker} | ${result.tasksRetried} | ${result.unappliedRuns} | ${result.secondsToFinish} |`
 
 /** `npm run chaos -- xmin` runs only the scenarios whose name contains the word. */
 const only = process.argv[2]
@@ -21,8 +21,10 @@ const program = Effect.gen(function*() {
       results.push(result)
       console.log(row(result))
     })
-  console.log("| scenario | tasks | lost | completed twice | lost a worker | retried | unapplied runs | seconds to finish |")
-  console.log("|---|---|---|---|---|---|---|---|")
+  console.log(
+    "| scenario | tasks | lost | failed | completed twice | ran twice at once | lost a worker | retried | unapplied runs | seconds to finish |"
+  )
+  console.log("|---|---|---|---|---|---|---|---|---|---|")
   if (selected("kill")) yield* Effect.flatMap(scenarios.killWorker({ tasks: 2000, millis: 100, workers: 3, faultSeconds: 2 }), record)
   if (selected("restart")) yield* Effect.flatMap(scenarios.restartPostgres({ tasks: 2000, millis: 100, workers: 3, faultSeconds: 2 }), record)
   if (selected("terminate")) yield* Effect.flatMap(scenarios.terminateConnections({ tasks: 2000, millis: 100, workers: 3, faultSeconds: 15 }), record)
@@ -38,8 +40,10 @@ const program = Effect.gen(function*() {
   }
   console.log(`\nmachine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}; ` +
     "embedded PostgreSQL 18.4 (fsync off, synchronous_commit off, max_connections 40)")
-  const failures = results.filter((result) => result.lost > 0 || result.duplicateCompletions > 0)
-  if (failures.length > 0) return yield* Effect.dieMessage(`${failures.length} scenario(s) lost or duplicated tasks`)
+  const failures = results.filter((result) =>
+    result.lost > 0 || result.failed > 0 || result.duplicateCompletions > 0 || result.overlappingRuns > 0
+  )
+  if (failures.length > 0) return yield* Effect.dieMessage(`${failures.length} scenario(s) lost, failed or ran tasks twice`)
 }).pipe(Effect.scoped)
 
 Effect.runPromise(program.pipe(Effect.provide(Layer.fresh(ChaosLive)))).then(
