@@ -159,9 +159,19 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
           startWorker(Job.handler(() => Effect.void), { schema, nodeId, ...fast }).pipe(Effect.provide(client)))
       const a = yield* node("a")
       const b = yield* node("b")
+      const sql = yield* SqlClient.SqlClient
+      const holder = Effect.map(
+        sql<{ holder: string }>`SELECT holder FROM ${sql(`${schema}.leases`)} WHERE name = 'maintenance' AND expires_at > now()`,
+        (rows) => rows[0]?.holder
+      )
       const samples: Array<readonly [boolean, boolean]> = []
       for (let i = 0; i < 100; i++) {
-        samples.push([yield* a.manager.isLeader, yield* b.manager.isLeader])
+        const sample = [yield* a.manager.isLeader, yield* b.manager.isLeader] as const
+        // A node that believes it leads holds the unexpired lease row (checked after the beliefs were read).
+        const rowHolder = yield* holder
+        if (sample[0]) expect(rowHolder).toBe("a")
+        if (sample[1]) expect(rowHolder).toBe("b")
+        samples.push(sample)
         yield* Effect.sleep("20 millis")
       }
       expect(samples.filter(([x, y]) => x && y)).toEqual([])
