@@ -137,6 +137,10 @@ export const make = (
     const store = yield* TaskStore.make({ schema: resolved.schema })
     yield* resolved.migrate ? store.migrate : store.verifyVersion
     const nodeId = Option.isSome(resolved.nodeId) ? resolved.nodeId.value : yield* generatedNodeId
+    const registered = yield* store.register({ nodeId, host: os.hostname(), pid: process.pid, nodeTimeout: resolved.nodeTimeout })
+    if (!registered) {
+      return yield* new InvalidTaskOptions({ option: "nodeId", reason: `"${nodeId}" is already used by a live node` })
+    }
     const connections = pg.config.maxConnections ?? 10
     if (connections < resolved.poolSize + 3) {
       yield* Effect.logWarning(
@@ -250,8 +254,6 @@ export const make = (
       )
     )
 
-    // Register before the first claim, so every lease is renewed from the start.
-    yield* heartbeat.pipe(Effect.catchAll((error) => Effect.logWarning("first heartbeat failed", error.message)))
     yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", Schedule.fixed(resolved.heartbeatInterval), heartbeat), nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), rescuer), nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)

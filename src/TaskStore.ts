@@ -115,6 +115,13 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   ) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /** Marks the node alive and renews the leases of the given claims; returns the tokens renewed (others were lost). */
   readonly heartbeat: (beat: Heartbeat) => Effect.Effect<ReadonlySet<string>, TaskStoreError>
+  /** Registers a starting node; false when a live node (heartbeat within `nodeTimeout`) already has that id. */
+  readonly register: (node: {
+    readonly nodeId: string
+    readonly host: string
+    readonly pid: number
+    readonly nodeTimeout: Duration.Duration
+  }) => Effect.Effect<boolean, TaskStoreError>
   /** Removes a stopping node from the registry and drops the leases it holds. */
   readonly deregister: (nodeId: string) => Effect.Effect<void, TaskStoreError>
   /** Takes or renews a named lease if free, expired or already held by `holder`; true when `holder` holds it. */
@@ -169,6 +176,7 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
         finishOps.releaseClaimedBy(tables, nodeId, stillRunning).pipe(withSql, TaskStoreError.refail("release")),
       verifyVersion: withSql(migrateOps.verifyVersion(tables)),
       heartbeat: (beat) => nodeOps.heartbeat(tables, beat).pipe(withSql, TaskStoreError.refail("heartbeat")),
+      register: (node) => nodeOps.register(tables, node).pipe(withSql, TaskStoreError.refail("register")),
       deregister: (nodeId) => nodeOps.deregister(tables, nodeId).pipe(withSql, TaskStoreError.refail("deregister")),
       acquireLease: (name, holder, duration) =>
         nodeOps.acquireLease(tables, name, holder, duration).pipe(withSql, TaskStoreError.refail("lease")),

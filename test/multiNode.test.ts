@@ -181,6 +181,17 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       yield* waitFor("the follower to lead", follower.manager.isLeader, (isLeader) => isLeader, "3 seconds")
     }))
 
+  it.scoped("a node id used by a live node is refused; once that node stops, it may be reused", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const first = yield* startWorker(Job.handler(() => Effect.void), { schema, nodeId: "twin", ...fast })
+      const refused = yield* Effect.flip(startWorker(Job.handler(() => Effect.void), { schema, nodeId: "twin", ...fast }))
+      expect(refused).toMatchObject({ _tag: "InvalidTaskOptions", option: "nodeId" })
+      yield* first.stop
+      const again = yield* startWorker(Job.handler(() => Effect.void), { schema, nodeId: "twin", ...fast })
+      expect(again.manager.nodeId).toBe("twin")
+    }))
+
   it.scoped("a killed node's task runs elsewhere within 10 s, with default settings", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema

@@ -40,6 +40,26 @@ export const heartbeat = (tables: Tables, beat: Heartbeat) =>
     return new Set(rows.map((row) => row.token))
   })
 
+/**
+ * Registers a starting node. Its id may be reused only if its previous holder is dead (silent for
+ * `nodeTimeout`): two live nodes sharing an id would renew, release and deregister each other's
+ * claims. Returns false when a live node holds the id.
+ */
+export const register = (
+  tables: Tables,
+  node: { readonly nodeId: string; readonly host: string; readonly pid: number; readonly nodeTimeout: Duration.Duration }
+) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const nodes = sql(tables.nodes)
+    const rows = yield* sql<{ id: string }>`
+      INSERT INTO ${nodes} AS n (id, host, pid) VALUES (${node.nodeId}, ${node.host}, ${node.pid})
+      ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = now(), heartbeat_at = now()
+      WHERE n.heartbeat_at < now() - ${millis(node.nodeTimeout)} * interval '1 millisecond'
+      RETURNING id`.withoutTransform
+    return rows.length === 1
+  })
+
 /** Removes a stopping node from the registry and gives up any lease it holds. */
 export const deregister = (tables: Tables, nodeId: string) =>
   Effect.gen(function*() {
