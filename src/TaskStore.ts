@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
-import { Context, type Duration, Effect, Layer, Schema } from "effect"
+import { Context, type Duration, Effect, Layer, type Option, Schema } from "effect"
 import * as claimOps from "./internal/store/claim.js"
 import * as finishOps from "./internal/store/finish.js"
 import * as insertOps from "./internal/store/insert.js"
@@ -106,6 +106,8 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly insertMany: (tasks: ReadonlyArray<NewTask>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /** Claims up to `limit` due tasks with the given keys, skipping rows other claimers hold. */
   readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<ClaimedTask>, TaskStoreError>
+  /** How long until the next delayed task with one of these keys is due; None when there is none. */
+  readonly nextDue: (keys: ReadonlyArray<string>) => Effect.Effect<Option.Option<Duration.Duration>, TaskStoreError>
   /** Ends claimed attempts still held under their tokens; returns the ids applied (others were stale). */
   readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /** Hands back the tasks a stopping node still holds, except claims whose handlers still run; returns their ids. */
@@ -170,6 +172,7 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       insertMany: (tasks) => insertOps.insertMany(tables, tasks).pipe(withSql, TaskStoreError.refail("insert")),
       claim: (request) =>
         claimOps.claimDecoded(tables, request).pipe(withSql, TaskStoreError.refail("claim")),
+      nextDue: (keys) => claimOps.nextDue(tables, keys).pipe(withSql, TaskStoreError.refail("next due")),
       finishIfClaimed: (finishes) =>
         finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),
       releaseClaimedBy: (nodeId, stillRunning) =>

@@ -7,11 +7,11 @@
  * @since 0.1.0
  */
 import type { SqlClient } from "@effect/sql"
-import { Effect, Option, ParseResult, Schema } from "effect"
+import { Duration, Effect, Option, ParseResult, Schema } from "effect"
 import * as insertOps from "./internal/store/insert.js"
 import { currentTables } from "./internal/store/tables.js"
 import * as Task from "./Task.js"
-import { InvalidTaskArgs, TaskNotFound, TaskStoreError } from "./TaskError.js"
+import { InvalidTaskArgs, InvalidTaskOptions, TaskNotFound, TaskStoreError } from "./TaskError.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 
 const resolve = (taskOrKey: Task.Any | string): Effect.Effect<Task.Any, TaskNotFound> =>
@@ -48,25 +48,78 @@ const toJson = (task: Task.Any, encoded: unknown): Effect.Effect<string, Invalid
       })
   })
 
-const encodeArgs = (task: Task.Any, args: unknown): Effect.Effect<insertOps.NewTask, InvalidTaskArgs> =>
+/**
+ * Per-enqueue options. Each overrides or adds to the task definition's policy for this task only.
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /** The queue, instead of the definition's. */
+  readonly queue?: string | undefined
+  /** The priority (an integer, higher first), instead of the definition's. */
+  readonly priority?: number | undefined
+  /** Not run before this time (compared with the database clock). */
+  readonly runAt?: Date | undefined
+  /** Not run before this long after the enqueue (the database's `now()` + delay). Ignored with `runAt`. */
+  readonly delay?: Duration.DurationInput | undefined
+  /**
+   * Deduplication: at most one unfinished task (status `initialized` or `running`) holds a unique
+   * key. Enqueuing a key an unfinished task holds writes nothing and returns that task's id; once
+   * the task has ended (`succeeded` or `failed`), the key is free again.
+   */
+  readonly uniqueKey?: string | undefined
+}
+
+interface Placement {
+  readonly queue: string
+  readonly priority: number
+  readonly runAt: Date | null
+  readonly delayMillis: number
+  readonly uniqueKey: string | null
+}
+
+const invalidOption = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
+
+const placement = (task: Task.Any, options: RunOptions): Effect.Effect<Placement, InvalidTaskOptions> =>
+  Effect.gen(function*() {
+    const queue = options.queue ?? task.queue
+    if (typeof queue !== "string" || queue.trim().length === 0) return yield* invalidOption("queue", "must be a non-empty string")
+    const priority = options.priority ?? task.priority
+    if (!Number.isInteger(priority) || Math.abs(priority) > 2 ** 31 - 1) {
+      return yield* invalidOption("priority", `must be a 32-bit integer, got ${priority}`)
+    }
+    if (options.runAt !== undefined && !(options.runAt instanceof Date && Number.isFinite(options.runAt.getTime()))) {
+      return yield* invalidOption("runAt", "must be a valid Date")
+    }
+    const delay = options.delay === undefined ? Option.some(Duration.zero) : Duration.decodeUnknown(options.delay)
+    if (Option.isNone(delay) || !Duration.isFinite(delay.value)) {
+      return yield* invalidOption("delay", `must be a finite duration, got ${String(options.delay)}`)
+    }
+    if (options.uniqueKey !== undefined && (typeof options.uniqueKey !== "string" || options.uniqueKey.length === 0)) {
+      return yield* invalidOption("uniqueKey", "must be a non-empty string")
+    }
+    return {
+      queue,
+      priority,
+      runAt: options.runAt ?? null,
+      delayMillis: Duration.toMillis(delay.value),
+      uniqueKey: options.uniqueKey ?? null
+    }
+  })
+
+const encodeArgs = (task: Task.Any, args: unknown, place: Placement): Effect.Effect<insertOps.NewTask, InvalidTaskArgs> =>
   Schema.encodeUnknown(task.args)(args, { errors: "all" }).pipe(
     Effect.mapError((error) =>
       new InvalidTaskArgs({ key: task.key, issue: ParseResult.TreeFormatter.formatErrorSync(error) })
     ),
     Effect.flatMap((encoded) => toJson(task, encoded)),
-    Effect.map((json) => ({
-      key: task.key,
-      queue: task.queue,
-      priority: task.priority,
-      args: json,
-      maxAttempts: task.maxAttempts
-    }))
+    Effect.map((json) => ({ ...place, key: task.key, args: json, maxAttempts: task.maxAttempts }))
   )
 
-const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>) =>
+const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options: RunOptions) =>
   resolve(taskOrKey).pipe(
     Effect.flatMap((task) =>
-      Effect.forEach(args, (arg) => encodeArgs(task, arg)).pipe(
+      Effect.flatMap(placement(task, options), (place) => Effect.forEach(args, (arg) => encodeArgs(task, arg, place))).pipe(
         Effect.flatMap((rows) =>
           Effect.flatMap(currentTables, (tables) => insertOps.insertMany(tables, rows)).pipe(
             TaskStoreError.refail("insert")
@@ -79,7 +132,8 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>) =>
 
 /**
  * Enqueues one task and returns its id. The arguments are validated and encoded with the task's
- * Schema first (`InvalidTaskArgs` on bad input, nothing written). A string key is looked up in
+ * Schema first (`InvalidTaskArgs` on bad input, nothing written); `options` may delay it, override
+ * its queue or priority, or deduplicate it by a unique key (`InvalidTaskOptions` on a bad option). A string key is looked up in
  * the `TaskRegistry` in context (`TaskNotFound` when there is none or it lacks the key).
  *
  * @example
@@ -103,17 +157,20 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>) =>
  */
 export function run<A, I>(
   task: Task.Task<A, I>,
-  args: NoInfer<A>
-): Effect.Effect<string, InvalidTaskArgs | TaskStoreError, SqlClient.SqlClient>
+  args: NoInfer<A>,
+  options?: RunOptions
+): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | TaskStoreError, SqlClient.SqlClient>
 export function run(
   key: string,
-  args: unknown
-): Effect.Effect<string, InvalidTaskArgs | TaskNotFound | TaskStoreError, SqlClient.SqlClient>
+  args: unknown,
+  options?: RunOptions
+): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | TaskNotFound | TaskStoreError, SqlClient.SqlClient>
 export function run(
   taskOrKey: Task.Any | string,
-  args: unknown
-): Effect.Effect<string, InvalidTaskArgs | TaskNotFound | TaskStoreError, SqlClient.SqlClient> {
-  return Effect.map(enqueue(taskOrKey, [args]), (ids) => ids[0]!)
+  args: unknown,
+  options: RunOptions = {}
+): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | TaskNotFound | TaskStoreError, SqlClient.SqlClient> {
+  return Effect.map(enqueue(taskOrKey, [args], options), (ids) => ids[0]!)
 }
 
 /**
@@ -124,15 +181,26 @@ export function run(
  */
 export function runMany<A, I>(
   task: Task.Task<A, I>,
-  args: Iterable<NoInfer<A>>
-): Effect.Effect<ReadonlyArray<string>, InvalidTaskArgs | TaskStoreError, SqlClient.SqlClient>
+  args: Iterable<NoInfer<A>>,
+  options?: Omit<RunOptions, "uniqueKey">
+): Effect.Effect<ReadonlyArray<string>, InvalidTaskArgs | InvalidTaskOptions | TaskStoreError, SqlClient.SqlClient>
 export function runMany(
   key: string,
-  args: Iterable<unknown>
-): Effect.Effect<ReadonlyArray<string>, InvalidTaskArgs | TaskNotFound | TaskStoreError, SqlClient.SqlClient>
+  args: Iterable<unknown>,
+  options?: Omit<RunOptions, "uniqueKey">
+): Effect.Effect<
+  ReadonlyArray<string>,
+  InvalidTaskArgs | InvalidTaskOptions | TaskNotFound | TaskStoreError,
+  SqlClient.SqlClient
+>
 export function runMany(
   taskOrKey: Task.Any | string,
-  args: Iterable<unknown>
-): Effect.Effect<ReadonlyArray<string>, InvalidTaskArgs | TaskNotFound | TaskStoreError, SqlClient.SqlClient> {
-  return enqueue(taskOrKey, args)
+  args: Iterable<unknown>,
+  options: Omit<RunOptions, "uniqueKey"> = {}
+): Effect.Effect<
+  ReadonlyArray<string>,
+  InvalidTaskArgs | InvalidTaskOptions | TaskNotFound | TaskStoreError,
+  SqlClient.SqlClient
+> {
+  return enqueue(taskOrKey, args, { ...options, uniqueKey: undefined })
 }

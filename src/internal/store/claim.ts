@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Either, ParseResult, Predicate, Schema } from "effect"
+import { Duration, Effect, Either, Option, ParseResult, Predicate, Schema } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { Tables } from "./tables.js"
 import { finishIfClaimed } from "./finish.js"
@@ -87,4 +87,16 @@ export const claimDecoded = (tables: Tables, request: ClaimRequest) =>
       }]).pipe(Effect.catchAll((error) => Effect.logError("could not record the malformed row's failure", error)))
     }
     return claimed
+  })
+
+/** How long until the earliest task with one of these keys that is waiting but not yet due becomes due. */
+export const nextDue = (tables: Tables, keys: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    if (keys.length === 0) return Option.none<Duration.Duration>()
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ millis: number | null }>`
+      SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::float8 AS millis FROM ${sql(tables.tasks)}
+      WHERE status = ${TaskStatus.initialized} AND run_at > now() AND key = ANY(${keys}::text[])`.withoutTransform
+    const millis = rows[0]?.millis
+    return millis === null || millis === undefined ? Option.none<Duration.Duration>() : Option.some(Duration.millis(millis))
   })

@@ -1,5 +1,7 @@
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
+import * as TaskStatus from "../../TaskStatus.js"
 import type { Tables } from "./tables.js"
 
 /** A task row to insert, its arguments already encoded to JSON text. */
@@ -9,35 +11,75 @@ export interface NewTask {
   readonly priority: number
   readonly args: string
   readonly maxAttempts: number
+  /** Due at this time; when null, `delayMillis` after the insert's `now()`. */
+  readonly runAt: Date | null
+  readonly delayMillis: number
+  /** At most one unfinished task holds a unique key; enqueuing it again returns that task's id. */
+  readonly uniqueKey: string | null
 }
 
 /**
- * Inserts tasks in one statement and returns their ids in input order. The statement also sends
- * one NOTIFY per distinct key: it runs on the caller's transaction connection when there is one,
- * so the rows exist, and workers are woken, only if that transaction commits.
+ * Inserts tasks in one statement and returns their ids in input order. A task whose unique key an
+ * unfinished task already holds is not inserted: its id is that task's (the unique index waits for
+ * a concurrent insert of the same key to commit or roll back, so two transactions never both
+ * insert it). The statement also sends one NOTIFY per distinct key: it runs on the caller's
+ * transaction connection when there is one, so the rows exist, and workers are woken, only if that
+ * transaction commits.
  */
-export const insertMany = (tables: Tables, tasks: ReadonlyArray<NewTask>) =>
+export const insertMany = (
+  tables: Tables,
+  tasks: ReadonlyArray<NewTask>
+): Effect.Effect<ReadonlyArray<string>, SqlError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     if (tasks.length === 0) return []
     const sql = yield* SqlClient.SqlClient
-    // Ids are drawn in `ordinal` order, so sorting the returned ids restores the input order.
-    const rows = yield* sql<{ id: string }>`
+    const table = sql(tables.tasks)
+    // Ids are drawn in `ordinal` order, so the inserted rows without a unique key, sorted by id,
+    // are in input order; rows with one are matched by their key.
+    const rows = yield* sql<{ id: string; uniqueKey: string | null }>`
       WITH inserted AS (
-        INSERT INTO ${sql(tables.tasks)} (key, queue, priority, args, max_attempts)
-        SELECT key, queue, priority, args, max_attempts
+        INSERT INTO ${table} (key, queue, priority, args, max_attempts, run_at, unique_key)
+        SELECT key, queue, priority, args, max_attempts,
+               coalesce(run_at, now() + delay_ms * interval '1 millisecond'), unique_key
         FROM unnest(
           ${tasks.map((task) => task.key)}::text[],
           ${tasks.map((task) => task.queue)}::text[],
           ${tasks.map((task) => task.priority)}::int[],
           ${tasks.map((task) => task.args)}::jsonb[],
-          ${tasks.map((task) => task.maxAttempts)}::int[]
-        ) WITH ORDINALITY AS input(key, queue, priority, args, max_attempts, ordinal)
+          ${tasks.map((task) => task.maxAttempts)}::int[],
+          ${tasks.map((task) => task.runAt)}::timestamptz[],
+          ${tasks.map((task) => task.delayMillis)}::float8[],
+          ${tasks.map((task) => task.uniqueKey)}::text[]
+        ) WITH ORDINALITY AS input(key, queue, priority, args, max_attempts, run_at, delay_ms, unique_key, ordinal)
         ORDER BY ordinal
-        RETURNING id, key
+        ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})
+        DO NOTHING
+        RETURNING id, key, unique_key
       ),
       notified AS (
         SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (SELECT DISTINCT key FROM inserted) AS distinct_keys
       )
-      SELECT inserted.id::text AS id FROM inserted CROSS JOIN notified ORDER BY inserted.id`.withoutTransform
-    return rows.map((row) => row.id)
+      SELECT inserted.id::text AS id, inserted.unique_key AS "uniqueKey" FROM inserted CROSS JOIN notified
+      ORDER BY inserted.id`.withoutTransform
+    const fresh = rows.filter((row) => row.uniqueKey === null).map((row) => row.id)
+    const byKey = new Map(rows.flatMap((row) => row.uniqueKey === null ? [] : [[row.uniqueKey, row.id] as const]))
+    const missing = tasks.flatMap((task) =>
+      task.uniqueKey !== null && !byKey.has(task.uniqueKey) ? [task.uniqueKey] : []
+    )
+    if (missing.length > 0) {
+      // Held by unfinished tasks already (committed, or inserted earlier in this transaction).
+      const existing = yield* sql<{ id: string; uniqueKey: string }>`
+        SELECT id::text AS id, unique_key AS "uniqueKey" FROM ${table}
+        WHERE unique_key = ANY(${missing}::text[]) AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})`
+        .withoutTransform
+      for (const row of existing) byKey.set(row.uniqueKey, row.id)
+      // A holder that finished between the two statements has freed its key: insert ours after all.
+      const freed = tasks.filter((task) => task.uniqueKey !== null && !byKey.has(task.uniqueKey))
+      if (freed.length > 0) {
+        const ids: ReadonlyArray<string> = yield* insertMany(tables, freed)
+        freed.forEach((task, index) => byKey.set(task.uniqueKey!, ids[index]!))
+      }
+    }
+    let next = 0
+    return tasks.map((task) => task.uniqueKey === null ? fresh[next++]! : byKey.get(task.uniqueKey)!)
   })

@@ -33,6 +33,9 @@ export interface ClaimResult {
   readonly limit: number
 }
 
+/** A delayed task is claimed this long after it is due, so the database clock has surely passed it. */
+const dueMargin = Duration.millis(5)
+
 export const makeClaimer = (options: ClaimerOptions) => {
   /** Each key's attempt timeout: the claim turns it into the attempt's deadline. */
   const timeoutsOf = (keys: ReadonlyArray<string>) =>
@@ -80,10 +83,19 @@ export const makeClaimer = (options: ClaimerOptions) => {
     (factor) => Duration.millis(Duration.toMillis(options.scanInterval) * factor)
   )
 
-  const waitForWork = Effect.flatMap(
-    jitteredScanInterval,
-    (interval) => Effect.timeoutOption(Queue.take(options.wakeups), interval)
+  /** Until the next delayed task is due (NOTIFY told of it when it was enqueued, too early). */
+  const untilNextDue = options.registry.runnableKeys.pipe(
+    Effect.flatMap(options.store.nextDue),
+    Effect.map(Option.map((due) => Duration.sum(due, dueMargin))),
+    Effect.orElseSucceed(() => Option.none<Duration.Duration>())
   )
+
+  const waitForWork = Effect.gen(function*() {
+    const scan = yield* jitteredScanInterval
+    const due = yield* untilNextDue
+    const wait = Option.match(due, { onNone: () => scan, onSome: (until) => Duration.min(scan, until) })
+    yield* Effect.timeoutOption(Queue.take(options.wakeups), wait)
+  })
 
   /**
    * Waits for a free slot, claims, and then either goes again at once (a full batch: more work is

@@ -1,0 +1,100 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Deferred, Effect, Fiber, Layer, Ref, Schema } from "effect"
+import { Task, Tasks, TaskStatus } from "../src/index.js"
+import { freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
+import { startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
+
+const Job = Task.make("job", { args: Schema.Struct({ n: Schema.Number }) })
+
+layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
+  it.scoped("a delayed task starts not before its due time, and promptly after it", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      yield* startWorker(Job.handler(() => Effect.void), { schema, scanInterval: "30 seconds" })
+      yield* waitForListener(schema)
+      const delayed = yield* Tasks.run(Job, { n: 1 }, { delay: "700 millis" }).pipe(inSchema(schema))
+      const at = new Date(Date.now() + 900)
+      const scheduled = yield* Tasks.run(Job, { n: 2 }, { runAt: at }).pipe(inSchema(schema))
+      const rows = yield* waitForStatus(schema, [delayed, scheduled], [TaskStatus.succeeded], "5 seconds")
+      for (const row of rows) {
+        const late = row.startedAt!.getTime() - row.runAt.getTime()
+        expect(late).toBeGreaterThanOrEqual(0)
+        expect(late).toBeLessThan(1000) // far below the 30 s scan: the claimer woke for the due time
+        expect(row.runAt.getTime() - row.createdAt.getTime()).toBeGreaterThanOrEqual(row.id === delayed ? 690 : 0)
+      }
+      expect(rows[1]!.runAt.getTime()).toBe(at.getTime())
+    }))
+
+  it.scoped("higher priority runs first", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      yield* (yield* storeOf(schema)).migrate
+      const order = yield* Ref.make<ReadonlyArray<number>>([])
+      const ids = yield* sql.withTransaction(Effect.forEach([0, 5, 1, 10, 5], (priority, n) =>
+        Tasks.run(Job, { n }, { priority }))).pipe(inSchema(schema))
+      yield* startWorker(Job.handler(({ n }) => Ref.update(order, (all) => [...all, n])), {
+        schema,
+        poolSize: 1,
+        scanInterval: "100 millis"
+      })
+      yield* waitForStatus(schema, ids, [TaskStatus.succeeded])
+      // priorities 10, 5 (first enqueued first), 5, 1, 0
+      expect(yield* Ref.get(order)).toEqual([3, 1, 4, 2, 0])
+    }))
+
+  it.scoped("a unique key yields one task: again, within a transaction, and from two concurrent transactions", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      const once = (n: number) => Tasks.run(Job, { n }, { uniqueKey: "receipt-42" }).pipe(inSchema(schema))
+      const first = yield* once(1)
+      expect(yield* once(2)).toBe(first)
+      expect(yield* sql.withTransaction(Effect.zipRight(once(3), once(4)))).toBe(first)
+
+      // Two transactions on two connections: the second waits on the unique index, then sees the first.
+      const other = yield* Layer.build(pgClient({ maxConnections: 2 }))
+      const otherSql = yield* Effect.provide(SqlClient.SqlClient, other)
+      const inserted = yield* Deferred.make<string>()
+      const commit = yield* Deferred.make<void>()
+      const racer = Effect.gen(function*() {
+        const id = yield* Tasks.run(Job, { n: 5 }, { uniqueKey: "race" })
+        yield* Deferred.succeed(inserted, id)
+        yield* Deferred.await(commit)
+        return id
+      })
+      const a = yield* Effect.fork(otherSql.withTransaction(racer).pipe(inSchema(schema), Effect.provide(other)))
+      const aId = yield* Deferred.await(inserted)
+      const b = yield* Effect.fork(sql.withTransaction(Tasks.run(Job, { n: 6 }, { uniqueKey: "race" })).pipe(inSchema(schema)))
+      yield* Effect.sleep("200 millis") // b is now waiting on a's uncommitted key
+      yield* Deferred.succeed(commit, undefined)
+      expect(yield* Fiber.join(a)).toBe(aId)
+      expect(yield* Fiber.join(b)).toBe(aId)
+      const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)} WHERE unique_key = 'race'`
+      expect(rows[0]?.n).toBe(1)
+
+      // Once the holder has ended, the key is free again.
+      yield* startWorker(Job.handler(() => Effect.void), { schema, scanInterval: "100 millis" })
+      yield* waitForStatus(schema, [first], [TaskStatus.succeeded])
+      const next = yield* once(7)
+      expect(next).not.toBe(first)
+    }))
+
+  it.effect("bad per-enqueue options are typed errors naming the option, and write nothing", () =>
+    Effect.gen(function*() {
+      const cases = [
+        [{ delay: "soon" as never }, "delay"],
+        [{ priority: 1.5 }, "priority"],
+        [{ uniqueKey: "" }, "uniqueKey"],
+        [{ queue: " " }, "queue"],
+        [{ runAt: new Date(Number.NaN) }, "runAt"]
+      ] as const
+      for (const [options, option] of cases) {
+        const error = yield* Effect.flip(Tasks.run(Job, { n: 1 }, options))
+        expect(error).toMatchObject({ _tag: "InvalidTaskOptions", option })
+      }
+    }))
+})
