@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
-import { InvalidTaskDefinition } from "./TaskError.js"
+import { InvalidTaskDefinition, TaskSnooze } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 
 /**
@@ -199,6 +199,24 @@ export interface Current {
 export class CurrentTask extends Context.Reference<CurrentTask>()("effect-tasks/CurrentTask", {
   defaultValue: (): Option.Option<Current> => Option.none()
 }) {}
+
+/**
+ * From inside a handler: end this attempt and run the task again after `duration`, without counting
+ * the attempt (the seeds' "continue later"). Its effect is to fail with `TaskSnooze`, which the
+ * worker understands; outside a handler it is just that failure.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task } from "effect-tasks"
+ *
+ * const pollExport = (ready: boolean) => ready ? Effect.log("done") : Task.snooze("30 seconds")
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const snooze = (duration: Duration.DurationInput): Effect.Effect<never, TaskSnooze> =>
+  Effect.fail(new TaskSnooze({ millis: Math.max(0, Duration.toMillis(Duration.decode(duration))) }))
 
 /**
  * Whether a value is a task definition.

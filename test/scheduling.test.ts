@@ -83,6 +83,26 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
       expect(next).not.toBe(first)
     }))
 
+  it.scoped("a handler that snoozes runs again later, without a failed attempt", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const starts = yield* Ref.make<ReadonlyArray<number>>([])
+      const live = Job.handler(() =>
+        Effect.gen(function*() {
+          const previous = yield* Ref.getAndUpdate(starts, (all) => [...all, Date.now()])
+          if (previous.length === 0) return yield* Task.snooze("400 millis")
+        })
+      )
+      yield* startWorker(live, { schema, scanInterval: "30 seconds" })
+      yield* waitForListener(schema)
+      const id = yield* Tasks.run(Job, { n: 1 }).pipe(inSchema(schema))
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded], "5 seconds")
+      expect(row).toMatchObject({ attempt: 1, lastError: null })
+      const [first, second] = yield* Ref.get(starts)
+      expect(second! - first!).toBeGreaterThanOrEqual(390)
+      expect(second! - first!).toBeLessThan(1500)
+    }))
+
   it.effect("bad per-enqueue options are typed errors naming the option, and write nothing", () =>
     Effect.gen(function*() {
       const cases = [

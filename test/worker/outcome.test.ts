@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, FiberId, Option, Schedule, TestClock } from "effect"
 import * as outcome from "../../src/internal/worker/outcome.js"
-import { TaskTimeout, UndecodableTask } from "../../src/TaskError.js"
+import { TaskSnooze, TaskTimeout, UndecodableTask } from "../../src/TaskError.js"
 
 const claim = (attempt: number, maxAttempts: number) => ({
   id: "1",
@@ -90,6 +90,17 @@ describe("decide", () => {
     const selfInterrupted = Exit.failCause(Cause.interrupt(FiberId.none))
     expect(outcome.decide(claim(1, 3), selfInterrupted, oneSecond, false)._tag).toBe("Retry")
     expect(outcome.decide(claim(3, 3), selfInterrupted, oneSecond, false)._tag).toBe("Failed")
+  })
+
+  it("a snooze runs the task again after its delay, not counted and with no error", () => {
+    const decided = outcome.decide(claim(2, 2), Exit.fail(new TaskSnooze({ millis: 250 })), oneSecond, false)
+    expect(decided).toEqual({ _tag: "Snoozed", delay: Duration.millis(250) })
+    expect(outcome.toFinish(claim(2, 2), decided)).toMatchObject({
+      status: "initialized",
+      delayMillis: 250,
+      error: null,
+      countsAsAttempt: false
+    })
   })
 
   it("an error message with a NUL character is stored without it", () => {

@@ -104,7 +104,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
         yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
       }
       yield* record(claim, ended)
-      if (ended._tag === "Retry") yield* options.wakeAfter(ended.delay)
+      if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
     }).pipe(
       Effect.ensuring(options.pool.release(1)),
       Effect.uninterruptible,

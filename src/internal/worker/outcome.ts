@@ -1,6 +1,6 @@
 import { Cause, Clock, Duration, Effect, Exit, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
 import type { ClaimedTask } from "../store/taskRow.js"
-import { TaskNotFound, UndecodableTask } from "../../TaskError.js"
+import { TaskNotFound, TaskSnooze, UndecodableTask } from "../../TaskError.js"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { Finish } from "../store/finish.js"
 
@@ -11,6 +11,8 @@ export type Outcome =
   | { readonly _tag: "Failed"; readonly error: string }
   /** Interrupted by a stopping worker (or claimed by a node without the handler): runnable again, not counted. */
   | { readonly _tag: "Released" }
+  /** The handler asked to run again later (`Task.snooze`): not counted, no error. */
+  | { readonly _tag: "Snoozed"; readonly delay: Duration.Duration }
 
 /** Failures that must not be retried: retrying cannot change them. */
 const isPermanent = (error: unknown): boolean => error instanceof UndecodableTask
@@ -44,6 +46,8 @@ export const decide = (
   if (isStopping && Cause.isInterruptedOnly(cause)) return { _tag: "Released" }
   const failures = Array.from(Cause.failures(cause))
   if (failures.some(isNotRunnableHere)) return { _tag: "Released" }
+  const snoozed = failures.find((error): error is TaskSnooze => error instanceof TaskSnooze)
+  if (snoozed !== undefined && Cause.isFailType(cause)) return { _tag: "Snoozed", delay: Duration.millis(snoozed.millis) }
   const error = describe(claim, cause)
   if (failures.some(isPermanent) || claim.attempt >= claim.maxAttempts || Option.isNone(retryDelay)) {
     return { _tag: "Failed", error }
@@ -80,7 +84,8 @@ const statusOf: { readonly [Tag in Outcome["_tag"]]: TaskStatus.TaskStatus } = {
   Succeeded: TaskStatus.succeeded,
   Retry: TaskStatus.initialized,
   Failed: TaskStatus.failed,
-  Released: TaskStatus.initialized
+  Released: TaskStatus.initialized,
+  Snoozed: TaskStatus.initialized
 }
 
 /** The store write that records an outcome under the attempt's claim. */
@@ -88,7 +93,7 @@ export const toFinish = (claim: ClaimedTask, outcome: Outcome): Finish => ({
   id: claim.id,
   claimToken: claim.claimToken,
   status: statusOf[outcome._tag],
-  delayMillis: outcome._tag === "Retry" ? Duration.toMillis(outcome.delay) : 0,
+  delayMillis: outcome._tag === "Retry" || outcome._tag === "Snoozed" ? Duration.toMillis(outcome.delay) : 0,
   error: outcome._tag === "Retry" || outcome._tag === "Failed" ? outcome.error : null,
-  countsAsAttempt: outcome._tag !== "Released"
+  countsAsAttempt: outcome._tag !== "Released" && outcome._tag !== "Snoozed"
 })
