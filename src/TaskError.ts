@@ -101,6 +101,22 @@ export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout"
 }
 
 /**
+ * The queue holds its maximum number of unfinished tasks: nothing was written, and the caller's
+ * transaction can roll back cleanly.
+ * @since 0.1.0
+ * @category errors
+ */
+export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
+  queue: Schema.String,
+  limit: Schema.Number
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `queue "${this.queue}" is full (${this.limit} unfinished tasks)`
+  }
+}
+
+/**
  * Not an error but a handler's request, made with `Task.snooze`: run this task again after
  * `millis`, without counting the attempt as failed.
  * @since 0.1.0
@@ -185,12 +201,17 @@ export class TaskStoreError extends Schema.TaggedError<TaskStoreError>()("TaskSt
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Maps the `SqlError` of a store statement to a `TaskStoreError` naming the operation.
+   * Maps the `SqlError` of a store statement to a `TaskStoreError` naming the operation; other
+   * errors pass through.
    * @since 0.1.0
    */
   static refail(operation: string) {
-    return <A, R>(self: Effect.Effect<A, SqlError, R>): Effect.Effect<A, TaskStoreError, R> =>
-      Effect.mapError(self, (cause) => new TaskStoreError({ operation, cause }))
+    return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | TaskStoreError, R> =>
+      Effect.catchIf(
+        self,
+        (error): error is Extract<E, SqlError> => Predicate.isTagged(error, "SqlError"),
+        (cause) => Effect.fail(new TaskStoreError({ operation, cause }))
+      ) as Effect.Effect<A, Exclude<E, SqlError> | TaskStoreError, R>
   }
 
   /** The SQLSTATE of the failed statement, when PostgreSQL reported one. */
@@ -218,6 +239,7 @@ export type TaskError =
   | UndecodableTask
   | TaskTimeout
   | TaskSnooze
+  | QueueFull
   | IncompatibleSchema
   | InvalidTaskOptions
   | TaskStoreError

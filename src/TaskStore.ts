@@ -16,9 +16,10 @@ import * as migrateOps from "./internal/store/migrate.js"
 import * as nodeOps from "./internal/store/nodes.js"
 import * as rescueOps from "./internal/store/rescue.js"
 import * as queryOps from "./internal/store/query.js"
+import * as queueOps from "./internal/store/queues.js"
 import * as tablesOps from "./internal/store/tables.js"
 import * as taskRow from "./internal/store/taskRow.js"
-import { type IncompatibleSchema, type InvalidTaskOptions, TaskStoreError } from "./TaskError.js"
+import { type IncompatibleSchema, type InvalidTaskOptions, type QueueFull, TaskStoreError } from "./TaskError.js"
 
 /**
  * The database schema holding the task tables, read by producers and workers alike. Default
@@ -103,7 +104,9 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   /** Applies pending migrations (safe under concurrent starts); fails on a schema newer than this code. */
   readonly migrate: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
   /** Inserts tasks (and wakes workers) on the current transaction if any; returns ids in input order. */
-  readonly insertMany: (tasks: ReadonlyArray<NewTask>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  readonly insertMany: (tasks: ReadonlyArray<NewTask>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError | QueueFull>
+  /** Creates or changes a queue's definition; `maxSize` limits its unfinished tasks (null: no limit). */
+  readonly defineQueue: (queue: { readonly name: string; readonly maxSize: number | null }) => Effect.Effect<void, TaskStoreError>
   /** Claims up to `limit` due tasks with the given keys, skipping rows other claimers hold. */
   readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<ClaimedTask>, TaskStoreError>
   /** How long until the next delayed task with one of these keys is due; None when there is none. */
@@ -172,6 +175,7 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       insertMany: (tasks) => insertOps.insertMany(tables, tasks).pipe(withSql, TaskStoreError.refail("insert")),
       claim: (request) =>
         claimOps.claimDecoded(tables, request).pipe(withSql, TaskStoreError.refail("claim")),
+      defineQueue: (queue) => queueOps.defineQueue(tables, queue).pipe(withSql, TaskStoreError.refail("define queue")),
       nextDue: (keys) => claimOps.nextDue(tables, keys).pipe(withSql, TaskStoreError.refail("next due")),
       finishIfClaimed: (finishes) =>
         finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),

@@ -11,7 +11,7 @@ import { Duration, Effect, Option, ParseResult, Schema } from "effect"
 import * as insertOps from "./internal/store/insert.js"
 import { currentTables } from "./internal/store/tables.js"
 import * as Task from "./Task.js"
-import { InvalidTaskArgs, InvalidTaskOptions, TaskNotFound, TaskStoreError } from "./TaskError.js"
+import { InvalidTaskArgs, InvalidTaskOptions, type QueueFull, TaskNotFound, TaskStoreError } from "./TaskError.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 
 const resolve = (taskOrKey: Task.Any | string): Effect.Effect<Task.Any, TaskNotFound> =>
@@ -159,17 +159,17 @@ export function run<A, I>(
   task: Task.Task<A, I>,
   args: NoInfer<A>,
   options?: RunOptions
-): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | TaskStoreError, SqlClient.SqlClient>
+): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskStoreError, SqlClient.SqlClient>
 export function run(
   key: string,
   args: unknown,
   options?: RunOptions
-): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | TaskNotFound | TaskStoreError, SqlClient.SqlClient>
+): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskNotFound | TaskStoreError, SqlClient.SqlClient>
 export function run(
   taskOrKey: Task.Any | string,
   args: unknown,
   options: RunOptions = {}
-): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | TaskNotFound | TaskStoreError, SqlClient.SqlClient> {
+): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskNotFound | TaskStoreError, SqlClient.SqlClient> {
   return Effect.map(enqueue(taskOrKey, [args], options), (ids) => ids[0]!)
 }
 
@@ -183,14 +183,14 @@ export function runMany<A, I>(
   task: Task.Task<A, I>,
   args: Iterable<NoInfer<A>>,
   options?: Omit<RunOptions, "uniqueKey">
-): Effect.Effect<ReadonlyArray<string>, InvalidTaskArgs | InvalidTaskOptions | TaskStoreError, SqlClient.SqlClient>
+): Effect.Effect<ReadonlyArray<string>, InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskStoreError, SqlClient.SqlClient>
 export function runMany(
   key: string,
   args: Iterable<unknown>,
   options?: Omit<RunOptions, "uniqueKey">
 ): Effect.Effect<
   ReadonlyArray<string>,
-  InvalidTaskArgs | InvalidTaskOptions | TaskNotFound | TaskStoreError,
+  InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskNotFound | TaskStoreError,
   SqlClient.SqlClient
 >
 export function runMany(
@@ -199,7 +199,7 @@ export function runMany(
   options: Omit<RunOptions, "uniqueKey"> = {}
 ): Effect.Effect<
   ReadonlyArray<string>,
-  InvalidTaskArgs | InvalidTaskOptions | TaskNotFound | TaskStoreError,
+  InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskNotFound | TaskStoreError,
   SqlClient.SqlClient
 > {
   return enqueue(taskOrKey, args, { ...options, uniqueKey: undefined })

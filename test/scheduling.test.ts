@@ -103,6 +103,49 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
       expect(second! - first!).toBeLessThan(1500)
     }))
 
+  it.scoped("a full queue refuses with QueueFull inside the caller's transaction, which rolls back cleanly", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      yield* store.defineQueue({ name: "limited", maxSize: 2 })
+      yield* sql`CREATE TABLE ${sql(`${schema}.orders`)} (id int PRIMARY KEY)`
+      const enqueue = (n: number) => Tasks.run(Job, { n }, { queue: "limited" }).pipe(inSchema(schema))
+      yield* enqueue(1)
+      const full = yield* sql.withTransaction(Effect.gen(function*() {
+        yield* sql`INSERT INTO ${sql(`${schema}.orders`)} (id) VALUES (1)`
+        yield* enqueue(2)
+        yield* enqueue(3) // the third would exceed 2
+      })).pipe(Effect.flip)
+      expect(full).toMatchObject({ _tag: "QueueFull", queue: "limited", limit: 2 })
+      expect(full.message).toContain(`queue "limited" is full`)
+      const counts = yield* sql<{ orders: number; tasks: number }>`
+        SELECT (SELECT count(*)::int FROM ${sql(`${schema}.orders`)}) AS orders,
+               (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)}) AS tasks`
+      expect(counts[0]).toEqual({ orders: 0, tasks: 1 })
+      const batch = yield* Effect.flip(Tasks.runMany(Job, [{ n: 4 }, { n: 5 }], { queue: "limited" }).pipe(inSchema(schema)))
+      expect(batch._tag).toBe("QueueFull")
+
+      // Two producers racing for the last slot: one gets it, the other is refused.
+      const other = yield* Layer.build(pgClient({ maxConnections: 2 }))
+      const otherSql = yield* Effect.provide(SqlClient.SqlClient, other)
+      const holding = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const a = yield* Effect.fork(otherSql.withTransaction(Effect.gen(function*() {
+        yield* Tasks.run(Job, { n: 6 }, { queue: "limited" })
+        yield* Deferred.succeed(holding, undefined)
+        yield* Deferred.await(release)
+      })).pipe(inSchema(schema), Effect.provide(other)))
+      yield* Deferred.await(holding)
+      const b = yield* Effect.fork(sql.withTransaction(enqueue(7)).pipe(Effect.either))
+      yield* Effect.sleep("200 millis") // b waits on the queue's row
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(a)
+      const raced = yield* Fiber.join(b)
+      expect(raced._tag === "Left" && raced.left._tag).toBe("QueueFull")
+    }))
+
   it.effect("bad per-enqueue options are typed errors naming the option, and write nothing", () =>
     Effect.gen(function*() {
       const cases = [

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
+import { QueueFull } from "../../TaskError.js"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { Tables } from "./tables.js"
 
@@ -19,6 +20,43 @@ export interface NewTask {
 }
 
 /**
+ * Fails with `QueueFull` when adding these tasks would take a limited queue past its maximum of
+ * unfinished tasks. Returns whether any limited queue is involved: the caller then runs the check
+ * and the insert in one transaction (a savepoint inside the caller's), holding the queues' rows
+ * locked, so concurrent producers of a limited queue take turns and cannot overshoot it together.
+ * The count is a statement of its own, after the lock: under READ COMMITTED it then sees what the
+ * producer before us committed. Unlimited queues cost one indexed look-up and no lock.
+ */
+const limitedQueues = (tables: Tables, tasks: ReadonlyArray<NewTask>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const names = [...new Set(tasks.map((task) => task.queue))]
+    const rows = yield* sql<{ name: string }>`
+      SELECT name FROM ${sql(tables.queues)} WHERE name = ANY(${names}::text[]) AND max_size IS NOT NULL`
+      .withoutTransform
+    return rows.map((row) => row.name)
+  })
+
+const checkQueueLimits = (tables: Tables, tasks: ReadonlyArray<NewTask>, limited: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const locked = yield* sql<{ name: string; maxSize: number }>`
+      SELECT name, max_size AS "maxSize" FROM ${sql(tables.queues)}
+      WHERE name = ANY(${limited}::text[]) AND max_size IS NOT NULL
+      ORDER BY name
+      FOR UPDATE`.withoutTransform
+    const counts = yield* sql<{ queue: string; unfinished: number }>`
+      SELECT queue, count(*)::int AS unfinished FROM ${sql(tables.tasks)}
+      WHERE queue = ANY(${limited}::text[]) AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})
+      GROUP BY queue`.withoutTransform
+    for (const queue of locked) {
+      const unfinished = counts.find((count) => count.queue === queue.name)?.unfinished ?? 0
+      const adding = tasks.filter((task) => task.queue === queue.name).length
+      if (unfinished + adding > queue.maxSize) return yield* new QueueFull({ queue: queue.name, limit: queue.maxSize })
+    }
+  })
+
+/**
  * Inserts tasks in one statement and returns their ids in input order. A task whose unique key an
  * unfinished task already holds is not inserted: its id is that task's (the unique index waits for
  * a concurrent insert of the same key to commit or roll back, so two transactions never both
@@ -29,9 +67,24 @@ export interface NewTask {
 export const insertMany = (
   tables: Tables,
   tasks: ReadonlyArray<NewTask>
-): Effect.Effect<ReadonlyArray<string>, SqlError, SqlClient.SqlClient> =>
+): Effect.Effect<ReadonlyArray<string>, SqlError | QueueFull, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     if (tasks.length === 0) return []
+    const sql = yield* SqlClient.SqlClient
+    const limited = yield* limitedQueues(tables, tasks)
+    if (limited.length > 0) {
+      return yield* sql.withTransaction(
+        Effect.zipRight(checkQueueLimits(tables, tasks, limited), insertRows(tables, tasks))
+      )
+    }
+    return yield* insertRows(tables, tasks)
+  })
+
+const insertRows = (
+  tables: Tables,
+  tasks: ReadonlyArray<NewTask>
+): Effect.Effect<ReadonlyArray<string>, SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const table = sql(tables.tasks)
     // Ids are drawn in `ordinal` order, so the inserted rows without a unique key, sorted by id,
@@ -76,7 +129,7 @@ export const insertMany = (
       // A holder that finished between the two statements has freed its key: insert ours after all.
       const freed = tasks.filter((task) => task.uniqueKey !== null && !byKey.has(task.uniqueKey))
       if (freed.length > 0) {
-        const ids: ReadonlyArray<string> = yield* insertMany(tables, freed)
+        const ids: ReadonlyArray<string> = yield* insertRows(tables, freed)
         freed.forEach((task, index) => byKey.set(task.uniqueKey!, ids[index]!))
       }
     }

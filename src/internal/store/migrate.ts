@@ -5,16 +5,18 @@ import { IncompatibleSchema, TaskStoreError } from "../../TaskError.js"
 import { createTasks } from "./migrations/0001_create_tasks.js"
 import { createNodesAndLeases } from "./migrations/0002_nodes_and_leases.js"
 import { addDelaysAndUniqueKeys } from "./migrations/0003_delays_and_unique_keys.js"
+import { createQueues } from "./migrations/0004_queues.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 3
+export const latestVersion = 4
 
 const loader = (tables: Tables) =>
   Migrator.fromRecord({
     "0001_create_tasks": createTasks(tables),
     "0002_nodes_and_leases": createNodesAndLeases(tables),
-    "0003_delays_and_unique_keys": addDelaysAndUniqueKeys(tables)
+    "0003_delays_and_unique_keys": addDelaysAndUniqueKeys(tables),
+    "0004_queues": createQueues(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */

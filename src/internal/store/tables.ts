@@ -22,6 +22,7 @@ export interface Tables {
   readonly migrations: string
   readonly nodes: string
   readonly leases: string
+  readonly queues: string
   readonly channel: string
 }
 
@@ -31,6 +32,7 @@ export const tables = (schema: string): Tables => ({
   migrations: `${schema}.migrations`,
   nodes: `${schema}.nodes`,
   leases: `${schema}.leases`,
+  queues: `${schema}.queues`,
   channel: `${schema}_tasks`
 })
 
