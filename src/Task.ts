@@ -50,6 +50,12 @@ export interface Options<A, I> {
   readonly queue?: string | undefined
   /** Higher runs first among runnable tasks. An integer; default 0. */
   readonly priority?: number | undefined
+  /**
+   * Run the handler inside a database transaction that also records its success: the handler's own
+   * writes (through the same SqlClient) and the task's `succeeded` commit together or not at all.
+   * Exactly-once effects for database work; holds a connection for the whole attempt. Default false.
+   */
+  readonly transactional?: boolean | undefined
 }
 
 /**
@@ -67,6 +73,7 @@ export interface Task<A, I = A> {
   readonly timeout: Option.Option<Duration.Duration>
   readonly queue: string
   readonly priority: number
+  readonly transactional: boolean
   /**
    * Attaches the handler: a Layer that registers it in the `TaskRegistry`. Its requirements are
    * the handler's, so a worker Layer type-checks only when they are provided.
@@ -121,6 +128,9 @@ const validate = <A, I>(key: string, options: Options<A, I>): string | undefined
   if (!Number.isInteger(priority) || Math.abs(priority) > int32) {
     return `priority must be a 32-bit integer, got ${priority}`
   }
+  if (options.transactional !== undefined && typeof options.transactional !== "boolean") {
+    return "transactional must be a boolean"
+  }
   return undefined
 }
 
@@ -156,6 +166,7 @@ export const make = <A, I>(key: string, options: Options<A, I>): Task<A, I> => {
     timeout: options.timeout === undefined ? Option.none() : Option.some(Duration.decode(options.timeout)),
     queue: options.queue ?? defaults.queue,
     priority: options.priority ?? defaults.priority,
+    transactional: options.transactional ?? false,
     handler: <X, E, R>(run: (args: A) => Effect.Effect<X, E, R>) =>
       Layer.effectDiscard(Effect.gen(function*() {
         const registry = yield* TaskRegistry.TaskRegistry

@@ -109,6 +109,8 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly defineQueue: (queue: { readonly name: string; readonly maxSize: number | null }) => Effect.Effect<void, TaskStoreError>
   /** Claims up to `limit` due tasks with the given keys, skipping rows other claimers hold. */
   readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<ClaimedTask>, TaskStoreError>
+  /** Runs an effect in one transaction on this store's database (a savepoint inside an open one). */
+  readonly withTransaction: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | TaskStoreError, R>
   /** How long until the next delayed task with one of these keys is due; None when there is none. */
   readonly nextDue: (keys: ReadonlyArray<string>) => Effect.Effect<Option.Option<Duration.Duration>, TaskStoreError>
   /** Ends claimed attempts still held under their tokens; returns the ids applied (others were stale). */
@@ -176,6 +178,7 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       claim: (request) =>
         claimOps.claimDecoded(tables, request).pipe(withSql, TaskStoreError.refail("claim")),
       defineQueue: (queue) => queueOps.defineQueue(tables, queue).pipe(withSql, TaskStoreError.refail("define queue")),
+      withTransaction: (self) => sql.withTransaction(self).pipe(TaskStoreError.refail("transaction")),
       nextDue: (keys) => claimOps.nextDue(tables, keys).pipe(withSql, TaskStoreError.refail("next due")),
       finishIfClaimed: (finishes) =>
         finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),

@@ -1,4 +1,4 @@
-import { Duration, Effect, HashSet, Metric, Option, ParseResult, Schedule, Schema } from "effect"
+import { Data, Duration, Effect, Exit, HashSet, Metric, Option, ParseResult, Schedule, Schema } from "effect"
 import * as Task from "../../Task.js"
 import type { TaskStore } from "../../TaskStore.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
@@ -33,8 +33,23 @@ const finishRetry = Schedule.exponential("100 millis").pipe(
  * deciding and writing the outcome do not, so an attempt interrupted by a stop is always handed
  * back, never left `running`.
  */
+/** A transactional attempt found its claim gone when recording success: its transaction rolls back. */
+class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
+  override get message() {
+    return `task ${this.id}: the claim was taken away before the attempt's transaction committed`
+  }
+}
+
 export const makeExecutor = (options: ExecutorOptions) => {
-  const attempt = (claim: ClaimedTask): Effect.Effect<unknown, unknown> =>
+  /** Records success inside the attempt's own transaction, guarded like every finish. */
+  const succeedInTransaction = (claim: ClaimedTask) =>
+    Effect.flatMap(
+      options.store.finishIfClaimed([outcome.toFinish(claim, { _tag: "Succeeded" })]),
+      (applied) => applied.length === 1 ? Effect.void : Effect.fail(new ClaimLost({ id: claim.id }))
+    )
+
+  /** Runs the handler; succeeds with whether its success is already recorded (a transactional task). */
+  const attempt = (claim: ClaimedTask): Effect.Effect<boolean, unknown> =>
     Effect.gen(function*() {
       const entry = yield* options.registry.get(claim.key)
       const task = Option.map(entry, (found) => found.task)
@@ -47,8 +62,11 @@ export const makeExecutor = (options: ExecutorOptions) => {
       )
       const timeout = Option.getOrElse(task.value.timeout, () => options.defaultTimeout)
       const current: Task.Current = { id: claim.id, key: claim.key, attempt: claim.attempt, maxAttempts: claim.maxAttempts }
-      return yield* handler.value(args).pipe(
-        Effect.provideService(Task.CurrentTask, Option.some(current)),
+      const run = handler.value(args).pipe(Effect.provideService(Task.CurrentTask, Option.some(current)))
+      const body = task.value.transactional
+        ? options.store.withTransaction(Effect.zipRight(run, succeedInTransaction(claim))).pipe(Effect.as(true))
+        : Effect.as(run, false)
+      return yield* body.pipe(
         Effect.timeoutFail({
           duration: timeout,
           onTimeout: () => new TaskTimeout({ id: claim.id, key: claim.key, timeoutMillis: Duration.toMillis(timeout) })
@@ -103,7 +121,11 @@ export const makeExecutor = (options: ExecutorOptions) => {
       if (ended._tag === "Retry" || ended._tag === "Failed") {
         yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
       }
-      yield* record(claim, ended)
+      if (Exit.isSuccess(exit) && exit.value) {
+        yield* Metric.increment(Metric.tagged(metrics.attemptsEnded, "outcome", ended._tag))
+      } else {
+        yield* record(claim, ended)
+      }
       if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
     }).pipe(
       Effect.ensuring(options.pool.release(1)),
