@@ -3,7 +3,7 @@ import { expect, layer } from "@effect/vitest"
 import { Clock, Deferred, Effect, Ref, Schema } from "effect"
 import { Task, Tasks, TaskStatus } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
-import { spawnWorkerProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { sleepyTaskInAProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ millis: Schema.Number }), retry: { times: 3 } })
 
@@ -117,12 +117,7 @@ layer(PgTest, { excludeTestServices: true })("graceful stop of a process", (it) 
   it.scoped("SIGINT to a worker process stops it cleanly and hands its running task back", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
-      const Sleepy = Task.make("sleepy", { args: Schema.Struct({}) })
-      const id = yield* Tasks.run(Sleepy, {}).pipe(inSchema(schema))
-      const child = yield* spawnWorkerProcess(databaseUrl(), schema)
-      yield* waitForStatus(schema, [id], [TaskStatus.running])
+      const { child, id, store } = yield* sleepyTaskInAProcess(databaseUrl(), schema)
       yield* child.kill("SIGINT")
       const code = yield* child.exited.pipe(Effect.timeout("10 seconds"))
       expect(code).toBe(0)

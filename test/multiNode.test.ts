@@ -4,8 +4,9 @@ import { Clock, Deferred, Duration, Effect, Layer, Metric, Option, Ref, Schema }
 import { metricsForTests } from "../src/internal/worker/metrics.js"
 import { Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
+import { Sleepy } from "./support/sleepy.js"
 import { waitFor } from "./support/waitFor.js"
-import { spawnWorkerProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { sleepyTaskInAProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({}), retry: { times: 10 } })
 
@@ -195,12 +196,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
   it.scoped("a killed node's task runs elsewhere within 10 s, with default settings", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
-      const Sleepy = Task.make("sleepy", { args: Schema.Struct({}) })
-      const id = yield* Tasks.run(Sleepy, {}).pipe(inSchema(schema))
-      const child = yield* spawnWorkerProcess(databaseUrl(), schema)
-      yield* waitForStatus(schema, [id], [TaskStatus.running])
+      const { child, id } = yield* sleepyTaskInAProcess(databaseUrl(), schema)
       // The survivor runs with default heartbeat, node timeout, rescue and scan settings.
       yield* startWorker(Sleepy.handler(() => Effect.void), { schema })
       const killedAt = yield* Clock.currentTimeMillis

@@ -2,7 +2,8 @@ import { SqlClient } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
 import { spawn } from "node:child_process"
 import { Context, type Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
-import { TaskManager, type TaskRegistry, TaskStore } from "../../src/index.js"
+import { TaskManager, type TaskRegistry, Tasks, TaskStatus, TaskStore } from "../../src/index.js"
+import { Sleepy } from "./sleepy.js"
 import { waitFor } from "./waitFor.js"
 
 /**
@@ -72,4 +73,15 @@ export const spawnWorkerProcess = (url: string, schema: string) =>
       child.once("exit", (code) => resume(Effect.succeed(code)))
     })
     return { kill: (signal: NodeJS.Signals) => Effect.sync(() => child.kill(signal)), exited }
+  })
+
+/** A `Sleepy` task, enqueued and then running in a worker process of its own (see `spawnWorkerProcess`). */
+export const sleepyTaskInAProcess = (url: string, schema: string) =>
+  Effect.gen(function*() {
+    const store = yield* storeOf(schema)
+    yield* store.migrate
+    const id = yield* Tasks.run(Sleepy, {}).pipe(Effect.provide(TaskStore.layerDatabaseSchema(schema)))
+    const child = yield* spawnWorkerProcess(url, schema)
+    yield* waitForStatus(schema, [id], [TaskStatus.running])
+    return { id, child, store }
   })

@@ -4,12 +4,11 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Redacted, Schema } from "effect"
-import { Task, TaskManager } from "../../src/index.js"
+import { Effect, Layer, Redacted } from "effect"
+import { TaskManager } from "../../src/index.js"
+import { Sleepy } from "./sleepy.js"
 
 const [url, schema] = process.argv.slice(2)
-
-const Sleepy = Task.make("sleepy", { args: Schema.Struct({}) })
 
 const SleepyLive = Sleepy.handler(() => Effect.sleep("60 seconds"))
 
