@@ -7,9 +7,10 @@
  * @since 0.1.0
  */
 import type { SqlClient } from "@effect/sql"
-import { Duration, Effect, Option, ParseResult, Schema } from "effect"
+import { Duration, Effect, Option, ParseResult, Ref, Schema } from "effect"
 import * as insertOps from "./internal/store/insert.js"
 import { currentTables } from "./internal/store/tables.js"
+import { CurrentAttempt } from "./internal/worker/currentAttempt.js"
 import * as Task from "./Task.js"
 import { InvalidTaskArgs, InvalidTaskOptions, type QueueFull, TaskNotFound, TaskStoreError } from "./TaskError.js"
 import { TaskRegistry } from "./TaskRegistry.js"
@@ -107,24 +108,56 @@ const placement = (task: Task.Any, options: RunOptions): Effect.Effect<Placement
     }
   })
 
-const encodeArgs = (task: Task.Any, args: unknown, place: Placement): Effect.Effect<insertOps.NewTask, InvalidTaskArgs> =>
+interface Lineage {
+  readonly parentId: string | null
+  readonly rootId: string | null
+  readonly heldBy: string | null
+}
+
+const noLineage: Lineage = { parentId: null, rootId: null, heldBy: null }
+
+const encodeArgs = (
+  task: Task.Any,
+  args: unknown,
+  place: Placement,
+  lineage: Lineage
+): Effect.Effect<insertOps.NewTask, InvalidTaskArgs> =>
   Schema.encodeUnknown(task.args)(args, { errors: "all" }).pipe(
     Effect.mapError((error) =>
       new InvalidTaskArgs({ key: task.key, issue: ParseResult.TreeFormatter.formatErrorSync(error) })
     ),
     Effect.flatMap((encoded) => toJson(task, encoded)),
-    Effect.map((json) => ({ ...place, key: task.key, args: json, maxAttempts: task.maxAttempts }))
+    Effect.map((json) => ({ ...place, ...lineage, key: task.key, args: json, maxAttempts: task.maxAttempts }))
   )
 
+/**
+ * Inside a handler, new tasks are children of the running attempt: held back until that attempt
+ * succeeds (and deleted if it does not), and run one after another in the order submitted.
+ */
 const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options: RunOptions) =>
   resolve(taskOrKey).pipe(
     Effect.flatMap((task) =>
-      Effect.flatMap(placement(task, options), (place) => Effect.forEach(args, (arg) => encodeArgs(task, arg, place))).pipe(
-        Effect.flatMap((rows) =>
-          Effect.flatMap(currentTables, (tables) => insertOps.insertMany(tables, rows)).pipe(
-            TaskStoreError.refail("insert")
-          )
-        ),
+      Effect.gen(function*() {
+        const attempt = yield* CurrentAttempt
+        if (Option.isSome(attempt) && options.uniqueKey !== undefined) {
+          return yield* new InvalidTaskOptions({ option: "uniqueKey", reason: "child tasks cannot be deduplicated" })
+        }
+        const place = yield* placement(task, options)
+        const lineage = Option.match(attempt, {
+          onNone: () => noLineage,
+          onSome: (parent) => ({ parentId: parent.id, rootId: parent.rootId, heldBy: parent.claimToken })
+        })
+        const rows = yield* Effect.forEach(args, (arg) => encodeArgs(task, arg, place, lineage))
+        const tables = yield* currentTables
+        const ids = yield* insertOps.insertMany(tables, rows)
+        if (Option.isSome(attempt)) {
+          const previous = yield* Ref.get(attempt.value.lastChild)
+          yield* insertOps.chainAfter(tables, Option.getOrNull(previous), ids)
+          if (ids.length > 0) yield* Ref.set(attempt.value.lastChild, Option.some(ids[ids.length - 1]!))
+        }
+        return ids
+      }).pipe(
+        TaskStoreError.refail("insert"),
         Effect.withSpan("Tasks.run", { kind: "producer", attributes: { "task.key": task.key } })
       )
     )

@@ -10,7 +10,8 @@ const claim = (attempt: number, maxAttempts: number) => ({
   args: {},
   attempt,
   maxAttempts,
-  claimToken: "00000000-0000-0000-0000-000000000000"
+  claimToken: "00000000-0000-0000-0000-000000000000",
+  rootId: null
 })
 
 const delays = (schedule: Schedule.Schedule<unknown, number>, retries: number) =>

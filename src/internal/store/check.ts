@@ -21,7 +21,7 @@ export const findStuck = (tables: Tables, request: StuckRequest) =>
     const sql = yield* SqlClient.SqlClient
     return yield* sql`
       SELECT ${sql.literal(rowColumns)} FROM ${sql(tables.tasks)}
-      WHERE (status = ${TaskStatus.initialized}
+      WHERE (status = ${TaskStatus.initialized} AND held_by IS NULL
              AND run_at < now() - ${Duration.toMillis(request.initializedTimeout)} * interval '1 millisecond')
          OR (status = ${TaskStatus.running}
              AND started_at < now() - ${Duration.toMillis(request.runningTimeout)} * interval '1 millisecond')

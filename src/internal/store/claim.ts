@@ -33,9 +33,14 @@ export const claim = (tables: Tables, request: ClaimRequest) =>
     const tasks = sql(tables.tasks)
     return yield* sql`
       WITH next AS (
-        SELECT id FROM ${tasks}
-        WHERE status = ${TaskStatus.initialized} AND run_at <= now() AND key = ANY(${request.keys}::text[])
-        ORDER BY priority DESC, run_at, id
+        SELECT c.id FROM ${tasks} AS c
+        WHERE c.status = ${TaskStatus.initialized} AND c.run_at <= now() AND c.key = ANY(${request.keys}::text[])
+          -- a child waits for its parent's attempt to succeed, and for the sibling submitted before it to end
+          AND c.held_by IS NULL
+          AND (c.after_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM ${tasks} AS before
+            WHERE before.id = c.after_id AND before.status IN (${TaskStatus.initialized}, ${TaskStatus.running})))
+        ORDER BY c.priority DESC, c.run_at, c.id
         LIMIT ${request.limit}
         FOR UPDATE SKIP LOCKED
       )

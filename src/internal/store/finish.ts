@@ -51,14 +51,30 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         ${finishes.map((finish) => finish.countsAsAttempt)}::boolean[]
       ) AS f(id, token, status, delay_ms, error, counts)
       WHERE t.id = f.id AND t.claim_token = f.token AND t.status = ${TaskStatus.running}
-      RETURNING t.id, t.key, t.status, f.delay_ms
+      RETURNING t.id, t.key, t.status, f.delay_ms, f.token
       ),
-      -- Handed back for now (a stop): tell idle nodes at once.
+      -- The children an attempt submitted become runnable if it succeeded, and vanish otherwise.
+      released_children AS (
+        UPDATE ${tasks} AS c SET held_by = NULL, updated_at = now()
+        FROM finished WHERE c.held_by = finished.token AND finished.status = ${TaskStatus.succeeded}
+        RETURNING c.key, c.after_id
+      ),
+      dropped_children AS (
+        DELETE FROM ${tasks} AS c USING finished
+        WHERE c.held_by = finished.token AND finished.status <> ${TaskStatus.succeeded}
+        RETURNING c.id
+      ),
+      -- Runnable now: handed back (a stop), released first children, and the next siblings of ended tasks.
       notified AS (
-        SELECT count(pg_notify(${tables.channel}, key)) AS keys
-        FROM (SELECT DISTINCT key FROM finished WHERE status = ${TaskStatus.initialized} AND delay_ms = 0) AS distinct_keys
+        SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (
+          SELECT key FROM finished WHERE status = ${TaskStatus.initialized} AND delay_ms = 0
+          UNION SELECT key FROM released_children WHERE after_id IS NULL
+          UNION SELECT next.key FROM ${tasks} AS next JOIN finished ON next.after_id = finished.id
+            WHERE finished.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) AND next.held_by IS NULL
+        ) AS distinct_keys
       )
-      SELECT finished.id::text AS id FROM finished CROSS JOIN notified`.withoutTransform
+      SELECT finished.id::text AS id FROM finished
+        CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows.map((row) => row.id)
   })
 
@@ -73,19 +89,29 @@ export const releaseClaimedBy = (tables: Tables, nodeId: string, stillRunning: R
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
     const rows = yield* sql<{ id: string }>`
-      WITH released AS (
-      UPDATE ${tasks} SET
-        status = ${TaskStatus.initialized},
-        attempt = greatest(attempt - 1, 0),
-        run_at = now(),
-        ${clearedClaim(sql)}
-      WHERE claimed_by = ${nodeId} AND status = ${TaskStatus.running}
-        AND NOT (claim_token = ANY(${stillRunning}::uuid[]))
-      RETURNING id, key
+      WITH targets AS (
+        SELECT id, claim_token FROM ${tasks}
+        WHERE claimed_by = ${nodeId} AND status = ${TaskStatus.running}
+          AND NOT (claim_token = ANY(${stillRunning}::uuid[]))
+        FOR UPDATE
+      ),
+      released AS (
+        UPDATE ${tasks} AS t SET
+          status = ${TaskStatus.initialized},
+          attempt = greatest(t.attempt - 1, 0),
+          run_at = now(),
+          ${clearedClaim(sql)}
+        FROM targets WHERE t.id = targets.id
+        RETURNING t.id, t.key
+      ),
+      -- The attempts are void: so are the children they submitted.
+      dropped_children AS (
+        DELETE FROM ${tasks} AS c USING targets WHERE c.held_by = targets.claim_token RETURNING c.id
       ),
       notified AS (
         SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (SELECT DISTINCT key FROM released) AS distinct_keys
       )
-      SELECT released.id::text AS id FROM released CROSS JOIN notified`.withoutTransform
+      SELECT released.id::text AS id FROM released
+        CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows.map((row) => row.id)
   })

@@ -17,6 +17,10 @@ export interface NewTask {
   readonly delayMillis: number
   /** At most one unfinished task holds a unique key; enqueuing it again returns that task's id. */
   readonly uniqueKey: string | null
+  /** For a child: its parent, the root of its tree, and the parent attempt's claim token, which holds it back. */
+  readonly parentId: string | null
+  readonly rootId: string | null
+  readonly heldBy: string | null
 }
 
 /**
@@ -91,9 +95,9 @@ const insertRows = (
     // are in input order; rows with one are matched by their key.
     const rows = yield* sql<{ id: string; uniqueKey: string | null }>`
       WITH inserted AS (
-        INSERT INTO ${table} (key, queue, priority, args, max_attempts, run_at, unique_key)
+        INSERT INTO ${table} (key, queue, priority, args, max_attempts, run_at, unique_key, parent_id, root_id, held_by)
         SELECT key, queue, priority, args, max_attempts,
-               coalesce(run_at, now() + delay_ms * interval '1 millisecond'), unique_key
+               coalesce(run_at, now() + delay_ms * interval '1 millisecond'), unique_key, parent_id, root_id, held_by
         FROM unnest(
           ${tasks.map((task) => task.key)}::text[],
           ${tasks.map((task) => task.queue)}::text[],
@@ -102,8 +106,13 @@ const insertRows = (
           ${tasks.map((task) => task.maxAttempts)}::int[],
           ${tasks.map((task) => task.runAt)}::timestamptz[],
           ${tasks.map((task) => task.delayMillis)}::float8[],
-          ${tasks.map((task) => task.uniqueKey)}::text[]
-        ) WITH ORDINALITY AS input(key, queue, priority, args, max_attempts, run_at, delay_ms, unique_key, ordinal)
+          ${tasks.map((task) => task.uniqueKey)}::text[],
+          ${tasks.map((task) => task.parentId)}::bigint[],
+          ${tasks.map((task) => task.rootId)}::bigint[],
+          ${tasks.map((task) => task.heldBy)}::uuid[]
+        ) WITH ORDINALITY AS input(
+          key, queue, priority, args, max_attempts, run_at, delay_ms, unique_key, parent_id, root_id, held_by, ordinal
+        )
         ORDER BY ordinal
         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})
         DO NOTHING
@@ -135,4 +144,16 @@ const insertRows = (
     }
     let next = 0
     return tasks.map((task) => task.uniqueKey === null ? fresh[next++]! : byKey.get(task.uniqueKey)!)
+  })
+
+/** Orders tasks: each of `ids` runs only after the task before it (the first after `after`) has ended. */
+export const chainAfter = (tables: Tables, after: string | null, ids: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    if (ids.length === 0) return
+    const sql = yield* SqlClient.SqlClient
+    const predecessors = [after, ...ids.slice(0, -1)]
+    yield* sql`
+      UPDATE ${sql(tables.tasks)} AS t SET after_id = chain.after_id
+      FROM unnest(${ids}::bigint[], ${predecessors}::bigint[]) AS chain(id, after_id)
+      WHERE t.id = chain.id AND chain.after_id IS NOT NULL`
   })

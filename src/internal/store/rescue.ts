@@ -32,7 +32,7 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
     const isFinal = sql`(t.lost_count + 1 >= ${request.maxWorkerLosses})`
     const rows = yield* sql<Rescued>`
       WITH lost AS (
-        SELECT id FROM ${tasks}
+        SELECT id, claim_token FROM ${tasks}
         WHERE status = ${TaskStatus.running} AND (lease_expires_at < now() OR deadline_at < now())
         ORDER BY id
         LIMIT ${request.limit}
@@ -52,10 +52,15 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
         FROM lost WHERE t.id = lost.id
         RETURNING t.id, t.key, t.status
       ),
+      -- A lost attempt is void: so are the children it submitted.
+      dropped_children AS (
+        DELETE FROM ${tasks} AS c USING lost WHERE c.held_by = lost.claim_token RETURNING c.id
+      ),
       notified AS (
         SELECT count(pg_notify(${tables.channel}, key)) AS keys
         FROM (SELECT DISTINCT key FROM rescued WHERE status = ${TaskStatus.initialized}) AS distinct_keys
       )
-      SELECT rescued.id::text AS id, rescued.key, rescued.status FROM rescued CROSS JOIN notified`.withoutTransform
+      SELECT rescued.id::text AS id, rescued.key, rescued.status FROM rescued
+        CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows
   })

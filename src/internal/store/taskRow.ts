@@ -9,13 +9,14 @@ export const ClaimedTask = Schema.Struct({
   args: Schema.Unknown,
   attempt: Schema.Number,
   maxAttempts: Schema.Number,
-  claimToken: Schema.String
+  claimToken: Schema.String,
+  rootId: Schema.NullOr(Schema.String)
 })
 export type ClaimedTask = typeof ClaimedTask.Type
 
 /** The columns of `ClaimedTask`, as the claim statement returns them. */
 export const claimedColumns =
-  `t.id::text AS id, t.key, t.queue, t.args, t.attempt, t.max_attempts AS "maxAttempts", t.claim_token::text AS "claimToken"`
+  `t.id::text AS id, t.key, t.queue, t.args, t.attempt, t.max_attempts AS "maxAttempts", t.claim_token::text AS "claimToken", t.root_id::text AS "rootId"`
 
 /** One whole task row, decoded. */
 export const TaskRow = Schema.Struct({
@@ -33,6 +34,9 @@ export const TaskRow = Schema.Struct({
   leaseExpiresAt: Schema.NullOr(Schema.DateFromSelf),
   lastError: Schema.NullOr(Schema.String),
   lostCount: Schema.Number,
+  parentId: Schema.NullOr(Schema.String),
+  rootId: Schema.NullOr(Schema.String),
+  afterId: Schema.NullOr(Schema.String),
   deadlineAt: Schema.NullOr(Schema.DateFromSelf),
   createdAt: Schema.DateFromSelf,
   updatedAt: Schema.DateFromSelf,
@@ -57,6 +61,9 @@ export const rowColumns = [
   `lease_expires_at AS "leaseExpiresAt"`,
   `last_error AS "lastError"`,
   `lost_count AS "lostCount"`,
+  `parent_id::text AS "parentId"`,
+  `root_id::text AS "rootId"`,
+  `after_id::text AS "afterId"`,
   `deadline_at AS "deadlineAt"`,
   `created_at AS "createdAt"`,
   `updated_at AS "updatedAt"`,

@@ -1,9 +1,10 @@
-import { Data, Duration, Effect, Exit, HashSet, Metric, Option, ParseResult, Schedule, Schema } from "effect"
+import { Data, Duration, Effect, Exit, HashSet, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
 import * as Task from "../../Task.js"
 import type { TaskStore } from "../../TaskStore.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import { TaskNotFound, TaskTimeout, UndecodableTask } from "../../TaskError.js"
 import type { ClaimedTask } from "../store/taskRow.js"
+import { CurrentAttempt } from "./currentAttempt.js"
 import * as metrics from "./metrics.js"
 import * as outcome from "./outcome.js"
 
@@ -62,7 +63,14 @@ export const makeExecutor = (options: ExecutorOptions) => {
       )
       const timeout = Option.getOrElse(task.value.timeout, () => options.defaultTimeout)
       const current: Task.Current = { id: claim.id, key: claim.key, attempt: claim.attempt, maxAttempts: claim.maxAttempts }
-      const run = handler.value(args).pipe(Effect.provideService(Task.CurrentTask, Option.some(current)))
+      const lastChild = yield* Ref.make(Option.none<string>())
+      const run = handler.value(args).pipe(
+        Effect.provideService(Task.CurrentTask, Option.some(current)),
+        Effect.provideService(
+          CurrentAttempt,
+          Option.some({ id: claim.id, rootId: claim.rootId ?? claim.id, claimToken: claim.claimToken, lastChild })
+        )
+      )
       const body = task.value.transactional
         ? options.store.withTransaction(Effect.zipRight(run, succeedInTransaction(claim))).pipe(Effect.as(true))
         : Effect.as(run, false)

@@ -1,0 +1,104 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Effect, Layer, Option, Ref, Schema } from "effect"
+import { Task, Tasks, TaskStatus } from "../src/index.js"
+import { freshSchema, inSchema, PgTest } from "./support/database.js"
+import { waitFor } from "./support/waitFor.js"
+import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
+
+const Parent = Task.make("parent", { args: Schema.Struct({ children: Schema.Array(Schema.String) }), retry: { times: 1 } })
+const Child = Task.make("child", { args: Schema.Struct({ name: Schema.String, spawn: Schema.Array(Schema.String) }) })
+
+interface Run {
+  readonly name: string
+  readonly start: number
+  readonly end: number
+}
+
+const recorder = Effect.map(Ref.make<ReadonlyArray<Run>>([]), (runs) => ({
+  runs,
+  ChildLive: Child.handler(({ name, spawn }) =>
+    Effect.gen(function*() {
+      const start = Date.now()
+      for (const grandchild of spawn) yield* Tasks.run(Child, { name: grandchild, spawn: [] })
+      yield* Effect.sleep("30 millis")
+      yield* Ref.update(runs, (all) => [...all, { name, start, end: Date.now() }])
+    }))
+}))
+
+const childRows = (schema: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ id: string; name: string; parentId: string; rootId: string; status: string }>`
+      SELECT id::text, args->>'name' AS name, parent_id::text AS "parentId", root_id::text AS "rootId", status
+      FROM ${sql(`${schema}.tasks`)} WHERE key = 'child' ORDER BY id`.withoutTransform)
+
+layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
+  it.scoped("children submitted by one handler run in order, each after the previous ended", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const { ChildLive, runs } = yield* recorder
+      const ParentLive = Parent.handler(({ children }) =>
+        Effect.forEach(children, (name) => Tasks.run(Child, { name, spawn: [] }), { discard: true })
+      )
+      yield* startWorker(Layer.merge(ParentLive, ChildLive), { schema, poolSize: 4, scanInterval: "200 millis" })
+      const parent = yield* Tasks.run(Parent, { children: ["A", "B", "C"] }).pipe(inSchema(schema))
+      yield* waitFor("three children to run", Ref.get(runs), (all) => all.length === 3)
+      const all = yield* Ref.get(runs)
+      expect(all.map((run) => run.name)).toEqual(["A", "B", "C"])
+      expect(all[1]!.start).toBeGreaterThanOrEqual(all[0]!.end)
+      expect(all[2]!.start).toBeGreaterThanOrEqual(all[1]!.end)
+      const rows = yield* childRows(schema)
+      expect(rows.map((row) => [row.name, row.parentId, row.rootId])).toEqual([
+        ["A", parent, parent],
+        ["B", parent, parent],
+        ["C", parent, parent]
+      ])
+    }))
+
+  it.scoped("a parent attempt that fails leaves no children; the attempt that succeeds keeps its own", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const { ChildLive, runs } = yield* recorder
+      const ParentLive = Parent.handler(({ children }) =>
+        Effect.gen(function*() {
+          const current = Option.getOrThrow(yield* Task.CurrentTask)
+          yield* Tasks.run(Child, { name: `${children[0]}-attempt-${current.attempt}`, spawn: [] })
+          if (current.attempt === 1) return yield* Effect.fail("parent failed after submitting")
+        })
+      )
+      yield* startWorker(Layer.merge(ParentLive, ChildLive), { schema, scanInterval: "200 millis" })
+      const parent = yield* Tasks.run(Parent, { children: ["X"] }).pipe(inSchema(schema))
+      yield* waitForStatus(schema, [parent], [TaskStatus.succeeded])
+      yield* waitFor("the surviving child to run", Ref.get(runs), (all) => all.length === 1)
+      expect((yield* Ref.get(runs)).map((run) => run.name)).toEqual(["X-attempt-2"])
+      expect((yield* childRows(schema)).map((row) => row.name)).toEqual(["X-attempt-2"])
+    }))
+
+  it.scoped("grandchildren keep their order within their parent, and the tree is visible", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const { ChildLive, runs } = yield* recorder
+      const ParentLive = Parent.handler(() =>
+        Effect.zipRight(
+          Tasks.run(Child, { name: "A", spawn: ["A1", "A2", "A3"] }),
+          Tasks.run(Child, { name: "B", spawn: [] })
+        )
+      )
+      yield* startWorker(Layer.merge(ParentLive, ChildLive), { schema, poolSize: 4, scanInterval: "200 millis" })
+      const root = yield* Tasks.run(Parent, { children: [] }).pipe(inSchema(schema))
+      yield* waitFor("five descendants to run", Ref.get(runs), (all) => all.length === 5)
+      const names = (yield* Ref.get(runs)).map((run) => run.name)
+      const position = (name: string) => names.indexOf(name)
+      expect(position("A1")).toBeLessThan(position("A2"))
+      expect(position("A2")).toBeLessThan(position("A3"))
+      expect(position("A")).toBeLessThan(position("B"))
+      expect(position("A")).toBeLessThan(position("A1"))
+      const rows = yield* childRows(schema)
+      const byName = new Map(rows.map((row) => [row.name, row]))
+      expect(byName.get("A1")?.parentId).toBe(byName.get("A")?.id)
+      expect(rows.every((row) => row.rootId === root)).toBe(true)
+      const store = yield* storeOf(schema)
+      const [rootRow] = yield* store.getMany([root])
+      expect(rootRow?.parentId).toBeNull()
+    }))
+})
