@@ -69,6 +69,8 @@ export interface RunOptions {
    * the task has ended (`succeeded` or `failed`), the key is free again.
    */
   readonly uniqueKey?: string | undefined
+  /** The user or tenant the task is for: runnable work is shared fairly between owners (and queues). */
+  readonly owner?: string | undefined
 }
 
 interface Placement {
@@ -77,6 +79,7 @@ interface Placement {
   readonly runAt: Date | null
   readonly delayMillis: number
   readonly uniqueKey: string | null
+  readonly owner: string | null
 }
 
 const invalidOption = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
@@ -99,12 +102,16 @@ const placement = (task: Task.Any, options: RunOptions): Effect.Effect<Placement
     if (options.uniqueKey !== undefined && (typeof options.uniqueKey !== "string" || options.uniqueKey.length === 0)) {
       return yield* invalidOption("uniqueKey", "must be a non-empty string")
     }
+    if (options.owner !== undefined && (typeof options.owner !== "string" || options.owner.length === 0)) {
+      return yield* invalidOption("owner", "must be a non-empty string")
+    }
     return {
       queue,
       priority,
       runAt: options.runAt ?? null,
       delayMillis: Duration.toMillis(delay.value),
-      uniqueKey: options.uniqueKey ?? null
+      uniqueKey: options.uniqueKey ?? null,
+      owner: options.owner ?? null
     }
   })
 

@@ -44,6 +44,25 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
       expect(yield* Ref.get(order)).toEqual([3, 1, 4, 2, 0])
     }))
 
+  it.scoped("fairness: an owner with 10 tasks finishes early behind one with 10,000", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      yield* (yield* storeOf(schema)).migrate
+      const big = yield* Tasks.runMany(Job, Array.from({ length: 10_000 }, (_, n) => ({ n })), { owner: "big" }).pipe(
+        inSchema(schema)
+      )
+      const small = yield* Tasks.runMany(Job, Array.from({ length: 10 }, (_, n) => ({ n })), { owner: "small" }).pipe(
+        inSchema(schema)
+      )
+      yield* startWorker(Job.handler(() => Effect.sleep("2 millis")), { schema, poolSize: 4, scanInterval: "200 millis" })
+      yield* waitForStatus(schema, small, [TaskStatus.succeeded])
+      const [done] = yield* sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)} WHERE owner = 'big' AND status = 'succeeded'`
+      yield* Effect.log(`when the small owner's 10 tasks were done, the big owner's done: ${done?.n} of ${big.length}`)
+      expect(done?.n).toBeLessThan(100)
+    }), { timeout: 60_000 })
+
   it.scoped("a unique key yields one task: again, within a transaction, and from two concurrent transactions", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient

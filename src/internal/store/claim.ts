@@ -32,17 +32,31 @@ export const claim = (tables: Tables, request: ClaimRequest) =>
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
     return yield* sql`
-      WITH next AS (
-        SELECT c.id FROM ${tasks} AS c
+      WITH runnable AS (
+        SELECT c.id, c.priority, c.run_at,
+          -- Fairness: each (queue, owner) group's tasks take turns 1, 2, 3, ... in priority and due
+          -- order, and the claim serves turn 1 of every group before turn 2 of any: no busy queue
+          -- or owner starves the others.
+          row_number() OVER (PARTITION BY c.queue, c.owner ORDER BY c.priority DESC, c.run_at, c.id) AS turn
+        FROM ${tasks} AS c
         WHERE c.status = ${TaskStatus.initialized} AND c.run_at <= now() AND c.key = ANY(${request.keys}::text[])
           -- a child waits for its parent's attempt to succeed, and for the sibling submitted before it to end
           AND c.held_by IS NULL
           AND (c.after_id IS NULL OR NOT EXISTS (
             SELECT 1 FROM ${tasks} AS before
             WHERE before.id = c.after_id AND before.status IN (${TaskStatus.initialized}, ${TaskStatus.running})))
-        ORDER BY c.priority DESC, c.run_at, c.id
+      ),
+      candidates AS (
+        SELECT id, turn, priority, run_at FROM runnable ORDER BY turn, priority DESC, run_at, id LIMIT ${request.limit * 4}
+      ),
+      next AS (
+        -- The status test is repeated on the locked row: a row another claimer took since this
+        -- statement's snapshot is re-read when locked, and must then drop out.
+        SELECT t.id FROM ${tasks} AS t JOIN candidates ON candidates.id = t.id
+        WHERE t.status = ${TaskStatus.initialized} AND t.held_by IS NULL
+        ORDER BY candidates.turn, candidates.priority DESC, candidates.run_at, candidates.id
         LIMIT ${request.limit}
-        FOR UPDATE SKIP LOCKED
+        FOR UPDATE OF t SKIP LOCKED
       )
       UPDATE ${tasks} AS t SET
         status = ${TaskStatus.running},

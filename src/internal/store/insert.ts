@@ -17,6 +17,8 @@ export interface NewTask {
   readonly delayMillis: number
   /** At most one unfinished task holds a unique key; enqueuing it again returns that task's id. */
   readonly uniqueKey: string | null
+  /** The user or tenant the task is for; the claim shares work fairly between owners. */
+  readonly owner: string | null
   /** For a child: its parent, the root of its tree, and the parent attempt's claim token, which holds it back. */
   readonly parentId: string | null
   readonly rootId: string | null
@@ -95,9 +97,9 @@ const insertRows = (
     // are in input order; rows with one are matched by their key.
     const rows = yield* sql<{ id: string; uniqueKey: string | null }>`
       WITH inserted AS (
-        INSERT INTO ${table} (key, queue, priority, args, max_attempts, run_at, unique_key, parent_id, root_id, held_by)
+        INSERT INTO ${table} (key, queue, priority, args, max_attempts, run_at, unique_key, owner, parent_id, root_id, held_by)
         SELECT key, queue, priority, args, max_attempts,
-               coalesce(run_at, now() + delay_ms * interval '1 millisecond'), unique_key, parent_id, root_id, held_by
+               coalesce(run_at, now() + delay_ms * interval '1 millisecond'), unique_key, owner, parent_id, root_id, held_by
         FROM unnest(
           ${tasks.map((task) => task.key)}::text[],
           ${tasks.map((task) => task.queue)}::text[],
@@ -107,11 +109,12 @@ const insertRows = (
           ${tasks.map((task) => task.runAt)}::timestamptz[],
           ${tasks.map((task) => task.delayMillis)}::float8[],
           ${tasks.map((task) => task.uniqueKey)}::text[],
+          ${tasks.map((task) => task.owner)}::text[],
           ${tasks.map((task) => task.parentId)}::bigint[],
           ${tasks.map((task) => task.rootId)}::bigint[],
           ${tasks.map((task) => task.heldBy)}::uuid[]
         ) WITH ORDINALITY AS input(
-          key, queue, priority, args, max_attempts, run_at, delay_ms, unique_key, parent_id, root_id, held_by, ordinal
+          key, queue, priority, args, max_attempts, run_at, delay_ms, unique_key, owner, parent_id, root_id, held_by, ordinal
         )
         ORDER BY ordinal
         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})

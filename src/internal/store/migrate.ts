@@ -7,10 +7,11 @@ import { createNodesAndLeases } from "./migrations/0002_nodes_and_leases.js"
 import { addDelaysAndUniqueKeys } from "./migrations/0003_delays_and_unique_keys.js"
 import { createQueues } from "./migrations/0004_queues.js"
 import { addChildren } from "./migrations/0005_children.js"
+import { addOwners } from "./migrations/0006_owners.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 5
+export const latestVersion = 6
 
 const loader = (tables: Tables) =>
   Migrator.fromRecord({
@@ -18,7 +19,8 @@ const loader = (tables: Tables) =>
     "0002_nodes_and_leases": createNodesAndLeases(tables),
     "0003_delays_and_unique_keys": addDelaysAndUniqueKeys(tables),
     "0004_queues": createQueues(tables),
-    "0005_children": addChildren(tables)
+    "0005_children": addChildren(tables),
+    "0006_owners": addOwners(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */
