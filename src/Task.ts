@@ -211,10 +211,14 @@ export class CurrentTask extends Context.Reference<CurrentTask>()("effect-tasks/
   defaultValue: (): Option.Option<Current> => Option.none()
 }) {}
 
+/** A snooze longer than a year is taken as a year (an infinite one would not fit in a timestamp). */
+const maxSnoozeMillis = 365 * 24 * 60 * 60 * 1000
+
 /**
  * From inside a handler: end this attempt and run the task again after `duration`, without counting
- * the attempt (the seeds' "continue later"). Its effect is to fail with `TaskSnooze`, which the
- * worker understands; outside a handler it is just that failure.
+ * the attempt (the seeds' "continue later"). Children the attempt submitted stay. Its effect is to
+ * fail with `TaskSnooze`, which the worker understands; outside a handler it is just that failure.
+ * At most a year.
  *
  * @example
  * ```ts
@@ -227,7 +231,8 @@ export class CurrentTask extends Context.Reference<CurrentTask>()("effect-tasks/
  * @category combinators
  */
 export const snooze = (duration: Duration.DurationInput): Effect.Effect<never, TaskSnooze> =>
-  Effect.fail(new TaskSnooze({ millis: Math.max(0, Duration.toMillis(Duration.decode(duration))) }))
+  Effect.fail(new TaskSnooze({ millis: Math.min(Math.max(0, Duration.toMillis(Duration.decode(duration))), maxSnoozeMillis) }))
+
 
 /**
  * Whether a value is a task definition.

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import type { SqlClient } from "@effect/sql"
-import { Duration, Effect, Option, ParseResult, Ref, Schema } from "effect"
+import { Duration, Effect, Option, ParseResult, Schema } from "effect"
 import * as insertOps from "./internal/store/insert.js"
 import { currentTables } from "./internal/store/tables.js"
 import { CurrentAttempt } from "./internal/worker/currentAttempt.js"
@@ -156,13 +156,11 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
         })
         const rows = yield* Effect.forEach(args, (arg) => encodeArgs(task, arg, place, lineage))
         const tables = yield* currentTables
-        const ids = yield* insertOps.insertMany(tables, rows)
-        if (Option.isSome(attempt)) {
-          const previous = yield* Ref.get(attempt.value.lastChild)
-          yield* insertOps.chainAfter(tables, Option.getOrNull(previous), ids)
-          if (ids.length > 0) yield* Ref.set(attempt.value.lastChild, Option.some(ids[ids.length - 1]!))
-        }
-        return ids
+        if (Option.isNone(attempt)) return yield* insertOps.insertMany(tables, rows)
+        const parent = attempt.value
+        return yield* parent.submitting.withPermits(1)(
+          Effect.tap(insertOps.insertMany(tables, rows), (ids) => insertOps.chainChildren(tables, parent.claimToken, ids))
+        )
       }).pipe(
         TaskStoreError.refail("insert"),
         Effect.withSpan("Tasks.run", { kind: "producer", attributes: { "task.key": task.key } })

@@ -101,4 +101,40 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
       const [rootRow] = yield* store.getMany([root])
       expect(rootRow?.parentId).toBeNull()
     }))
+
+  it.scoped("children submitted concurrently by one handler still run one at a time, in id order", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const { ChildLive, runs } = yield* recorder
+      const ParentLive = Parent.handler(({ children }) =>
+        Effect.forEach(children, (name) => Tasks.run(Child, { name, spawn: [] }), { concurrency: "unbounded", discard: true })
+      )
+      yield* startWorker(Layer.merge(ParentLive, ChildLive), { schema, poolSize: 4, scanInterval: "200 millis" })
+      yield* Tasks.run(Parent, { children: ["P", "Q", "R", "S"] }).pipe(inSchema(schema))
+      yield* waitFor("four children to run", Ref.get(runs), (all) => all.length === 4)
+      const byName = new Map((yield* Ref.get(runs)).map((run) => [run.name, run]))
+      const inIdOrder = (yield* childRows(schema)).map((row) => byName.get(row.name)!)
+      for (let i = 1; i < inIdOrder.length; i++) {
+        expect(inIdOrder[i]!.start).toBeGreaterThanOrEqual(inIdOrder[i - 1]!.end)
+      }
+    }))
+
+  it.scoped("a parent that snoozes keeps the children it submitted", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const { ChildLive, runs } = yield* recorder
+      const rounds = yield* Ref.make(0)
+      const ParentLive = Parent.handler(() =>
+        Effect.gen(function*() {
+          const round = yield* Ref.updateAndGet(rounds, (n) => n + 1)
+          yield* Tasks.run(Child, { name: `round-${round}`, spawn: [] })
+          if (round === 1) return yield* Task.snooze("100 millis")
+        })
+      )
+      yield* startWorker(Layer.merge(ParentLive, ChildLive), { schema, scanInterval: "200 millis" })
+      const parent = yield* Tasks.run(Parent, { children: [] }).pipe(inSchema(schema))
+      yield* waitForStatus(schema, [parent], [TaskStatus.succeeded])
+      yield* waitFor("both children to run", Ref.get(runs), (all) => all.length === 2)
+      expect((yield* Ref.get(runs)).map((run) => run.name)).toEqual(["round-1", "round-2"])
+    }))
 })

@@ -95,6 +95,11 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
       const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)} WHERE unique_key = 'race'`
       expect(rows[0]?.n).toBe(1)
 
+      // Keys are per task key: another task type may use the same one.
+      const Other = Task.make("other", { args: Schema.Struct({}) })
+      const other_ = yield* Tasks.run(Other, {}, { uniqueKey: "receipt-42" }).pipe(inSchema(schema))
+      expect(other_).not.toBe(first)
+
       // Once the holder has ended, the key is free again.
       yield* startWorker(Job.handler(() => Effect.void), { schema, scanInterval: "100 millis" })
       yield* waitForStatus(schema, [first], [TaskStatus.succeeded])
@@ -163,6 +168,11 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
       yield* Fiber.join(a)
       const raced = yield* Fiber.join(b)
       expect(raced._tag === "Left" && raced.left._tag).toBe("QueueFull")
+
+      // A duplicate of a task the full queue holds adds nothing: it returns the holder, not QueueFull.
+      yield* store.defineQueue({ name: "limited", maxSize: 3 })
+      const keyed = yield* Tasks.run(Job, { n: 8 }, { queue: "limited", uniqueKey: "only-one" }).pipe(inSchema(schema))
+      expect(yield* Tasks.run(Job, { n: 9 }, { queue: "limited", uniqueKey: "only-one" }).pipe(inSchema(schema))).toBe(keyed)
     }))
 
   it.effect("bad per-enqueue options are typed errors naming the option, and write nothing", () =>

@@ -102,7 +102,8 @@ export const claimDecoded = (tables: Tables, request: ClaimRequest) =>
         status: TaskStatus.failed,
         delayMillis: 0,
         error: `malformed task row, not run:\n${issue}`,
-        countsAsAttempt: true
+        countsAsAttempt: true,
+        keepsChildren: false
       }]).pipe(Effect.catchAll((error) => Effect.logError("could not record the malformed row's failure", error)))
     }
     return claimed
@@ -115,7 +116,8 @@ export const nextDue = (tables: Tables, keys: ReadonlyArray<string>) =>
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql<{ millis: number | null }>`
       SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::float8 AS millis FROM ${sql(tables.tasks)}
-      WHERE status = ${TaskStatus.initialized} AND run_at > now() AND key = ANY(${keys}::text[])`.withoutTransform
+      WHERE status = ${TaskStatus.initialized} AND run_at > now() AND held_by IS NULL
+        AND key = ANY(${keys}::text[])`.withoutTransform
     const millis = rows[0]?.millis
     return millis === null || millis === undefined ? Option.none<Duration.Duration>() : Option.some(Duration.millis(millis))
   })

@@ -18,6 +18,8 @@ export interface Finish {
   readonly error: string | null
   /** False for an attempt handed back by a stopping worker: it does not count. */
   readonly countsAsAttempt: boolean
+  /** Whether the children the attempt submitted stay (it succeeded, or snoozed) or vanish with it. */
+  readonly keepsChildren: boolean
 }
 
 /**
@@ -48,20 +50,21 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         ${finishes.map((finish) => finish.status)}::text[],
         ${finishes.map((finish) => finish.delayMillis)}::float8[],
         ${finishes.map((finish) => finish.error)}::text[],
-        ${finishes.map((finish) => finish.countsAsAttempt)}::boolean[]
-      ) AS f(id, token, status, delay_ms, error, counts)
+        ${finishes.map((finish) => finish.countsAsAttempt)}::boolean[],
+        ${finishes.map((finish) => finish.keepsChildren)}::boolean[]
+      ) AS f(id, token, status, delay_ms, error, counts, keeps)
       WHERE t.id = f.id AND t.claim_token = f.token AND t.status = ${TaskStatus.running}
-      RETURNING t.id, t.key, t.status, f.delay_ms, f.token
+      RETURNING t.id, t.key, t.status, f.delay_ms, f.token, f.keeps
       ),
-      -- The children an attempt submitted become runnable if it succeeded, and vanish otherwise.
+      -- The children an attempt submitted become runnable if it succeeded (or snoozed), and vanish otherwise.
       released_children AS (
         UPDATE ${tasks} AS c SET held_by = NULL, updated_at = now()
-        FROM finished WHERE c.held_by = finished.token AND finished.status = ${TaskStatus.succeeded}
+        FROM finished WHERE c.held_by = finished.token AND finished.keeps
         RETURNING c.key, c.after_id
       ),
       dropped_children AS (
         DELETE FROM ${tasks} AS c USING finished
-        WHERE c.held_by = finished.token AND finished.status <> ${TaskStatus.succeeded}
+        WHERE c.held_by = finished.token AND NOT finished.keeps
         RETURNING c.id
       ),
       -- Runnable now: handed back (a stop), released first children, and the next siblings of ended tasks.

@@ -55,9 +55,18 @@ const checkQueueLimits = (tables: Tables, tasks: ReadonlyArray<NewTask>, limited
       SELECT queue, count(*)::int AS unfinished FROM ${sql(tables.tasks)}
       WHERE queue = ANY(${limited}::text[]) AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})
       GROUP BY queue`.withoutTransform
+    // A task whose unique key an unfinished task holds adds nothing: it will not be inserted.
+    const keyed = tasks.flatMap((task) => task.uniqueKey === null ? [] : [task.uniqueKey])
+    const held = keyed.length === 0 ? [] : yield* sql<{ uniqueKey: string }>`
+      SELECT unique_key AS "uniqueKey" FROM ${sql(tables.tasks)}
+      WHERE key = ${tasks[0]!.key} AND unique_key = ANY(${keyed}::text[])
+        AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})`.withoutTransform
+    const heldKeys = new Set(held.map((row) => row.uniqueKey))
     for (const queue of locked) {
       const unfinished = counts.find((count) => count.queue === queue.name)?.unfinished ?? 0
-      const adding = tasks.filter((task) => task.queue === queue.name).length
+      const adding = tasks.filter((task) =>
+        task.queue === queue.name && (task.uniqueKey === null || !heldKeys.has(task.uniqueKey))
+      ).length
       if (unfinished + adding > queue.maxSize) return yield* new QueueFull({ queue: queue.name, limit: queue.maxSize })
     }
   })
@@ -117,7 +126,8 @@ const insertRows = (
           key, queue, priority, args, max_attempts, run_at, delay_ms, unique_key, owner, parent_id, root_id, held_by, ordinal
         )
         ORDER BY ordinal
-        ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})
+        -- Literal statuses: the conflict target must match the index predicate even in a generic plan.
+        ON CONFLICT (key, unique_key) WHERE unique_key IS NOT NULL AND status IN ('initialized', 'running')
         DO NOTHING
         RETURNING id, key, unique_key
       ),
@@ -127,6 +137,7 @@ const insertRows = (
       SELECT inserted.id::text AS id, inserted.unique_key AS "uniqueKey" FROM inserted CROSS JOIN notified
       ORDER BY inserted.id`.withoutTransform
     const fresh = rows.filter((row) => row.uniqueKey === null).map((row) => row.id)
+    // Unique keys are per task key; a batch holds one task key, so the unique key alone identifies a row here.
     const byKey = new Map(rows.flatMap((row) => row.uniqueKey === null ? [] : [[row.uniqueKey, row.id] as const]))
     const missing = tasks.flatMap((task) =>
       task.uniqueKey !== null && !byKey.has(task.uniqueKey) ? [task.uniqueKey] : []
@@ -135,7 +146,8 @@ const insertRows = (
       // Held by unfinished tasks already (committed, or inserted earlier in this transaction).
       const existing = yield* sql<{ id: string; uniqueKey: string }>`
         SELECT id::text AS id, unique_key AS "uniqueKey" FROM ${table}
-        WHERE unique_key = ANY(${missing}::text[]) AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})`
+        WHERE key = ${tasks[0]!.key} AND unique_key = ANY(${missing}::text[])
+          AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})`
         .withoutTransform
       for (const row of existing) byKey.set(row.uniqueKey, row.id)
       // A holder that finished between the two statements has freed its key: insert ours after all.
@@ -149,14 +161,21 @@ const insertRows = (
     return tasks.map((task) => task.uniqueKey === null ? fresh[next++]! : byKey.get(task.uniqueKey)!)
   })
 
-/** Orders tasks: each of `ids` runs only after the task before it (the first after `after`) has ended. */
-export const chainAfter = (tables: Tables, after: string | null, ids: ReadonlyArray<string>) =>
+/**
+ * Orders the children an attempt submits: each of `ids` runs only after the task before it has
+ * ended, the first after the attempt's latest earlier child that exists (found in the database, so
+ * a child rolled back with a savepoint is skipped). The caller serialises submissions per attempt.
+ */
+export const chainChildren = (tables: Tables, heldBy: string, ids: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     if (ids.length === 0) return
     const sql = yield* SqlClient.SqlClient
-    const predecessors = [after, ...ids.slice(0, -1)]
+    const tasks = sql(tables.tasks)
+    const previous = ids.slice(0, -1)
     yield* sql`
-      UPDATE ${sql(tables.tasks)} AS t SET after_id = chain.after_id
-      FROM unnest(${ids}::bigint[], ${predecessors}::bigint[]) AS chain(id, after_id)
-      WHERE t.id = chain.id AND chain.after_id IS NOT NULL`
+      UPDATE ${tasks} AS t SET after_id = coalesce(chain.after_id, (
+        SELECT max(sibling.id) FROM ${tasks} AS sibling
+        WHERE sibling.held_by = ${heldBy}::uuid AND sibling.id < t.id AND NOT (sibling.id = ANY(${ids}::bigint[]))))
+      FROM unnest(${ids}::bigint[], ${[null, ...previous]}::bigint[]) AS chain(id, after_id)
+      WHERE t.id = chain.id`
   })

@@ -1,12 +1,12 @@
-import { Context, Option, type Ref } from "effect"
+import { Context, type Effect, Option } from "effect"
 
 /** What `Tasks.run` needs to know to make a task the child of the running attempt. */
 export interface Attempt {
   readonly id: string
   readonly rootId: string
   readonly claimToken: string
-  /** The last child this attempt submitted: the next one runs after it. */
-  readonly lastChild: Ref.Ref<Option.Option<string>>
+  /** One submission of children at a time per attempt, so their order is the order submitted. */
+  readonly submitting: Effect.Semaphore
 }
 
 /** The attempt the current fiber runs as a handler, if any (set by the executor). */

@@ -1,4 +1,4 @@
-import { Data, Duration, Effect, Exit, HashSet, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
+import { Data, Duration, Effect, Exit, HashSet, Metric, Option, ParseResult, Schedule, Schema } from "effect"
 import * as Task from "../../Task.js"
 import type { TaskStore } from "../../TaskStore.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
@@ -63,23 +63,24 @@ export const makeExecutor = (options: ExecutorOptions) => {
       )
       const timeout = Option.getOrElse(task.value.timeout, () => options.defaultTimeout)
       const current: Task.Current = { id: claim.id, key: claim.key, attempt: claim.attempt, maxAttempts: claim.maxAttempts }
-      const lastChild = yield* Ref.make(Option.none<string>())
+      const submitting = yield* Effect.makeSemaphore(1)
       const run = handler.value(args).pipe(
         Effect.provideService(Task.CurrentTask, Option.some(current)),
         Effect.provideService(
           CurrentAttempt,
-          Option.some({ id: claim.id, rootId: claim.rootId ?? claim.id, claimToken: claim.claimToken, lastChild })
+          Option.some({ id: claim.id, rootId: claim.rootId ?? claim.id, claimToken: claim.claimToken, submitting })
         )
       )
-      const body = task.value.transactional
-        ? options.store.withTransaction(Effect.zipRight(run, succeedInTransaction(claim))).pipe(Effect.as(true))
-        : Effect.as(run, false)
-      return yield* body.pipe(
+      // Only the handler is timed: a timeout must never fire while a transaction commits.
+      const timed = run.pipe(
         Effect.timeoutFail({
           duration: timeout,
           onTimeout: () => new TaskTimeout({ id: claim.id, key: claim.key, timeoutMillis: Duration.toMillis(timeout) })
         })
       )
+      return yield* task.value.transactional
+        ? options.store.withTransaction(Effect.zipRight(timed, succeedInTransaction(claim))).pipe(Effect.as(true))
+        : Effect.as(timed, false)
     })
 
   const nextDelay = (claim: ClaimedTask) =>

@@ -95,5 +95,6 @@ export const toFinish = (claim: ClaimedTask, outcome: Outcome): Finish => ({
   status: statusOf[outcome._tag],
   delayMillis: outcome._tag === "Retry" || outcome._tag === "Snoozed" ? Duration.toMillis(outcome.delay) : 0,
   error: outcome._tag === "Retry" || outcome._tag === "Failed" ? outcome.error : null,
-  countsAsAttempt: outcome._tag !== "Released" && outcome._tag !== "Snoozed"
+  countsAsAttempt: outcome._tag !== "Released" && outcome._tag !== "Snoozed",
+  keepsChildren: outcome._tag === "Succeeded" || outcome._tag === "Snoozed"
 })
