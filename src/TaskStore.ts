@@ -137,6 +137,8 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly deleteSilentNodes: (olderThan: Duration.Duration) => Effect.Effect<number, TaskStoreError>
   /** Takes back one bounded batch of running tasks whose lease or deadline passed (attempt counted, poison failed). */
   readonly rescueExpired: (request: rescueOps.RescueRequest) => Effect.Effect<ReadonlyArray<Rescued>, TaskStoreError>
+  /** Releases or deletes, in one bounded batch, children whose parent attempt ended without settling them. */
+  readonly settleOrphanChildren: (limit: number) => Effect.Effect<{ readonly released: number; readonly dropped: number }, TaskStoreError>
   /** Tasks waiting or running abnormally long, oldest first, at most `limit`. */
   readonly findStuck: (request: checkOps.StuckRequest) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
@@ -193,6 +195,8 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       deleteSilentNodes: (olderThan) =>
         nodeOps.deleteSilentNodes(tables, olderThan).pipe(withSql, TaskStoreError.refail("forget nodes")),
       rescueExpired: (request) => rescueOps.rescueExpired(tables, request).pipe(withSql, TaskStoreError.refail("rescue")),
+      settleOrphanChildren: (limit) =>
+        finishOps.settleOrphanChildren(tables, limit).pipe(withSql, TaskStoreError.refail("settle children")),
       findStuck: (request) =>
         checkOps.findStuck(tables, request).pipe(withSql, TaskStoreError.refail("check"), Effect.flatMap(decodeTaskRows)),
       getMany: (ids) =>

@@ -137,4 +137,28 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
       yield* waitFor("both children to run", Ref.get(runs), (all) => all.length === 2)
       expect((yield* Ref.get(runs)).map((run) => run.name)).toEqual(["round-1", "round-2"])
     }))
+
+  it.scoped("children left behind by an ended attempt are settled: kept ones released, void ones deleted", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      const tasks = sql(`${schema}.tasks`)
+      const parent = yield* Tasks.run(Parent, { children: [] }).pipe(inSchema(schema))
+      const [kept, voided] = yield* Tasks.runMany(Child, [{ name: "kept", spawn: [] }, { name: "void", spawn: [] }]).pipe(
+        inSchema(schema)
+      )
+      // The parent succeeded with attempt token K; one straggler was submitted under K, one under a lost attempt's token.
+      yield* sql`UPDATE ${tasks} SET status = 'succeeded', finished_at = now(),
+        kept_token = '00000000-0000-0000-0000-00000000000a' WHERE id = ${parent}::bigint`
+      yield* sql`UPDATE ${tasks} SET parent_id = ${parent}::bigint, held_by = '00000000-0000-0000-0000-00000000000a'
+        WHERE id = ${kept!}::bigint`
+      yield* sql`UPDATE ${tasks} SET parent_id = ${parent}::bigint, held_by = '00000000-0000-0000-0000-00000000000b'
+        WHERE id = ${voided!}::bigint`
+      expect(yield* store.settleOrphanChildren(100)).toEqual({ released: 1, dropped: 1 })
+      const rows = yield* store.getMany([kept!, voided!])
+      expect(rows.map((row) => row.id)).toEqual([kept])
+      expect(yield* store.settleOrphanChildren(100)).toEqual({ released: 0, dropped: 0 })
+    }))
 })

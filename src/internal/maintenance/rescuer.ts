@@ -42,6 +42,12 @@ export const makeRescuer = (options: RescuerOptions) => {
     const startedAt = yield* Clock.currentTimeMillis
     const isLeader = yield* options.store.acquireLease(maintenanceLease, options.nodeId, options.leaderLeaseDuration)
     yield* isLeader ? options.leadership.holdUntil(startedAt + trusted) : options.leadership.resign
-    return isLeader ? yield* drain(0) : 0
+    if (!isLeader) return 0
+    const rescued = yield* drain(0)
+    const settled = yield* options.store.settleOrphanChildren(options.batchSize)
+    if (settled.released + settled.dropped > 0) {
+      yield* Effect.logWarning("settled children left behind by ended attempts", settled)
+    }
+    return rescued
   })
 }

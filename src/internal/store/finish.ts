@@ -42,6 +42,7 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
                       THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
         last_error = coalesce(f.error, t.last_error),
         lost_count = CASE WHEN f.counts THEN 0 ELSE t.lost_count END,
+        kept_token = CASE WHEN f.keeps THEN f.token ELSE t.kept_token END,
         finished_at = CASE WHEN f.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) THEN now() END,
         ${clearedClaim(sql)}
       FROM unnest(
@@ -117,4 +118,40 @@ export const releaseClaimedBy = (tables: Tables, nodeId: string, stillRunning: R
       SELECT released.id::text AS id FROM released
         CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows.map((row) => row.id)
+  })
+
+/**
+ * Settles children whose parent attempt ended without taking them along: inserted by an attempt
+ * whose claim had already been taken away, or committed just after the parent's finish read its
+ * children. A child of the attempt whose children were kept is released; any other is deleted,
+ * as its attempt was void. Bounded; the maintenance leader runs it with each rescue round.
+ */
+export const settleOrphanChildren = (tables: Tables, limit: number) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const tasks = sql(tables.tasks)
+    const rows = yield* sql<{ released: number; dropped: number }>`
+      WITH orphans AS (
+        SELECT c.id, c.held_by, parent.kept_token FROM ${tasks} AS c JOIN ${tasks} AS parent ON parent.id = c.parent_id
+        WHERE c.held_by IS NOT NULL
+          AND NOT (parent.status = ${TaskStatus.running} AND parent.claim_token = c.held_by)
+        LIMIT ${limit}
+        FOR UPDATE OF c SKIP LOCKED
+      ),
+      released AS (
+        UPDATE ${tasks} AS c SET held_by = NULL, updated_at = now()
+        FROM orphans WHERE c.id = orphans.id AND orphans.kept_token = orphans.held_by
+        RETURNING c.key
+      ),
+      dropped AS (
+        DELETE FROM ${tasks} AS c USING orphans
+        WHERE c.id = orphans.id AND orphans.kept_token IS DISTINCT FROM orphans.held_by
+        RETURNING c.id
+      ),
+      notified AS (
+        SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (SELECT DISTINCT key FROM released) AS distinct_keys
+      )
+      SELECT (SELECT count(*)::int FROM released) AS released, (SELECT count(*)::int FROM dropped) AS dropped
+      FROM notified`.withoutTransform
+    return rows[0] ?? { released: 0, dropped: 0 }
   })
