@@ -172,7 +172,6 @@ export const terminateWorkerConnections = Effect.flatMap(Chaos, ({ admin }) =>
 export const restartServer = Effect.flatMap(Chaos, ({ server }) =>
   Effect.zipRight(server.stop, server.start).pipe(Effect.orDie))
 
-export const elapsedSince = (start: number) => Effect.map(Clock.currentTimeMillis, (now) => Duration.millis(now - start))
 
 /** Waits until `node` (or any node) is running at least one task: faults must hit work in flight. */
 export const waitUntilBusy = (schema: string, node?: string) =>

@@ -1,5 +1,4 @@
 import { SqlClient } from "@effect/sql"
-import type { PgClient } from "@effect/sql-pg"
 import { spawn } from "node:child_process"
 import { Context, type Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
 import { TaskManager, type TaskRegistry, Tasks, TaskStatus, TaskStore } from "../../src/index.js"
@@ -54,7 +53,6 @@ export const waitForListener = (schema: string) =>
     )
   })
 
-export type WorkerEnv = SqlClient.SqlClient | PgClient.PgClient
 
 /**
  * Starts `test/support/workerProcess.ts` (a worker with a one-minute "sleepy" handler) as a real

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
+import { notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
 
 /** What every end of a claim (finish, hand-back, rescue) clears, in a SET list. */
@@ -69,14 +70,16 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         RETURNING c.id
       ),
       -- Runnable now: handed back (a stop), released first children, and the next siblings of ended tasks.
-      notified AS (
-        SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (
-          SELECT key FROM finished WHERE status = ${TaskStatus.initialized} AND delay_ms = 0
+      notified AS (${
+      notifyKeys(
+        sql,
+        tables,
+        sql`SELECT key FROM finished WHERE status = ${TaskStatus.initialized} AND delay_ms = 0
           UNION SELECT key FROM released_children WHERE after_id IS NULL
           UNION SELECT next.key FROM ${tasks} AS next JOIN finished ON next.after_id = finished.id
-            WHERE finished.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) AND next.held_by IS NULL
-        ) AS distinct_keys
+            WHERE finished.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) AND next.held_by IS NULL`
       )
+    })
       SELECT finished.id::text AS id FROM finished
         CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows.map((row) => row.id)
@@ -112,9 +115,7 @@ export const releaseClaimedBy = (tables: Tables, nodeId: string, stillRunning: R
       dropped_children AS (
         DELETE FROM ${tasks} AS c USING targets WHERE c.held_by = targets.claim_token RETURNING c.id
       ),
-      notified AS (
-        SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (SELECT DISTINCT key FROM released) AS distinct_keys
-      )
+      notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM released`)})
       SELECT released.id::text AS id FROM released
         CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows.map((row) => row.id)
@@ -148,9 +149,7 @@ export const settleOrphanChildren = (tables: Tables, limit: number) =>
         WHERE c.id = orphans.id AND orphans.kept_token IS DISTINCT FROM orphans.held_by
         RETURNING c.id
       ),
-      notified AS (
-        SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (SELECT DISTINCT key FROM released) AS distinct_keys
-      )
+      notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM released`)})
       SELECT (SELECT count(*)::int FROM released) AS released, (SELECT count(*)::int FROM dropped) AS dropped
       FROM notified`.withoutTransform
     return rows[0] ?? { released: 0, dropped: 0 }

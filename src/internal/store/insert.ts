@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import { QueueFull } from "../../TaskError.js"
 import * as TaskStatus from "../../TaskStatus.js"
+import { notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
 
 /** A task row to insert, its arguments already encoded to JSON text. */
@@ -131,9 +132,7 @@ const insertRows = (
         DO NOTHING
         RETURNING id, key, unique_key
       ),
-      notified AS (
-        SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (SELECT DISTINCT key FROM inserted) AS distinct_keys
-      )
+      notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM inserted`)})
       SELECT inserted.id::text AS id, inserted.unique_key AS "uniqueKey" FROM inserted CROSS JOIN notified
       ORDER BY inserted.id`.withoutTransform
     const fresh = rows.filter((row) => row.uniqueKey === null).map((row) => row.id)

@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import { clearedClaim } from "./finish.js"
+import { notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
 
 export interface RescueRequest {
@@ -56,10 +57,7 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
       dropped_children AS (
         DELETE FROM ${tasks} AS c USING lost WHERE c.held_by = lost.claim_token RETURNING c.id
       ),
-      notified AS (
-        SELECT count(pg_notify(${tables.channel}, key)) AS keys
-        FROM (SELECT DISTINCT key FROM rescued WHERE status = ${TaskStatus.initialized}) AS distinct_keys
-      )
+      notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM rescued WHERE status = ${TaskStatus.initialized}`)})
       SELECT rescued.id::text AS id, rescued.key, rescued.status FROM rescued
         CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows

@@ -1,0 +1,12 @@
+import type { SqlClient } from "@effect/sql"
+import type { Fragment } from "@effect/sql/Statement"
+import type { Tables } from "./tables.js"
+
+/**
+ * A CTE body that sends one NOTIFY per distinct task key that `keys` (a query with a `key` column,
+ * usually over the statement's own data-modifying CTEs) yields. Sent from inside the statement, it
+ * is delivered only if the surrounding transaction commits; the payload is the key, so a worker
+ * ignores keys it has no handler for. Reference the CTE (CROSS JOIN it) so it always runs.
+ */
+export const notifyKeys = (sql: SqlClient.SqlClient, tables: Tables, keys: Fragment): Fragment =>
+  sql`SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (SELECT DISTINCT key FROM (${keys}) AS k) AS distinct_keys`
