@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
+import { priorityProblem, queueProblem } from "./internal/policy.js"
 import { InvalidTaskDefinition, TaskSnooze } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 
@@ -104,7 +105,6 @@ export const defaults = {
 
 const maxKeyLength = 128
 const maxRetryTimes = 1_000
-const int32 = 2 ** 31 - 1
 
 const validate = <A, I>(key: string, options: Options<A, I>): string | undefined => {
   if (typeof key !== "string" || key.trim().length === 0) return "the key is empty"
@@ -121,13 +121,10 @@ const validate = <A, I>(key: string, options: Options<A, I>): string | undefined
       return `timeout must be a positive, finite duration, got ${String(options.timeout)}`
     }
   }
-  if (options.queue !== undefined && (typeof options.queue !== "string" || options.queue.trim().length === 0)) {
-    return "queue must be a non-empty string"
-  }
-  const priority = options.priority ?? defaults.priority
-  if (!Number.isInteger(priority) || Math.abs(priority) > int32) {
-    return `priority must be a 32-bit integer, got ${priority}`
-  }
+  const queue = options.queue === undefined ? undefined : queueProblem(options.queue)
+  if (queue !== undefined) return `queue ${queue}`
+  const priority = priorityProblem(options.priority ?? defaults.priority)
+  if (priority !== undefined) return `priority ${priority}`
   if (options.transactional !== undefined && typeof options.transactional !== "boolean") {
     return "transactional must be a boolean"
   }

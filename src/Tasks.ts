@@ -9,6 +9,7 @@
 import type { SqlClient } from "@effect/sql"
 import { Duration, Effect, Option, ParseResult, Schema } from "effect"
 import * as insertOps from "./internal/store/insert.js"
+import { priorityProblem, queueProblem } from "./internal/policy.js"
 import { currentTables } from "./internal/store/tables.js"
 import { CurrentAttempt } from "./internal/worker/currentAttempt.js"
 import * as Task from "./Task.js"
@@ -87,11 +88,11 @@ const invalidOption = (option: string, reason: string) => Effect.fail(new Invali
 const placement = (task: Task.Any, options: RunOptions): Effect.Effect<Placement, InvalidTaskOptions> =>
   Effect.gen(function*() {
     const queue = options.queue ?? task.queue
-    if (typeof queue !== "string" || queue.trim().length === 0) return yield* invalidOption("queue", "must be a non-empty string")
+    const queueIssue = queueProblem(queue)
+    if (queueIssue !== undefined) return yield* invalidOption("queue", queueIssue)
     const priority = options.priority ?? task.priority
-    if (!Number.isInteger(priority) || Math.abs(priority) > 2 ** 31 - 1) {
-      return yield* invalidOption("priority", `must be a 32-bit integer, got ${priority}`)
-    }
+    const priorityIssue = priorityProblem(priority)
+    if (priorityIssue !== undefined) return yield* invalidOption("priority", priorityIssue)
     if (options.runAt !== undefined && !(options.runAt instanceof Date && Number.isFinite(options.runAt.getTime()))) {
       return yield* invalidOption("runAt", "must be a valid Date")
     }
