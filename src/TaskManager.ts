@@ -178,6 +178,7 @@ export const make = (
       pool,
       poolSize: resolved.poolSize,
       claimBatchSize: resolved.claimBatchSize,
+      policy: resolved.scheduling,
       nodeId,
       leaseDuration,
       defaultTimeout: resolved.runningTimeout,

@@ -3,9 +3,9 @@
  * them are legal. The same set is enforced by a CHECK constraint on the `tasks` table.
  *
  * ```
- * initialized ──claim──► running ──success──────────────► succeeded
- *      ▲                    │ ──failure, no attempts left─► failed
- *      └──retry / release───┘
+ * paused ◄─pause / resume─► initialized ──claim──► running ──success──────────────► succeeded
+ *                                ▲                    │ ──failure, no attempts left─► failed
+ *                                └──retry / release───┘
  * ```
  *
  * @since 0.1.0
@@ -18,6 +18,15 @@ import { Schema } from "effect"
  * @category models
  */
 export const initialized = "initialized" as const
+
+/**
+ * Waiting, but never claimed until an operator resumes it: created paused (`paused: true` on
+ * enqueue) or paused while it waited. Unfinished: it keeps its unique key and counts towards its
+ * queue's size.
+ * @since 0.1.0
+ * @category models
+ */
+export const paused = "paused" as const
 
 /**
  * Claimed by one worker, which holds its claim token.
@@ -46,7 +55,7 @@ export const failed = "failed" as const
  * @since 0.1.0
  * @category models
  */
-export const TaskStatus = Schema.Literal(initialized, running, succeeded, failed)
+export const TaskStatus = Schema.Literal(initialized, paused, running, succeeded, failed)
 
 /**
  * @since 0.1.0
@@ -62,6 +71,14 @@ export type TaskStatus = typeof TaskStatus.Type
 export const terminal: ReadonlySet<TaskStatus> = new Set([succeeded, failed])
 
 /**
+ * The statuses of a task that has not ended: it holds its unique key, counts towards its queue's
+ * size, and a sibling submitted after it waits for it.
+ * @since 0.1.0
+ * @category models
+ */
+export const unfinished: ReadonlyArray<TaskStatus> = [initialized, paused, running]
+
+/**
  * Whether a status is final.
  * @since 0.1.0
  * @category guards
@@ -70,12 +87,13 @@ export const isTerminal = (status: TaskStatus): boolean => terminal.has(status)
 
 /**
  * The legal moves, as data: `transitions[from]` lists every status a task in `from` may move to.
- * `running → initialized` is a retry (attempt counted) or a release by a stopping worker (not counted).
+ * `initialized ⇄ paused` is an operator's pause and resume. `running → initialized` is a retry (attempt counted) or a release by a stopping worker (not counted).
  * @since 0.1.0
  * @category models
  */
 export const transitions: { readonly [From in TaskStatus]: ReadonlyArray<TaskStatus> } = {
-  initialized: [running],
+  initialized: [running, paused],
+  paused: [initialized],
   running: [succeeded, failed, initialized],
   succeeded: [],
   failed: []

@@ -16,6 +16,7 @@ import * as migrateOps from "./internal/store/migrate.js"
 import * as nodeOps from "./internal/store/nodes.js"
 import * as rescueOps from "./internal/store/rescue.js"
 import * as queryOps from "./internal/store/query.js"
+import * as pauseOps from "./internal/store/pause.js"
 import * as queueOps from "./internal/store/queues.js"
 import * as tablesOps from "./internal/store/tables.js"
 import * as taskRow from "./internal/store/taskRow.js"
@@ -34,6 +35,13 @@ export const DatabaseSchema = tablesOps.DatabaseSchema
  * @category models
  */
 export type NewTask = insertOps.NewTask
+
+/**
+ * A queue's limits as stored (null: no limit).
+ * @since 0.1.0
+ * @category models
+ */
+export type QueueDefinition = queueOps.QueueDefinition
 
 /**
  * @since 0.1.0
@@ -105,8 +113,14 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly migrate: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
   /** Inserts tasks (and wakes workers) on the current transaction if any; returns ids in input order. */
   readonly insertMany: (tasks: ReadonlyArray<NewTask>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError | QueueFull>
-  /** Creates or changes a queue's definition; `maxSize` limits its unfinished tasks (null: no limit). */
-  readonly defineQueue: (queue: { readonly name: string; readonly maxSize: number | null }) => Effect.Effect<void, TaskStoreError>
+  /** Creates a queue's definition or replaces it whole. */
+  readonly defineQueue: (queue: QueueDefinition) => Effect.Effect<void, TaskStoreError>
+  /** Every defined queue, by name. */
+  readonly listQueues: Effect.Effect<ReadonlyArray<QueueDefinition>, TaskStoreError>
+  /** Pauses tasks that wait (`initialized`); returns the ids paused (others were not waiting). */
+  readonly pauseWaiting: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Makes `paused` tasks runnable and wakes workers; returns the ids resumed (others were not paused). */
+  readonly resumePaused: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /** Claims up to `limit` due tasks with the given keys, skipping rows other claimers hold. */
   readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<ClaimedTask>, TaskStoreError>
   /** Runs an effect in one transaction on this store's database (a savepoint inside an open one). */
@@ -180,6 +194,9 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       claim: (request) =>
         claimOps.claimDecoded(tables, request).pipe(withSql, TaskStoreError.refail("claim")),
       defineQueue: (queue) => queueOps.defineQueue(tables, queue).pipe(withSql, TaskStoreError.refail("define queue")),
+      listQueues: queueOps.listQueues(tables).pipe(withSql, TaskStoreError.refail("list queues")),
+      pauseWaiting: (ids) => pauseOps.pauseWaiting(tables, ids).pipe(withSql, TaskStoreError.refail("pause")),
+      resumePaused: (ids) => pauseOps.resumePaused(tables, ids).pipe(withSql, TaskStoreError.refail("resume")),
       withTransaction: (self) => sql.withTransaction(self).pipe(TaskStoreError.refail("transaction")),
       nextDue: (keys) => claimOps.nextDue(tables, keys).pipe(withSql, TaskStoreError.refail("next due")),
       finishIfClaimed: (finishes) =>

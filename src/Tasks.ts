@@ -72,6 +72,12 @@ export interface RunOptions {
   readonly uniqueKey?: string | undefined
   /** The user or tenant the task is for: runnable work is shared fairly between owners (and queues). */
   readonly owner?: string | undefined
+  /**
+   * Create the task `paused` (the seeds' `autoRun = false`): it is stored, holds its unique key and
+   * counts towards its queue's size, but no worker claims it until `TaskAdmin.resume` starts it.
+   * Default: false.
+   */
+  readonly paused?: boolean | undefined
 }
 
 interface Placement {
@@ -81,6 +87,7 @@ interface Placement {
   readonly delayMillis: number
   readonly uniqueKey: string | null
   readonly owner: string | null
+  readonly paused: boolean
 }
 
 const invalidOption = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
@@ -106,13 +113,17 @@ const placement = (task: Task.Any, options: RunOptions): Effect.Effect<Placement
     if (options.owner !== undefined && (typeof options.owner !== "string" || options.owner.length === 0)) {
       return yield* invalidOption("owner", "must be a non-empty string")
     }
+    if (options.paused !== undefined && typeof options.paused !== "boolean") {
+      return yield* invalidOption("paused", "must be a boolean")
+    }
     return {
       queue,
       priority,
       runAt: options.runAt ?? null,
       delayMillis: Duration.toMillis(delay.value),
       uniqueKey: options.uniqueKey ?? null,
-      owner: options.owner ?? null
+      owner: options.owner ?? null,
+      paused: options.paused ?? false
     }
   })
 

@@ -16,6 +16,12 @@ export * as TaskRegistry from "./TaskRegistry.js"
 export * as TaskManager from "./TaskManager.js"
 
 /** @since 0.1.0 */
+export * as TaskAdmin from "./TaskAdmin.js"
+
+/** @since 0.1.0 */
+export * as SchedulingPolicy from "./SchedulingPolicy.js"
+
+/** @since 0.1.0 */
 export * as TaskStore from "./TaskStore.js"
 
 /** @since 0.1.0 */

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Layer, Metric, Option, Ref, Schema } from "effect"
 import { metricsForTests } from "../src/internal/worker/metrics.js"
-import { Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
+import { SchedulingPolicy, Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { Sleepy } from "./support/sleepy.js"
 import { waitFor } from "./support/waitFor.js"
@@ -25,7 +25,8 @@ const claimOne = (store: TaskStore.TaskStore["Type"], nodeId: string, leaseDurat
     deadlineGrace: Duration.seconds(10),
     limit: 1,
     nodeId,
-    leaseDuration
+    leaseDuration,
+    policy: SchedulingPolicy.defaults
   })
 
 layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {

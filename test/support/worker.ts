@@ -25,6 +25,11 @@ export const startWorker = <E, R>(
 /** The store of a schema, to read rows the way the library does. */
 export const storeOf = (schema: string) => TaskStore.make({ schema }).pipe(Effect.orDie)
 
+/** Runs an operator effect (`TaskAdmin`) against the store of a schema. */
+export const asAdmin = (schema: string) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>) =>
+    Effect.provideServiceEffect(self, TaskStore.TaskStore, storeOf(schema))
+
 /** Waits until every given task is in one of `statuses`. */
 export const waitForStatus = (
   schema: string,

@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Either, Option, ParseResult, Predicate, Schema } from "effect"
+import type { SchedulingPolicy } from "../../SchedulingPolicy.js"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { Tables } from "./tables.js"
 import { finishIfClaimed } from "./finish.js"
@@ -18,36 +19,123 @@ export interface ClaimRequest {
   readonly nodeId: string
   /** The claim's lease, renewed by the node's heartbeat: `lease_expires_at = now() + leaseDuration`. */
   readonly leaseDuration: Duration.Duration
+  /** Which runnable tasks come first. */
+  readonly policy: SchedulingPolicy
+}
+
+/** How many of the latest starts the fair policy remembers to measure each group's recent share. */
+export const recentStarts = 200
+
+/**
+ * A runnable row's turn under the policy: the claim serves lower turns first, then priority and
+ * due order. Strict priority puts every row in turn 1. The fair policy gives the n-th runnable row
+ * of a (queue, owner) group the turn (starts of the group among the latest `recentStarts` + n) /
+ * its queue's weight: the least-served group comes first, within one claim and across claims
+ * (a claim of one task must not always pick the group whose task was enqueued first).
+ */
+const turnOf = (sql: SqlClient.SqlClient, tables: Tables, policy: SchedulingPolicy) => {
+  if (policy._tag === "StrictPriority") return { turn: sql`1::float8`, join: sql`` }
+  const weighted = Object.entries(policy.weights)
+  const weight = weighted.length === 0 ? sql`1` : sql`coalesce(weights.weight, 1)`
+  return {
+    turn: sql`(coalesce(recent.starts, 0) + row_number() OVER (PARTITION BY c.queue, c.owner
+      ORDER BY c.priority DESC, c.run_at, c.id))::float8 / ${weight}`,
+    // An owner is never '' (a CHECK), so coalescing NULL to '' keeps groups apart and the join hashable.
+    join: sql`
+      LEFT JOIN (
+        SELECT latest.queue, coalesce(latest.owner, '') AS owner, count(*) AS starts FROM (
+          SELECT queue, owner FROM ${sql(tables.tasks)} WHERE started_at IS NOT NULL
+          ORDER BY started_at DESC LIMIT ${recentStarts}
+        ) AS latest GROUP BY 1, 2
+      ) AS recent ON recent.queue = c.queue AND recent.owner = coalesce(c.owner, '')
+      ${weighted.length === 0 ? sql`` : sql`LEFT JOIN unnest(
+        ${weighted.map(([queue]) => queue)}::text[], ${weighted.map(([, weight]) => weight)}::int[]
+      ) AS weights(queue, weight) ON weights.queue = c.queue`}`
+  }
 }
 
 /**
- * Claims up to `limit` runnable tasks in priority, then due-time order. `FOR UPDATE SKIP LOCKED`
- * makes concurrent claimers take disjoint rows without waiting on each other; each claimed row gets
- * a fresh claim token, which every later write of its attempt must present, a lease the node's
+ * Which queues have concurrency limits, and whether any limit spans all nodes. Read before each
+ * claim: a limit defined while a claim is under way applies from the next one.
+ */
+const queueLimits = (tables: Tables) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ limited: number; global: number }>`
+      SELECT count(*)::int AS limited, count(concurrency)::int AS global FROM ${sql(tables.queues)}
+      WHERE concurrency IS NOT NULL OR node_concurrency IS NOT NULL`.withoutTransform
+    return { isLimited: (rows[0]?.limited ?? 0) > 0, isGlobal: (rows[0]?.global ?? 0) > 0 }
+  })
+
+/**
+ * Claims up to `limit` runnable tasks in the policy's order. `FOR UPDATE SKIP LOCKED` makes
+ * concurrent claimers take disjoint rows without waiting on each other; each claimed row gets a
+ * fresh claim token, which every later write of its attempt must present, a lease the node's
  * heartbeat renews, and a hard deadline that holds even if the node hangs.
+ *
+ * Concurrency limits: a queue's free slots are its limits minus its running tasks (all of them for
+ * `concurrency`, this node's for `node_concurrency`). Two claimers counting at once could both
+ * take the last slot, so while any queue has a limit across nodes, claims take turns on an
+ * advisory lock and count in a statement of their own after it: under READ COMMITTED that
+ * statement sees every claim committed before. Per-node limits need no lock (a node has one claimer).
  */
 export const claim = (tables: Tables, request: ClaimRequest) =>
   Effect.gen(function*() {
     if (request.keys.length === 0 || request.limit < 1) return []
     const sql = yield* SqlClient.SqlClient
+    const limits = yield* queueLimits(tables)
+    if (!limits.isGlobal) return yield* claimStatement(tables, request, limits.isLimited)
+    return yield* sql.withTransaction(Effect.gen(function*() {
+      // Each statement must see what committed before it, whatever the database's default isolation.
+      yield* sql`SET TRANSACTION ISOLATION LEVEL READ COMMITTED`
+      yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`${tables.queues} concurrency`}))`
+      return yield* claimStatement(tables, request, true)
+    }))
+  })
+
+const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolean) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
+    const { join, turn } = turnOf(sql, tables, request.policy)
+    const caps = isLimited
+      ? sql`caps AS (
+          SELECT q.name AS queue, GREATEST(0, LEAST(
+            q.concurrency - (SELECT count(*) FROM ${tasks} AS r
+              WHERE r.status = ${TaskStatus.running} AND r.queue = q.name),
+            q.node_concurrency - (SELECT count(*) FROM ${tasks} AS r
+              WHERE r.status = ${TaskStatus.running} AND r.queue = q.name AND r.claimed_by = ${request.nodeId})
+          )) AS free
+          FROM ${sql(tables.queues)} AS q WHERE q.concurrency IS NOT NULL OR q.node_concurrency IS NOT NULL
+        ),`
+      : sql``
+    // Within a limited queue, only as many rows as it has free slots, the first in claim order.
+    const capped = isLimited
+      ? sql`ranked AS (
+          SELECT runnable.*, row_number() OVER (PARTITION BY runnable.queue ORDER BY turn, priority DESC, run_at, id) AS place
+          FROM runnable
+        ),
+        allowed AS (
+          SELECT ranked.* FROM ranked LEFT JOIN caps ON caps.queue = ranked.queue
+          WHERE caps.free IS NULL OR ranked.place <= caps.free
+        ),`
+      : sql`allowed AS (SELECT * FROM runnable),`
     return yield* sql`
-      WITH runnable AS (
-        SELECT c.id, c.priority, c.run_at,
-          -- Fairness: each (queue, owner) group's tasks take turns 1, 2, 3, ... in priority and due
-          -- order, and the claim serves turn 1 of every group before turn 2 of any: no busy queue
-          -- or owner starves the others.
-          row_number() OVER (PARTITION BY c.queue, c.owner ORDER BY c.priority DESC, c.run_at, c.id) AS turn
-        FROM ${tasks} AS c
+      WITH ${caps}
+      runnable AS (
+        SELECT c.id, c.queue, c.priority, c.run_at, ${turn} AS turn
+        FROM ${tasks} AS c ${join}
         WHERE c.status = ${TaskStatus.initialized} AND c.run_at <= now() AND c.key = ANY(${request.keys}::text[])
           -- a child waits for its parent's attempt to succeed, and for the sibling submitted before it to end
           AND c.held_by IS NULL
           AND (c.after_id IS NULL OR NOT EXISTS (
             SELECT 1 FROM ${tasks} AS before
-            WHERE before.id = c.after_id AND before.status IN (${TaskStatus.initialized}, ${TaskStatus.running})))
+            WHERE before.id = c.after_id AND before.status = ANY(${TaskStatus.unfinished}::text[])))
+          ${isLimited ? sql`AND NOT EXISTS (SELECT 1 FROM caps WHERE caps.queue = c.queue AND caps.free = 0)` : sql``}
       ),
+      ${capped}
       candidates AS (
-        SELECT id, turn, priority, run_at FROM runnable ORDER BY turn, priority DESC, run_at, id LIMIT ${request.limit * 4}
+        SELECT id, turn, priority, run_at FROM allowed ORDER BY turn, priority DESC, run_at, id LIMIT ${request.limit * 4}
       ),
       next AS (
         -- The status test is repeated on the locked row: a row another claimer took since this

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
-import { notifyKeys } from "./notify.js"
+import { notifyKeys, queueSlotFreed } from "./notify.js"
 import type { Tables } from "./tables.js"
 
 /** What every end of a claim (finish, hand-back, rescue) clears, in a SET list. */
@@ -56,7 +56,7 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         ${finishes.map((finish) => finish.keepsChildren)}::boolean[]
       ) AS f(id, token, status, delay_ms, error, counts, keeps)
       WHERE t.id = f.id AND t.claim_token = f.token AND t.status = ${TaskStatus.running}
-      RETURNING t.id, t.key, t.status, f.delay_ms, f.token, f.keeps
+      RETURNING t.id, t.key, t.queue, t.status, f.delay_ms, f.token, f.keeps
       ),
       -- The children an attempt submitted become runnable if it succeeded (or snoozed), and vanish otherwise.
       released_children AS (
@@ -69,7 +69,8 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         WHERE c.held_by = finished.token AND NOT finished.keeps
         RETURNING c.id
       ),
-      -- Runnable now: handed back (a stop), released first children, and the next siblings of ended tasks.
+      -- Runnable now: handed back (a stop), released first children, the next siblings of ended
+      -- tasks, and whatever waits for a slot of a queue with a concurrency limit.
       notified AS (${
       notifyKeys(
         sql,
@@ -77,7 +78,9 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         sql`SELECT key FROM finished WHERE status = ${TaskStatus.initialized} AND delay_ms = 0
           UNION SELECT key FROM released_children WHERE after_id IS NULL
           UNION SELECT next.key FROM ${tasks} AS next JOIN finished ON next.after_id = finished.id
-            WHERE finished.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) AND next.held_by IS NULL`
+            WHERE finished.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) AND next.held_by IS NULL
+          UNION SELECT ${queueSlotFreed} || finished.queue FROM finished JOIN ${sql(tables.queues)} AS q ON q.name = finished.queue
+            WHERE q.concurrency IS NOT NULL OR q.node_concurrency IS NOT NULL`
       )
     })
       SELECT finished.id::text AS id FROM finished

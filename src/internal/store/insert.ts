@@ -24,6 +24,8 @@ export interface NewTask {
   readonly parentId: string | null
   readonly rootId: string | null
   readonly heldBy: string | null
+  /** Created `paused`: never claimed until an operator resumes it. */
+  readonly paused: boolean
 }
 
 /**
@@ -54,14 +56,14 @@ const checkQueueLimits = (tables: Tables, tasks: ReadonlyArray<NewTask>, limited
       FOR UPDATE`.withoutTransform
     const counts = yield* sql<{ queue: string; unfinished: number }>`
       SELECT queue, count(*)::int AS unfinished FROM ${sql(tables.tasks)}
-      WHERE queue = ANY(${limited}::text[]) AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})
+      WHERE queue = ANY(${limited}::text[]) AND status = ANY(${TaskStatus.unfinished}::text[])
       GROUP BY queue`.withoutTransform
     // A task whose unique key an unfinished task holds adds nothing: it will not be inserted.
     const keyed = tasks.flatMap((task) => task.uniqueKey === null ? [] : [task.uniqueKey])
     const held = keyed.length === 0 ? [] : yield* sql<{ uniqueKey: string }>`
       SELECT unique_key AS "uniqueKey" FROM ${sql(tables.tasks)}
       WHERE key = ${tasks[0]!.key} AND unique_key = ANY(${keyed}::text[])
-        AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})`.withoutTransform
+        AND status = ANY(${TaskStatus.unfinished}::text[])`.withoutTransform
     const heldKeys = new Set(held.map((row) => row.uniqueKey))
     for (const queue of locked) {
       const unfinished = counts.find((count) => count.queue === queue.name)?.unfinished ?? 0
@@ -107,9 +109,10 @@ const insertRows = (
     // are in input order; rows with one are matched by their key.
     const rows = yield* sql<{ id: string; uniqueKey: string | null }>`
       WITH inserted AS (
-        INSERT INTO ${table} (key, queue, priority, args, max_attempts, run_at, unique_key, owner, parent_id, root_id, held_by)
+        INSERT INTO ${table} (key, queue, priority, args, max_attempts, run_at, unique_key, owner, parent_id, root_id, held_by, status)
         SELECT key, queue, priority, args, max_attempts,
-               coalesce(run_at, now() + delay_ms * interval '1 millisecond'), unique_key, owner, parent_id, root_id, held_by
+               coalesce(run_at, now() + delay_ms * interval '1 millisecond'), unique_key, owner, parent_id, root_id, held_by,
+               CASE WHEN paused THEN ${TaskStatus.paused} ELSE ${TaskStatus.initialized} END
         FROM unnest(
           ${tasks.map((task) => task.key)}::text[],
           ${tasks.map((task) => task.queue)}::text[],
@@ -122,17 +125,18 @@ const insertRows = (
           ${tasks.map((task) => task.owner)}::text[],
           ${tasks.map((task) => task.parentId)}::bigint[],
           ${tasks.map((task) => task.rootId)}::bigint[],
-          ${tasks.map((task) => task.heldBy)}::uuid[]
+          ${tasks.map((task) => task.heldBy)}::uuid[],
+          ${tasks.map((task) => task.paused)}::boolean[]
         ) WITH ORDINALITY AS input(
-          key, queue, priority, args, max_attempts, run_at, delay_ms, unique_key, owner, parent_id, root_id, held_by, ordinal
+          key, queue, priority, args, max_attempts, run_at, delay_ms, unique_key, owner, parent_id, root_id, held_by, paused, ordinal
         )
         ORDER BY ordinal
         -- Literal statuses: the conflict target must match the index predicate even in a generic plan.
-        ON CONFLICT (key, unique_key) WHERE unique_key IS NOT NULL AND status IN ('initialized', 'running')
+        ON CONFLICT (key, unique_key) WHERE unique_key IS NOT NULL AND status IN ('initialized', 'paused', 'running')
         DO NOTHING
-        RETURNING id, key, unique_key
+        RETURNING id, key, unique_key, status
       ),
-      notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM inserted`)})
+      notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM inserted WHERE status = ${TaskStatus.initialized}`)})
       SELECT inserted.id::text AS id, inserted.unique_key AS "uniqueKey" FROM inserted CROSS JOIN notified
       ORDER BY inserted.id`.withoutTransform
     const fresh = rows.filter((row) => row.uniqueKey === null).map((row) => row.id)
@@ -146,7 +150,7 @@ const insertRows = (
       const existing = yield* sql<{ id: string; uniqueKey: string }>`
         SELECT id::text AS id, unique_key AS "uniqueKey" FROM ${table}
         WHERE key = ${tasks[0]!.key} AND unique_key = ANY(${missing}::text[])
-          AND status IN (${TaskStatus.initialized}, ${TaskStatus.running})`
+          AND status = ANY(${TaskStatus.unfinished}::text[])`
         .withoutTransform
       for (const row of existing) byKey.set(row.uniqueKey, row.id)
       // A holder that finished between the two statements has freed its key: insert ours after all.

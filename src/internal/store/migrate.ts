@@ -8,10 +8,12 @@ import { addDelaysAndUniqueKeys } from "./migrations/0003_delays_and_unique_keys
 import { createQueues } from "./migrations/0004_queues.js"
 import { addChildren } from "./migrations/0005_children.js"
 import { addOwners } from "./migrations/0006_owners.js"
+import { addPaused } from "./migrations/0007_paused.js"
+import { addConcurrencyAndShares } from "./migrations/0008_concurrency_and_shares.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 6
+export const latestVersion = 8
 
 const loader = (tables: Tables) =>
   Migrator.fromRecord({
@@ -20,7 +22,9 @@ const loader = (tables: Tables) =>
     "0003_delays_and_unique_keys": addDelaysAndUniqueKeys(tables),
     "0004_queues": createQueues(tables),
     "0005_children": addChildren(tables),
-    "0006_owners": addOwners(tables)
+    "0006_owners": addOwners(tables),
+    "0007_paused": addPaused(tables),
+    "0008_concurrency_and_shares": addConcurrencyAndShares(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */

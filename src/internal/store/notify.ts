@@ -10,3 +10,9 @@ import type { Tables } from "./tables.js"
  */
 export const notifyKeys = (sql: SqlClient.SqlClient, tables: Tables, keys: Fragment): Fragment =>
   sql`SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (SELECT DISTINCT key FROM (${keys}) AS k) AS distinct_keys`
+
+/**
+ * The payload prefix (followed by the queue's name) announcing that a task of a queue with a
+ * concurrency limit stopped running: tasks of any key may wait for that slot, so every worker looks.
+ */
+export const queueSlotFreed = "queue-slot:"

@@ -1,4 +1,5 @@
 import { Duration, Effect, FiberMap, Metric, Option, Queue, Random } from "effect"
+import type { SchedulingPolicy } from "../../SchedulingPolicy.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { TaskStore } from "../../TaskStore.js"
@@ -20,6 +21,7 @@ export interface ClaimerOptions {
   /** Added to an attempt's timeout to make its deadline, after which any node may rescue it. */
   readonly deadlineGrace: Duration.Duration
   readonly scanInterval: Duration.Duration
+  readonly policy: SchedulingPolicy
   /** Where executors run, by claim token: the heartbeat renews these claims and stops lost ones. */
   readonly running: FiberMap.FiberMap<string, void, never>
   readonly execute: (claim: ClaimedTask) => Effect.Effect<void>
@@ -62,7 +64,8 @@ export const makeClaimer = (options: ClaimerOptions) => {
           limit,
           nodeId: options.nodeId,
           leaseDuration: options.leaseDuration,
-          deadlineGrace: options.deadlineGrace
+          deadlineGrace: options.deadlineGrace,
+          policy: options.policy
         })
       )).pipe(Effect.tapErrorCause(() => options.pool.release(1)))
       if (claims.length === 0) {

@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
 import { Clock, Duration, Effect, Queue, Ref, Schedule, Stream } from "effect"
 import type { TaskRegistry } from "../../TaskRegistry.js"
+import { queueSlotFreed } from "../store/notify.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
 
 export interface ListenerOptions {
@@ -46,7 +47,7 @@ export const makeListener = (options: ListenerOptions): Effect.Effect<never, nev
         ], { discard: true })
         : Effect.flatMap(
           options.registry.runnableKeys,
-          (keys) => keys.includes(payload) ? wake : Effect.void
+          (keys) => keys.includes(payload) || payload.startsWith(queueSlotFreed) ? wake : Effect.void
         )
 
     const listen = options.pg.listen(options.channel).pipe(Stream.runForEach(receive))

@@ -2,6 +2,7 @@ import { Config, Duration, Effect, Option } from "effect"
 import { defaultSchema, validateSchemaName } from "../store/tables.js"
 import { InvalidTaskOptions } from "../../TaskError.js"
 import type { TaskRow } from "../../TaskStore.js"
+import * as SchedulingPolicy from "../../SchedulingPolicy.js"
 
 /**
  * What `TaskManager.layer` accepts. Every field is optional; `defaults` holds the values used.
@@ -41,6 +42,8 @@ export interface Options {
   readonly checkInterval?: Duration.DurationInput | undefined
   /** Receives the abnormal tasks found by each check (at most 100). Default: a warning in the log. */
   readonly checkCallback?: ((tasks: ReadonlyArray<TaskRow>) => Effect.Effect<void>) | undefined
+  /** Which runnable task is claimed next: `SchedulingPolicy.fair()` (turns between queues and owners) or `strictPriority`. */
+  readonly scheduling?: SchedulingPolicy.SchedulingPolicy | undefined
 }
 
 /**
@@ -65,6 +68,7 @@ export interface ResolvedOptions {
   readonly initializedTimeout: Duration.Duration
   readonly checkInterval: Duration.Duration
   readonly checkCallback: (tasks: ReadonlyArray<TaskRow>) => Effect.Effect<void>
+  readonly scheduling: SchedulingPolicy.SchedulingPolicy
 }
 
 /**
@@ -90,7 +94,8 @@ export const defaults = {
     Effect.logWarning(
       `${tasks.length} abnormal task(s): waiting or running too long`,
       tasks.map((task) => ({ id: task.id, key: task.key, status: task.status }))
-    )
+    ),
+  scheduling: SchedulingPolicy.defaults
 } as const
 
 
@@ -139,7 +144,8 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
       maxWorkerLosses: yield* positiveInteger("maxWorkerLosses", options.maxWorkerLosses ?? defaults.maxWorkerLosses),
       initializedTimeout: yield* positiveDuration("initializedTimeout", options.initializedTimeout ?? defaults.initializedTimeout),
       checkInterval: yield* positiveDuration("checkInterval", options.checkInterval ?? defaults.checkInterval),
-      checkCallback: options.checkCallback ?? defaults.checkCallback
+      checkCallback: options.checkCallback ?? defaults.checkCallback,
+      scheduling: yield* SchedulingPolicy.validate(options.scheduling ?? defaults.scheduling)
     }
   })
 
@@ -150,7 +156,8 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
  * `EFFECT_TASKS_STOP_TIMEOUT` (durations such as `"5 seconds"`), `EFFECT_TASKS_MIGRATE`,
  * `EFFECT_TASKS_LISTEN`, `EFFECT_TASKS_NODE_ID`, `EFFECT_TASKS_HEARTBEAT_INTERVAL`,
  * `EFFECT_TASKS_NODE_TIMEOUT`, `EFFECT_TASKS_RESCUE_INTERVAL`, `EFFECT_TASKS_MAX_WORKER_LOSSES`,
- * `EFFECT_TASKS_INITIALIZED_TIMEOUT`, `EFFECT_TASKS_CHECK_INTERVAL`. Unset keys take the defaults.
+ * `EFFECT_TASKS_INITIALIZED_TIMEOUT`, `EFFECT_TASKS_CHECK_INTERVAL`, `EFFECT_TASKS_SCHEDULING`
+ * (`fair` or `strict-priority`). Unset keys take the defaults.
  * @since 0.1.0
  * @category config
  */
@@ -169,7 +176,8 @@ export const config: Config.Config<Options> = Config.all({
   rescueInterval: Config.option(Config.duration("RESCUE_INTERVAL")),
   maxWorkerLosses: Config.option(Config.integer("MAX_WORKER_LOSSES")),
   initializedTimeout: Config.option(Config.duration("INITIALIZED_TIMEOUT")),
-  checkInterval: Config.option(Config.duration("CHECK_INTERVAL"))
+  checkInterval: Config.option(Config.duration("CHECK_INTERVAL")),
+  scheduling: Config.option(Config.literal("fair", "strict-priority")("SCHEDULING"))
 }).pipe(
   Config.nested("EFFECT_TASKS"),
   Config.map((values): Options => ({
@@ -187,7 +195,11 @@ export const config: Config.Config<Options> = Config.all({
     rescueInterval: Option.getOrUndefined(values.rescueInterval),
     maxWorkerLosses: Option.getOrUndefined(values.maxWorkerLosses),
     initializedTimeout: Option.getOrUndefined(values.initializedTimeout),
-    checkInterval: Option.getOrUndefined(values.checkInterval)
+    checkInterval: Option.getOrUndefined(values.checkInterval),
+    scheduling: Option.getOrUndefined(Option.map(
+      values.scheduling,
+      (name) => name === "fair" ? SchedulingPolicy.fair() : SchedulingPolicy.strictPriority
+    ))
   }))
 )
 

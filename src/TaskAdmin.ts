@@ -1,0 +1,123 @@
+/**
+ * The operator API: see tasks and queues, and steer them. It needs only a `TaskStore` (over a
+ * `SqlClient`), never a running `TaskManager`, so an admin tool or a CLI can use it on its own.
+ * Every change is guarded by the task's status in the same statement: an operation that finds a
+ * task in another state leaves it alone and leaves its id out of the result.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option } from "effect"
+import { priorityProblem, queueProblem } from "./internal/policy.js"
+import { InvalidTaskOptions, type TaskStoreError } from "./TaskError.js"
+import { type QueueDefinition, TaskStore, type TaskRow } from "./TaskStore.js"
+
+/**
+ * A queue's limits. Omitted limits are none.
+ * @since 0.1.0
+ * @category models
+ */
+export interface QueueOptions {
+  readonly name: string
+  /** Most unfinished tasks (`initialized`, `paused`, `running`): an enqueue past it fails with `QueueFull` in the caller's transaction. */
+  readonly maxSize?: number | undefined
+  /** Most of its tasks running at once across all nodes. Claims then take turns on a lock while any queue has such a limit. */
+  readonly concurrency?: number | undefined
+  /** Most of its tasks running at once on any one node. */
+  readonly concurrencyPerNode?: number | undefined
+}
+
+const invalid = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
+
+const limit = (option: string, value: number | undefined): Effect.Effect<number | null, InvalidTaskOptions> =>
+  value === undefined
+    ? Effect.succeed(null)
+    : Number.isInteger(value) && value >= 1 && priorityProblem(value) === undefined
+    ? Effect.succeed(value)
+    : invalid(option, `must be an integer ≥ 1, got ${value}`)
+
+/**
+ * Creates a queue's definition in the database, or replaces it whole, so that every node and
+ * producer agrees on it. A lower limit never stops running tasks: it holds back claims (or
+ * enqueues) until the queue is under it again. Tasks may name a queue that has no definition.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TaskAdmin } from "effect-tasks"
+ *
+ * // At most 2 e-mails sent at once in the whole cluster, and at most 10,000 waiting.
+ * const setup = TaskAdmin.defineQueue({ name: "email", concurrency: 2, maxSize: 10_000 })
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const defineQueue = (queue: QueueOptions): Effect.Effect<void, InvalidTaskOptions | TaskStoreError, TaskStore> =>
+  Effect.gen(function*() {
+    const problem = queueProblem(queue.name)
+    if (problem !== undefined) return yield* invalid("name", problem)
+    const definition: QueueDefinition = {
+      name: queue.name,
+      maxSize: yield* limit("maxSize", queue.maxSize),
+      concurrency: yield* limit("concurrency", queue.concurrency),
+      concurrencyPerNode: yield* limit("concurrencyPerNode", queue.concurrencyPerNode)
+    }
+    const store = yield* TaskStore
+    yield* store.defineQueue(definition)
+  })
+
+/**
+ * Every defined queue, by name.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const queues: Effect.Effect<ReadonlyArray<QueueDefinition>, TaskStoreError, TaskStore> = Effect.flatMap(
+  TaskStore,
+  (store) => store.listQueues
+)
+
+const idPattern = /^[1-9][0-9]{0,18}$/
+
+const checkIds = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions> => {
+  const bad = ids.find((id) => typeof id !== "string" || !idPattern.test(id))
+  return bad === undefined ? Effect.succeed(ids) : invalid("ids", `"${String(bad)}" is not a task id`)
+}
+
+/**
+ * Pauses waiting tasks (`initialized` → `paused`): no worker claims them until `resume`. Returns
+ * the ids paused; a task that is not waiting (running, ended, already paused) is left alone.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const pause = (
+  ids: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions | TaskStoreError, TaskStore> =>
+  Effect.flatMap(checkIds(ids), (checked) => Effect.flatMap(TaskStore, (store) => store.pauseWaiting(checked)))
+
+/**
+ * Starts paused tasks (`paused` → `initialized`), including those enqueued with `paused: true`,
+ * and wakes the workers. Returns the ids resumed; a task that is not paused is left alone.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const resume = (
+  ids: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions | TaskStoreError, TaskStore> =>
+  Effect.flatMap(checkIds(ids), (checked) => Effect.flatMap(TaskStore, (store) => store.resumePaused(checked)))
+
+/**
+ * One task's row: status, attempt, due time, claim, last error, lineage and timestamps.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const get = (id: string): Effect.Effect<Option.Option<TaskRow>, InvalidTaskOptions | TaskStoreError, TaskStore> =>
+  Effect.map(getMany([id]), (rows) => Option.fromNullable(rows[0]))
+
+/**
+ * The rows of these tasks, in id order; unknown ids are left out.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const getMany = (
+  ids: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<TaskRow>, InvalidTaskOptions | TaskStoreError, TaskStore> =>
+  Effect.flatMap(checkIds(ids), (checked) => Effect.flatMap(TaskStore, (store) => store.getMany(checked)))
