@@ -1,6 +1,6 @@
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Layer, Option } from "effect"
-import { TaskManager } from "../src/index.js"
+import { SchedulingPolicy, TaskManager } from "../src/index.js"
 import { freshSchema, PgTest } from "./support/database.js"
 
 layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
@@ -12,11 +12,13 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
         ["EFFECT_TASKS_POOL_SIZE", "7"],
         ["EFFECT_TASKS_SCAN_INTERVAL", "2 seconds"],
         ["EFFECT_TASKS_STOP_TIMEOUT", "1 second"],
-        ["EFFECT_TASKS_NODE_ID", "node-7"]
+        ["EFFECT_TASKS_NODE_ID", "node-7"],
+        ["EFFECT_TASKS_SCHEDULING", "strict-priority"]
       ]), { pathDelim: "_" }) // as the environment provider reads EFFECT_TASKS_POOL_SIZE
       const context = yield* Layer.build(TaskManager.layerConfig()).pipe(Effect.withConfigProvider(provider))
       const manager = yield* Effect.provide(TaskManager.TaskManager, context)
       expect(manager.nodeId).toBe("node-7")
+      expect(manager.options.scheduling).toEqual(SchedulingPolicy.strictPriority)
       expect(manager.options).toMatchObject({ schema, poolSize: 7, claimBatchSize: 7, migrate: true, listen: true })
       expect(Duration.toMillis(manager.options.scanInterval)).toBe(2000)
       expect(Duration.toMillis(manager.options.stopTimeout)).toBe(1000)
@@ -31,6 +33,7 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
       expect(Duration.toMillis(resolved.stopTimeout)).toBe(30_000)
       expect(resolved.poolSize).toBe(10)
       expect(resolved.nodeId).toEqual(Option.none())
+      expect(resolved.scheduling).toEqual(SchedulingPolicy.fair())
     }))
 
   it.effect("invalid configuration is a typed error naming the option", () =>
@@ -42,7 +45,9 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
         [{ stopTimeout: "forever" as never }, "stopTimeout"],
         [{ runningTimeout: Duration.infinity }, "runningTimeout"],
         [{ schema: "public; drop" }, "schema"],
-        [{ heartbeatInterval: "1 second", nodeTimeout: "3 seconds" }, "nodeTimeout"]
+        [{ heartbeatInterval: "1 second", nodeTimeout: "3 seconds" }, "nodeTimeout"],
+        [{ scheduling: SchedulingPolicy.fair({ weights: { critical: 0 } }) }, "scheduling"],
+        [{ scheduling: { _tag: "Random" } as never }, "scheduling"]
       ] as const
       for (const [options, option] of cases) {
         const error = yield* Effect.flip(TaskManager.resolveOptions(options))

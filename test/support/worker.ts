@@ -88,3 +88,25 @@ export const sleepyTaskInAProcess = (url: string, schema: string) =>
     yield* waitForStatus(schema, [id], [TaskStatus.running])
     return { id, child, store }
   })
+
+/**
+ * Starts `test/support/transactionalWorkerProcess.ts` (a worker with a transactional "ship" handler
+ * that inserts into `schema.shipments`, then returns or hangs) as a real process; the scope
+ * SIGKILLs it if it still runs. `exited` resolves with its exit code.
+ */
+export const spawnTransactionalWorkerProcess = (url: string, schema: string, handler: "commits" | "hangs") =>
+  Effect.gen(function*() {
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, ["--import", "tsx", "test/support/transactionalWorkerProcess.ts", url, schema, handler], {
+          stdio: "ignore"
+        })
+      ),
+      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+    )
+    const exited = Effect.async<number | null>((resume) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.succeed(child.exitCode))
+      child.once("exit", (code) => resume(Effect.succeed(code)))
+    })
+    return { kill: (signal: NodeJS.Signals) => Effect.sync(() => child.kill(signal)), exited }
+  })

@@ -1,0 +1,146 @@
+import { expect, layer } from "@effect/vitest"
+import { Duration, Effect, Ref, Schema } from "effect"
+import { SchedulingPolicy, Task, TaskAdmin, Tasks, TaskStatus } from "../src/index.js"
+import { freshSchema, inSchema, PgTest } from "./support/database.js"
+import { asAdmin, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+
+const Work = Task.make("work", { args: Schema.Struct({ lane: Schema.String, n: Schema.Number }) })
+const Other = Task.make("other", { args: Schema.Struct({ n: Schema.Number }) })
+
+/** Handlers running at once, per lane (and node), and the most ever seen. */
+const makeGauge = Effect.map(
+  Ref.make<{ readonly now: Record<string, number>; readonly max: Record<string, number> }>({ now: {}, max: {} }),
+  (state) => ({
+    track: <A, E, R>(labels: ReadonlyArray<string>, self: Effect.Effect<A, E, R>) =>
+      Effect.acquireUseRelease(
+        Ref.update(state, ({ max, now }) => {
+          const next = { ...now }
+          const highest = { ...max }
+          for (const label of labels) {
+            next[label] = (next[label] ?? 0) + 1
+            highest[label] = Math.max(highest[label] ?? 0, next[label]!)
+          }
+          return { now: next, max: highest }
+        }),
+        () => self,
+        () =>
+          Ref.update(state, ({ max, now }) => {
+            const next = { ...now }
+            for (const label of labels) next[label] = next[label]! - 1
+            return { now: next, max }
+          })
+      ),
+    max: Effect.map(Ref.get(state), (snapshot) => snapshot.max)
+  })
+)
+
+const enqueue = (schema: string, lane: string, count: number) =>
+  Tasks.runMany(Work, Array.from({ length: count }, (_, n) => ({ lane, n })), { queue: lane }).pipe(inSchema(schema))
+
+layer(PgTest, { excludeTestServices: true })("per-queue concurrency", (it) => {
+  it.scoped("a queue's per-node limit is never exceeded, and other queues are not held back by it", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      yield* (yield* storeOf(schema)).migrate
+      yield* TaskAdmin.defineQueue({ name: "narrow", concurrencyPerNode: 2 }).pipe(asAdmin(schema))
+      const gauge = yield* makeGauge
+      const narrow = yield* enqueue(schema, "narrow", 10)
+      const wide = yield* enqueue(schema, "wide", 10)
+      // A 30 s scan: the slot a finished task frees is announced (NOTIFY), not found by scanning.
+      yield* startWorker(Work.handler(({ lane }) => gauge.track([lane], Effect.sleep("100 millis"))), {
+        schema,
+        poolSize: 8,
+        scanInterval: "30 seconds"
+      })
+      yield* waitForStatus(schema, [...narrow, ...wide], [TaskStatus.succeeded], "10 seconds")
+      const max = yield* gauge.max
+      expect(max["narrow"]).toBe(2)
+      expect(max["wide"]).toBeGreaterThanOrEqual(4)
+    }))
+
+  it.scoped("across two nodes: a cluster-wide limit is never exceeded, and a per-node limit holds on each node", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      yield* (yield* storeOf(schema)).migrate
+      yield* TaskAdmin.defineQueue({ name: "cluster", concurrency: 3 }).pipe(asAdmin(schema))
+      yield* TaskAdmin.defineQueue({ name: "each", concurrencyPerNode: 1 }).pipe(asAdmin(schema))
+      const gauge = yield* makeGauge
+      const node = (nodeId: string) =>
+        startWorker(
+          Work.handler(({ lane }) => gauge.track([lane, `${lane}@${nodeId}`], Effect.sleep("150 millis"))),
+          { schema, nodeId, poolSize: 5, scanInterval: "30 seconds" }
+        )
+      yield* node("a")
+      yield* node("b")
+      const ids = [...yield* enqueue(schema, "cluster", 15), ...yield* enqueue(schema, "each", 8)]
+      yield* waitForStatus(schema, ids, [TaskStatus.succeeded], "15 seconds")
+      const max = yield* gauge.max
+      expect(max["cluster"]).toBe(3)
+      expect(max["each@a"]).toBe(1)
+      expect(max["each@b"]).toBe(1)
+      expect(max["each"]).toBe(2)
+    }), { timeout: 30_000 })
+
+  it.scoped("a limit set while tasks run never stops them: it holds back claims until the queue is under it", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      yield* startWorker(Work.handler(() => Effect.sleep("400 millis")), { schema, poolSize: 6, scanInterval: "30 seconds" })
+      const first = yield* enqueue(schema, "lane", 3)
+      yield* waitForStatus(schema, first, [TaskStatus.running], "5 seconds")
+      yield* TaskAdmin.defineQueue({ name: "lane", concurrency: 1, maxSize: 100 }).pipe(asAdmin(schema))
+      expect(yield* TaskAdmin.queues.pipe(asAdmin(schema))).toEqual([
+        { name: "lane", maxSize: 100, concurrency: 1, concurrencyPerNode: null }
+      ])
+      const later = yield* enqueue(schema, "lane", 2)
+      const rows = yield* waitForStatus(schema, [...first, ...later], [TaskStatus.succeeded], "10 seconds")
+      const [a, b, c, d, e] = rows
+      for (const row of [a, b, c]) expect(row!.attempt).toBe(1)
+      const firstDone = Math.max(...[a, b, c].map((row) => row!.finishedAt!.getTime()))
+      expect(d!.startedAt!.getTime()).toBeGreaterThanOrEqual(firstDone)
+      expect(e!.startedAt!.getTime()).toBeGreaterThanOrEqual(d!.finishedAt!.getTime())
+    }))
+
+  it.scoped("claims racing on many connections never take more than a queue's cluster-wide limit", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      yield* TaskAdmin.defineQueue({ name: "cluster", concurrency: 3 }).pipe(asAdmin(schema))
+      // Racers with different handlers see different candidates, so SKIP LOCKED alone would let
+      // them take different rows; many waiting rows make their statements overlap.
+      yield* enqueue(schema, "cluster", 10_000)
+      yield* Tasks.runMany(Other, Array.from({ length: 10_000 }, (_, n) => ({ n })), { queue: "cluster" }).pipe(
+        inSchema(schema)
+      )
+      const claims = yield* Effect.all(
+        Array.from({ length: 12 }, (_, n) =>
+          store.claim({
+            keys: [n % 2 === 0 ? Work.key : Other.key],
+            timeouts: [Duration.minutes(1)],
+            deadlineGrace: Duration.seconds(1),
+            limit: 5,
+            nodeId: `racer-${n}`,
+            leaseDuration: Duration.minutes(1),
+            policy: SchedulingPolicy.defaults
+          })),
+        { concurrency: "unbounded" }
+      )
+      expect(claims.flat().length).toBe(3)
+    }))
+
+  it.effect("a bad queue definition is a typed error naming the option", () =>
+    Effect.gen(function*() {
+      const cases = [
+        [{ name: "" }, "name"],
+        [{ name: "q", concurrency: 0 }, "concurrency"],
+        [{ name: "q", concurrencyPerNode: 1.5 }, "concurrencyPerNode"],
+        [{ name: "q", maxSize: -1 }, "maxSize"]
+      ] as const
+      for (const [queue, option] of cases) {
+        const error = yield* Effect.flip(TaskAdmin.defineQueue(queue).pipe(asAdmin("never_created")))
+        expect(error).toMatchObject({ _tag: "InvalidTaskOptions", option })
+      }
+    }))
+})
