@@ -60,14 +60,20 @@ export const waitForListener = (schema: string) =>
 
 
 /**
- * Starts `test/support/workerProcess.ts` (a worker with a one-minute "sleepy" handler) as a real
- * process; the scope SIGKILLs it if it still runs. `exited` resolves with its exit code.
+ * Starts a worker script of `test/support/` as a real process (by default `workerProcess.ts`, a
+ * worker with a one-minute "sleepy" handler; `args` follow the url and schema); the scope
+ * SIGKILLs it if it still runs. `exited` resolves with its exit code.
  */
-export const spawnWorkerProcess = (url: string, schema: string) =>
+export const spawnWorkerProcess = (
+  url: string,
+  schema: string,
+  script: string = "workerProcess.ts",
+  args: ReadonlyArray<string> = []
+) =>
   Effect.gen(function*() {
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        spawn(process.execPath, ["--import", "tsx", "test/support/workerProcess.ts", url, schema], { stdio: "ignore" })
+        spawn(process.execPath, ["--import", "tsx", `test/support/${script}`, url, schema, ...args], { stdio: "ignore" })
       ),
       (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
     )
@@ -89,24 +95,3 @@ export const sleepyTaskInAProcess = (url: string, schema: string) =>
     return { id, child, store }
   })
 
-/**
- * Starts `test/support/transactionalWorkerProcess.ts` (a worker with a transactional "ship" handler
- * that inserts into `schema.shipments`, then returns or hangs) as a real process; the scope
- * SIGKILLs it if it still runs. `exited` resolves with its exit code.
- */
-export const spawnTransactionalWorkerProcess = (url: string, schema: string, handler: "commits" | "hangs") =>
-  Effect.gen(function*() {
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        spawn(process.execPath, ["--import", "tsx", "test/support/transactionalWorkerProcess.ts", url, schema, handler], {
-          stdio: "ignore"
-        })
-      ),
-      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
-    )
-    const exited = Effect.async<number | null>((resume) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.succeed(child.exitCode))
-      child.once("exit", (code) => resume(Effect.succeed(code)))
-    })
-    return { kill: (signal: NodeJS.Signals) => Effect.sync(() => child.kill(signal)), exited }
-  })
