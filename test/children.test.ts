@@ -55,6 +55,35 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
       ])
     }))
 
+  it.scoped("waiting for children: a last child starts after its earlier siblings ended, failed ones included, and sees how they went", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const Step = Task.make("step", { args: Schema.Struct({ fails: Schema.Boolean }) })
+      const Report = Task.make("report", { args: Schema.Struct({ steps: Schema.Number }) })
+      const seen = yield* Ref.make<ReadonlyArray<string>>([])
+      const StepLive = Step.handler(({ fails }) => fails ? Effect.fail("step failed") : Effect.sleep("50 millis"))
+      const ReportLive = Report.handler(() =>
+        Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          const current = yield* Task.CurrentTask
+          const siblings = yield* sql<{ status: string }>`
+            SELECT status FROM ${sql(`${schema}.tasks`)}
+            WHERE parent_id = (SELECT parent_id FROM ${sql(`${schema}.tasks`)} WHERE id = ${Option.getOrThrow(current).id}::bigint)
+              AND key = 'step' ORDER BY id`
+          yield* Ref.set(seen, siblings.map((row) => row.status))
+        }))
+      const ParentLive = Parent.handler(() =>
+        Effect.gen(function*() {
+          yield* Tasks.run(Step, { fails: true })
+          yield* Tasks.run(Step, { fails: false })
+          yield* Tasks.run(Report, { steps: 2 })
+        }))
+      yield* startWorker(Layer.mergeAll(ParentLive, StepLive, ReportLive), { schema, poolSize: 4, scanInterval: "200 millis" })
+      yield* Tasks.run(Parent, { children: [] }).pipe(inSchema(schema))
+      yield* waitFor("the report to run", Ref.get(seen), (statuses) => statuses.length > 0)
+      expect(yield* Ref.get(seen)).toEqual([TaskStatus.failed, TaskStatus.succeeded])
+    }))
+
   it.scoped("a parent attempt that fails leaves no children; the attempt that succeeds keeps its own", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema
