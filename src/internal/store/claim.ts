@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Either, Option, ParseResult, Predicate, Schema } from "effect"
 import type { SchedulingPolicy } from "../../SchedulingPolicy.js"
 import * as TaskStatus from "../../TaskStatus.js"
+import { runnableRows } from "./claimOrder.js"
 import type { Tables } from "./tables.js"
 import { finishIfClaimed } from "./finish.js"
 import { ClaimedTask, claimedColumns } from "./taskRow.js"
@@ -21,37 +22,6 @@ export interface ClaimRequest {
   readonly leaseDuration: Duration.Duration
   /** Which runnable tasks come first. */
   readonly policy: SchedulingPolicy
-}
-
-/** How many of the latest starts the fair policy remembers to measure each group's recent share. */
-export const recentStarts = 200
-
-/**
- * A runnable row's turn under the policy: the claim serves lower turns first, then priority and
- * due order. Strict priority puts every row in turn 1. The fair policy gives the n-th runnable row
- * of a (queue, owner) group the turn (starts of the group among the latest `recentStarts` + n) /
- * its queue's weight: the least-served group comes first, within one claim and across claims
- * (a claim of one task must not always pick the group whose task was enqueued first).
- */
-const turnOf = (sql: SqlClient.SqlClient, tables: Tables, policy: SchedulingPolicy) => {
-  if (policy._tag === "StrictPriority") return { turn: sql`1::float8`, join: sql`` }
-  const weighted = Object.entries(policy.weights)
-  const weight = weighted.length === 0 ? sql`1` : sql`coalesce(weights.weight, 1)`
-  return {
-    turn: sql`(coalesce(recent.starts, 0) + row_number() OVER (PARTITION BY c.queue, c.owner
-      ORDER BY c.priority DESC, c.run_at, c.id))::float8 / ${weight}`,
-    // An owner is never '' (a CHECK), so coalescing NULL to '' keeps groups apart and the join hashable.
-    join: sql`
-      LEFT JOIN (
-        SELECT latest.queue, coalesce(latest.owner, '') AS owner, count(*) AS starts FROM (
-          SELECT queue, owner FROM ${sql(tables.tasks)} WHERE started_at IS NOT NULL
-          ORDER BY started_at DESC LIMIT ${recentStarts}
-        ) AS latest GROUP BY 1, 2
-      ) AS recent ON recent.queue = c.queue AND recent.owner = coalesce(c.owner, '')
-      ${weighted.length === 0 ? sql`` : sql`LEFT JOIN unnest(
-        ${weighted.map(([queue]) => queue)}::text[], ${weighted.map(([, weight]) => weight)}::int[]
-      ) AS weights(queue, weight) ON weights.queue = c.queue`}`
-  }
 }
 
 /**
@@ -97,7 +67,6 @@ const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolea
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
-    const { join, turn } = turnOf(sql, tables, request.policy)
     const caps = isLimited
       ? sql`caps AS (
           SELECT q.name AS queue, GREATEST(0, LEAST(
@@ -109,7 +78,7 @@ const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolea
           FROM ${sql(tables.queues)} AS q WHERE q.concurrency IS NOT NULL OR q.node_concurrency IS NOT NULL
         ),`
       : sql``
-    // Within a limited queue, only as many rows as it has free slots, the first in claim order.
+    // Within a limited queue, only as many candidates as it has free slots, the first in claim order.
     const capped = isLimited
       ? sql`ranked AS (
           SELECT runnable.*, row_number() OVER (PARTITION BY runnable.queue ORDER BY turn, priority DESC, run_at, id) AS place
@@ -121,18 +90,8 @@ const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolea
         ),`
       : sql`allowed AS (SELECT * FROM runnable),`
     return yield* sql`
-      WITH ${caps}
-      runnable AS (
-        SELECT c.id, c.queue, c.priority, c.run_at, ${turn} AS turn
-        FROM ${tasks} AS c ${join}
-        WHERE c.status = ${TaskStatus.initialized} AND c.run_at <= now() AND c.key = ANY(${request.keys}::text[])
-          -- a child waits for its parent's attempt to succeed, and for the sibling submitted before it to end
-          AND c.held_by IS NULL
-          AND (c.after_id IS NULL OR NOT EXISTS (
-            SELECT 1 FROM ${tasks} AS before
-            WHERE before.id = c.after_id AND before.status = ANY(${TaskStatus.unfinished}::text[])))
-          ${isLimited ? sql`AND NOT EXISTS (SELECT 1 FROM caps WHERE caps.queue = c.queue AND caps.free = 0)` : sql``}
-      ),
+      WITH RECURSIVE ${caps}
+      ${runnableRows(sql, tables, { keys: request.keys, limit: request.limit, policy: request.policy, isLimited })}
       ${capped}
       candidates AS (
         SELECT id, turn, priority, run_at FROM allowed ORDER BY turn, priority DESC, run_at, id LIMIT ${request.limit * 4}
