@@ -1,8 +1,8 @@
 import { expect, layer } from "@effect/vitest"
-import { Effect, Ref, Schema } from "effect"
-import { SchedulingPolicy, Task, Tasks, TaskStatus } from "../src/index.js"
+import { Duration, Effect, Ref, Schema } from "effect"
+import { SchedulingPolicy, Task, TaskAdmin, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
-import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { asAdmin, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ group: Schema.String }) })
 
@@ -31,6 +31,24 @@ const runOrder = (
     yield* waitForStatus(schema, ids, [TaskStatus.succeeded])
     return (yield* Ref.get(order)).join("")
   })
+
+/** One claim as a node would make it, with no executor behind it; returns the claimed tasks' groups. */
+const claimGroups = (store: TaskStore.TaskStore["Type"], policy: SchedulingPolicy.SchedulingPolicy, limit: number) =>
+  Effect.map(
+    Effect.flatMap(
+      store.claim({
+        keys: [Job.key],
+        timeouts: [Duration.minutes(1)],
+        deadlineGrace: Duration.seconds(1),
+        limit,
+        nodeId: "claimer",
+        leaseDuration: Duration.minutes(1),
+        policy
+      }),
+      (claimed) => store.getMany(claimed.map((task) => task.id))
+    ),
+    (rows) => rows.map((row) => (row.args as { group: string }).group)
+  )
 
 layer(PgTest, { excludeTestServices: true })("scheduling policies", (it) => {
   it.scoped("the fair policy alternates owners even when every claim takes one task", () =>
@@ -61,4 +79,37 @@ layer(PgTest, { excludeTestServices: true })("scheduling policies", (it) => {
       // Enqueued after the normal ones, critical tasks still take three of every four starts.
       expect(order.slice(0, 16)).toBe("CCnCCCnCCCnCCCnC")
     }))
+
+  it.scoped("a limited queue with many waiting groups does not crowd other queues out of a claim", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      yield* TaskAdmin.defineQueue({ name: "narrow", concurrency: 2 }).pipe(asAdmin(schema))
+      for (let owner = 0; owner < 50; owner++) {
+        yield* Tasks.run(Job, { group: "narrow" }, { queue: "narrow", owner: `o${owner}` }).pipe(inSchema(schema))
+      }
+      yield* Tasks.runMany(Job, Array.from({ length: 100 }, () => ({ group: "wide" })), { queue: "wide" }).pipe(inSchema(schema))
+      for (const policy of [SchedulingPolicy.fair(), SchedulingPolicy.strictPriority]) {
+        const groups = yield* claimGroups(store, policy, 10)
+        expect(groups.length).toBe(10)
+        expect(groups.filter((group) => group === "narrow").length).toBeLessThanOrEqual(2)
+      }
+    }))
+
+  it.scoped("with hundreds of groups waiting, a newcomer is served next, not after every older backlog", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      for (let owner = 0; owner < 300; owner++) {
+        yield* Tasks.runMany(Job, Array.from({ length: 5 }, () => ({ group: "old" })), { owner: `o${owner}` }).pipe(
+          inSchema(schema)
+        )
+      }
+      // 400 starts: more than the 200 a fixed window would remember, fewer than the groups' tasks.
+      for (let claim = 0; claim < 40; claim++) expect((yield* claimGroups(store, SchedulingPolicy.fair(), 10)).length).toBe(10)
+      yield* Tasks.run(Job, { group: "new" }, { owner: "newcomer" }).pipe(inSchema(schema))
+      expect(yield* claimGroups(store, SchedulingPolicy.fair(), 1)).toEqual(["new"])
+    }), { timeout: 30_000 })
 })

@@ -25,74 +25,49 @@ export interface ClaimRequest {
 }
 
 /**
- * Which queues have concurrency limits, and whether any limit spans all nodes. Read before each
- * claim: a limit defined while a claim is under way applies from the next one.
+ * Whether some queue has a concurrency limit. Read before each claim, to leave the limits' work out
+ * of the claim when there are none: a limit defined while a claim is under way applies from the next.
  */
-const queueLimits = (tables: Tables) =>
+const hasQueueLimits = (tables: Tables) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{ limited: number; global: number }>`
-      SELECT count(*)::int AS limited, count(concurrency)::int AS global FROM ${sql(tables.queues)}
-      WHERE concurrency IS NOT NULL OR node_concurrency IS NOT NULL`.withoutTransform
-    return { isLimited: (rows[0]?.limited ?? 0) > 0, isGlobal: (rows[0]?.global ?? 0) > 0 }
+    const rows = yield* sql<{ limited: boolean }>`
+      SELECT EXISTS (SELECT 1 FROM ${sql(tables.queues)}
+        WHERE concurrency IS NOT NULL OR node_concurrency IS NOT NULL) AS limited`.withoutTransform
+    return rows[0]?.limited === true
   })
 
 /**
- * Claims up to `limit` runnable tasks in the policy's order. `FOR UPDATE SKIP LOCKED` makes
- * concurrent claimers take disjoint rows without waiting on each other; each claimed row gets a
- * fresh claim token, which every later write of its attempt must present, a lease the node's
- * heartbeat renews, and a hard deadline that holds even if the node hangs.
- *
- * Concurrency limits: a queue's free slots are its limits minus its running tasks (all of them for
- * `concurrency`, this node's for `node_concurrency`). Two claimers counting at once could both
- * take the last slot, so while any queue has a limit across nodes, claims take turns on an
- * advisory lock and count in a statement of their own after it: under READ COMMITTED that
- * statement sees every claim committed before. Per-node limits need no lock (a node has one claimer).
+ * Claims up to `limit` runnable tasks in the policy's order (see `claimOrder.ts`), in one
+ * statement. `FOR UPDATE SKIP LOCKED` makes concurrent claimers take disjoint rows without waiting
+ * on each other; each claimed row gets a fresh claim token, which every later write of its attempt
+ * must present, a lease the node's heartbeat renews, and a hard deadline that holds even if the
+ * node hangs. With concurrency limits, `queue_caps` (migration 0008) gives each limited queue's
+ * free slots, counted after the claims before this one committed, and no queue gets more.
  */
 export const claim = (tables: Tables, request: ClaimRequest) =>
   Effect.gen(function*() {
     if (request.keys.length === 0 || request.limit < 1) return []
     const sql = yield* SqlClient.SqlClient
-    const limits = yield* queueLimits(tables)
-    if (!limits.isGlobal) return yield* claimStatement(tables, request, limits.isLimited)
-    return yield* sql.withTransaction(Effect.gen(function*() {
-      // Each statement must see what committed before it, whatever the database's default isolation.
-      yield* sql`SET TRANSACTION ISOLATION LEVEL READ COMMITTED`
-      yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`${tables.queues} concurrency`}))`
-      return yield* claimStatement(tables, request, true)
-    }))
-  })
-
-const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolean) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
+    const isLimited = yield* hasQueueLimits(tables)
     const caps = isLimited
-      ? sql`caps AS (
-          SELECT q.name AS queue, GREATEST(0, LEAST(
-            q.concurrency - (SELECT count(*) FROM ${tasks} AS r
-              WHERE r.status = ${TaskStatus.running} AND r.queue = q.name),
-            q.node_concurrency - (SELECT count(*) FROM ${tasks} AS r
-              WHERE r.status = ${TaskStatus.running} AND r.queue = q.name AND r.claimed_by = ${request.nodeId})
-          )) AS free
-          FROM ${sql(tables.queues)} AS q WHERE q.concurrency IS NOT NULL OR q.node_concurrency IS NOT NULL
-        ),`
-      : sql``
+      ? sql`SELECT queue, free FROM ${sql(`${tables.schema}.queue_caps`)}(${request.nodeId})`
+      : sql`SELECT NULL::text, NULL::bigint WHERE false`
     // Within a limited queue, only as many candidates as it has free slots, the first in claim order.
-    const capped = isLimited
-      ? sql`ranked AS (
-          SELECT runnable.*, row_number() OVER (PARTITION BY runnable.queue ORDER BY turn, priority DESC, run_at, id) AS place
-          FROM runnable
-        ),
-        allowed AS (
-          SELECT ranked.* FROM ranked LEFT JOIN caps ON caps.queue = ranked.queue
-          WHERE caps.free IS NULL OR ranked.place <= caps.free
+    const allowed = isLimited
+      ? sql`allowed AS (
+          SELECT runnable.* FROM (
+            SELECT runnable.*, row_number() OVER (PARTITION BY queue ORDER BY turn, priority DESC, run_at, id) AS place
+            FROM runnable
+          ) AS runnable LEFT JOIN caps ON caps.queue = runnable.queue
+          WHERE caps.free IS NULL OR runnable.place <= caps.free
         ),`
       : sql`allowed AS (SELECT * FROM runnable),`
     return yield* sql`
-      WITH RECURSIVE ${caps}
+      WITH RECURSIVE caps (queue, free) AS MATERIALIZED (${caps}),
       ${runnableRows(sql, tables, { keys: request.keys, limit: request.limit, policy: request.policy, isLimited })}
-      ${capped}
+      ${allowed}
       candidates AS (
         SELECT id, turn, priority, run_at FROM allowed ORDER BY turn, priority DESC, run_at, id LIMIT ${request.limit * 4}
       ),
