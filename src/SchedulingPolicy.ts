@@ -45,7 +45,7 @@ export type SchedulingPolicy = Fair | StrictPriority
 
 /**
  * Fair shares between (queue, owner) groups. `weights` gives a queue's groups more starts per
- * round (an integer from 1 to 1000; queues not listed have weight 1).
+ * round (an integer from 1 to 100; queues not listed have weight 1).
  *
  * @example
  * ```ts
@@ -89,7 +89,7 @@ export const validate = (policy: SchedulingPolicy): Effect.Effect<SchedulingPoli
   if (policy._tag !== "Fair") return invalid(`unknown policy ${String((policy as { _tag: unknown })._tag)}`)
   if (typeof policy.weights !== "object" || policy.weights === null) return invalid("weights must be a record of queue names")
   const weights = Object.entries(policy.weights)
-  const bad = weights.find(([queue, weight]) => queue.length === 0 || !Number.isInteger(weight) || weight < 1 || weight > 1000)
-  if (bad !== undefined) return invalid(`the weight of queue "${bad[0]}" must be an integer from 1 to 1000, got ${bad[1]}`)
+  const bad = weights.find(([queue, weight]) => queue.length === 0 || !Number.isInteger(weight) || weight < 1 || weight > 100)
+  if (bad !== undefined) return invalid(`the weight of queue "${bad[0]}" must be an integer from 1 to 100, got ${bad[1]}`)
   return Effect.succeed(policy)
 }

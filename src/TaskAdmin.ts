@@ -76,9 +76,12 @@ export const queues: Effect.Effect<ReadonlyArray<QueueDefinition>, TaskStoreErro
 )
 
 const idPattern = /^[1-9][0-9]{0,18}$/
+const maxId = 2n ** 63n - 1n
+
+const isTaskId = (id: unknown): boolean => typeof id === "string" && idPattern.test(id) && BigInt(id) <= maxId
 
 const checkIds = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions> => {
-  const bad = ids.find((id) => typeof id !== "string" || !idPattern.test(id))
+  const bad = ids.find((id) => !isTaskId(id))
   return bad === undefined ? Effect.succeed(ids) : invalid("ids", `"${String(bad)}" is not a task id`)
 }
 

@@ -112,4 +112,20 @@ layer(PgTest, { excludeTestServices: true })("scheduling policies", (it) => {
       yield* Tasks.run(Job, { group: "new" }, { owner: "newcomer" }).pipe(inSchema(schema))
       expect(yield* claimGroups(store, SchedulingPolicy.fair(), 1)).toEqual(["new"])
     }), { timeout: 30_000 })
+
+  it.scoped("weights hold over hundreds of starts: weight 20 gets twenty starts for each one of weight 1", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      yield* Tasks.runMany(Job, Array.from({ length: 500 }, () => ({ group: "light" })), { queue: "light" }).pipe(inSchema(schema))
+      yield* Tasks.runMany(Job, Array.from({ length: 500 }, () => ({ group: "heavy" })), { queue: "heavy" }).pipe(inSchema(schema))
+      const policy = SchedulingPolicy.fair({ weights: { heavy: 20 } })
+      const groups: Array<string> = []
+      for (let claim = 0; claim < 420; claim++) groups.push(...yield* claimGroups(store, policy, 1))
+      const light = groups.filter((group) => group === "light").length
+      expect(groups.length).toBe(420)
+      expect(light).toBeGreaterThanOrEqual(18)
+      expect(light).toBeLessThanOrEqual(22)
+    }), { timeout: 30_000 })
 })

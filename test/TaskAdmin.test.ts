@@ -63,7 +63,7 @@ layer(PgTest, { excludeTestServices: true })("TaskAdmin", (it) => {
 
   it.effect("a malformed task id is a typed error, and nothing runs", () =>
     Effect.gen(function*() {
-      for (const id of ["abc", "", "-1", "1.5", "99999999999999999999"]) {
+      for (const id of ["abc", "", "-1", "1.5", "99999999999999999999", "9999999999999999999"]) {
         const error = yield* Effect.flip(TaskAdmin.resume([id]).pipe(asAdmin("never_created")))
         expect(error).toMatchObject({ _tag: "InvalidTaskOptions", option: "ids" })
       }

@@ -102,6 +102,21 @@ layer(PgTest, { excludeTestServices: true })("per-queue concurrency", (it) => {
       expect(e!.startedAt!.getTime()).toBeGreaterThanOrEqual(d!.finishedAt!.getTime())
     }))
 
+  it.scoped("raising or removing a limit lets waiting tasks start at once, not a scan later", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      yield* (yield* storeOf(schema)).migrate
+      yield* TaskAdmin.defineQueue({ name: "lane", concurrency: 1 }).pipe(asAdmin(schema))
+      yield* startWorker(Work.handler(() => Effect.sleep("1 second")), { schema, poolSize: 4, scanInterval: "30 seconds" })
+      const ids = yield* enqueue(schema, "lane", 3)
+      yield* waitForStatus(schema, ids.slice(0, 1), [TaskStatus.running], "5 seconds")
+      yield* TaskAdmin.defineQueue({ name: "lane" }).pipe(asAdmin(schema))
+      const rows = yield* waitForStatus(schema, ids, [TaskStatus.running, TaskStatus.succeeded], "5 seconds")
+      // All three running at once: the first was still running when the others started.
+      for (const row of rows.slice(1)) expect(row.startedAt!.getTime()).toBeLessThan(rows[0]!.startedAt!.getTime() + 1000)
+      expect(rows[0]!.status).toBe(TaskStatus.running)
+    }))
+
   it.scoped("claims racing on many connections never take more than a queue's cluster-wide limit", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema

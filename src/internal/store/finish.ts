@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
-import { notifyKeys, queueSlotFreed } from "./notify.js"
+import { freedSlots, notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
 
 /** What every end of a claim (finish, hand-back, rescue) clears, in a SET list. */
@@ -79,8 +79,7 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
           UNION SELECT key FROM released_children WHERE after_id IS NULL
           UNION SELECT next.key FROM ${tasks} AS next JOIN finished ON next.after_id = finished.id
             WHERE finished.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) AND next.held_by IS NULL
-          UNION SELECT ${queueSlotFreed} || finished.queue FROM finished JOIN ${sql(tables.queues)} AS q ON q.name = finished.queue
-            WHERE q.concurrency IS NOT NULL OR q.node_concurrency IS NOT NULL`
+          UNION ${freedSlots(sql, tables, sql`SELECT queue FROM finished`)}`
       )
     })
       SELECT finished.id::text AS id FROM finished
@@ -112,13 +111,15 @@ export const releaseClaimedBy = (tables: Tables, nodeId: string, stillRunning: R
           run_at = now(),
           ${clearedClaim(sql)}
         FROM targets WHERE t.id = targets.id
-        RETURNING t.id, t.key
+        RETURNING t.id, t.key, t.queue
       ),
       -- The attempts are void: so are the children they submitted.
       dropped_children AS (
         DELETE FROM ${tasks} AS c USING targets WHERE c.held_by = targets.claim_token RETURNING c.id
       ),
-      notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM released`)})
+      notified AS (${
+      notifyKeys(sql, tables, sql`SELECT key FROM released UNION ${freedSlots(sql, tables, sql`SELECT queue FROM released`)}`)
+    })
       SELECT released.id::text AS id FROM released
         CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows.map((row) => row.id)

@@ -16,3 +16,12 @@ export const notifyKeys = (sql: SqlClient.SqlClient, tables: Tables, keys: Fragm
  * concurrency limit stopped running: tasks of any key may wait for that slot, so every worker looks.
  */
 export const queueSlotFreed = "queue-slot:"
+
+/**
+ * A query with a `key` column for `notifyKeys`: one `queue-slot:<queue>` payload per limited queue
+ * among `ended` (a query with a `queue` column: the tasks that stopped running).
+ */
+export const freedSlots = (sql: SqlClient.SqlClient, tables: Tables, ended: Fragment): Fragment =>
+  sql`SELECT ${queueSlotFreed} || ended.queue AS key FROM (${ended}) AS ended
+    JOIN ${sql(tables.queues)} AS q ON q.name = ended.queue
+    WHERE q.concurrency IS NOT NULL OR q.node_concurrency IS NOT NULL`

@@ -4,19 +4,22 @@ import * as TaskStatus from "../../TaskStatus.js"
 import { notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
 
-/** Pauses waiting tasks (`initialized` only: running ones are not touched); returns the ids paused. */
+/** Pauses waiting tasks (`initialized` only: running ones are not touched); returns the ids paused, in id order. */
 export const pauseWaiting = (tables: Tables, ids: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     if (ids.length === 0) return []
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql<{ id: string }>`
-      UPDATE ${sql(tables.tasks)} SET status = ${TaskStatus.paused}, updated_at = now()
-      WHERE id = ANY(${ids}::bigint[]) AND status = ${TaskStatus.initialized}
-      RETURNING id::text AS id`.withoutTransform
+      WITH paused AS (
+        UPDATE ${sql(tables.tasks)} SET status = ${TaskStatus.paused}, updated_at = now()
+        WHERE id = ANY(${ids}::bigint[]) AND status = ${TaskStatus.initialized}
+        RETURNING id
+      )
+      SELECT id::text AS id FROM paused ORDER BY id`.withoutTransform
     return rows.map((row) => row.id)
   })
 
-/** Makes paused tasks runnable again and wakes workers; returns the ids resumed. */
+/** Makes paused tasks runnable again and wakes workers; returns the ids resumed, in id order. */
 export const resumePaused = (tables: Tables, ids: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     if (ids.length === 0) return []

@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { queueSlotFreed } from "./notify.js"
 import type { Tables } from "./tables.js"
 
 /** A queue's limits, as stored; null is no limit. */
@@ -15,19 +16,24 @@ export interface QueueDefinition {
 
 /**
  * Creates a queue's definition or replaces it whole. A running task is never stopped by a lower
- * limit: the limit holds back claims until the queue is under it again.
+ * limit: the limit holds back claims until the queue is under it again. Every worker is told to
+ * look again, as a raised or removed limit may have freed slots.
  */
 export const defineQueue = (tables: Tables, queue: QueueDefinition) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     yield* sql`
-      INSERT INTO ${sql(tables.queues)} (name, max_size, concurrency, node_concurrency)
-      VALUES (${queue.name}, ${queue.maxSize}, ${queue.concurrency}, ${queue.concurrencyPerNode})
-      ON CONFLICT (name) DO UPDATE SET
-        max_size = excluded.max_size,
-        concurrency = excluded.concurrency,
-        node_concurrency = excluded.node_concurrency,
-        updated_at = now()`
+      WITH defined AS (
+        INSERT INTO ${sql(tables.queues)} (name, max_size, concurrency, node_concurrency)
+        VALUES (${queue.name}, ${queue.maxSize}, ${queue.concurrency}, ${queue.concurrencyPerNode})
+        ON CONFLICT (name) DO UPDATE SET
+          max_size = excluded.max_size,
+          concurrency = excluded.concurrency,
+          node_concurrency = excluded.node_concurrency,
+          updated_at = now()
+        RETURNING name
+      )
+      SELECT pg_notify(${tables.channel}, ${queueSlotFreed} || name) FROM defined`
   })
 
 /** Every defined queue, by name. */

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import { clearedClaim } from "./finish.js"
-import { notifyKeys } from "./notify.js"
+import { freedSlots, notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
 
 export interface RescueRequest {
@@ -51,13 +51,20 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
           run_at = now(),
           ${clearedClaim(sql)}
         FROM lost WHERE t.id = lost.id
-        RETURNING t.id, t.key, t.status
+        RETURNING t.id, t.key, t.queue, t.status
       ),
       -- A lost attempt is void: so are the children it submitted.
       dropped_children AS (
         DELETE FROM ${tasks} AS c USING lost WHERE c.held_by = lost.claim_token RETURNING c.id
       ),
-      notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM rescued WHERE status = ${TaskStatus.initialized}`)})
+      notified AS (${
+      notifyKeys(
+        sql,
+        tables,
+        sql`SELECT key FROM rescued WHERE status = ${TaskStatus.initialized}
+          UNION ${freedSlots(sql, tables, sql`SELECT queue FROM rescued`)}`
+      )
+    })
       SELECT rescued.id::text AS id, rescued.key, rescued.status FROM rescued
         CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows
