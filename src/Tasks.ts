@@ -65,7 +65,7 @@ export interface RunOptions {
   /** Not run before this long after the enqueue (the database's `now()` + delay). Ignored with `runAt`. */
   readonly delay?: Duration.DurationInput | undefined
   /**
-   * Deduplication: at most one unfinished task (status `initialized` or `running`) holds a unique
+   * Deduplication: at most one unfinished task (status `initialized`, `paused` or `running`) holds a unique
    * key. Enqueuing a key an unfinished task holds writes nothing and returns that task's id; once
    * the task has ended (`succeeded` or `failed`), the key is free again.
    */

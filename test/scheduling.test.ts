@@ -63,7 +63,7 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
         const [done] = yield* sql<{ n: number }>`
           SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)} WHERE owner = 'big' AND status = 'succeeded'`
         yield* Effect.log(`when the small owner's 10 tasks were done, the big owner's done: ${done?.n} of ${big.length}`)
-        expect(done?.n).toBeLessThan(100)
+        expect(done?.n).toBeLessThanOrEqual(30)
       }), { timeout: 60_000 })
   }
 

@@ -94,8 +94,16 @@ layer(PgTest, { excludeTestServices: true })("transactional handlers", (it) => {
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const { child, id, schema, shipped } = yield* shipInAProcess("commits")
-      yield* waitFor("the shipment to commit", shipped, (n) => n === 1)
+      // The shipment and the task's status read in one snapshot: the row is never seen without the success.
+      const [seen] = yield* waitFor(
+        "the shipment to commit",
+        sql<{ shipped: number; status: string }>`
+          SELECT (SELECT count(*)::int FROM ${sql(`${schema}.shipments`)}) AS shipped,
+                 (SELECT status FROM ${sql(`${schema}.tasks`)} WHERE id = ${id}::bigint) AS status`,
+        (rows) => rows[0]?.shipped === 1
+      )
       yield* child.kill("SIGKILL")
+      expect(seen?.status).toBe(TaskStatus.succeeded)
       const { nodeId, runs } = yield* survivor(schema)
       // Asserting an absence: wait past the dead node's leases (nodeTimeout 2 s) and many rescue rounds.
       yield* Effect.sleep("3 seconds")
