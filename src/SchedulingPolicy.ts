@@ -4,11 +4,12 @@
  * callback: it costs no extra round trip and cannot race with other claimers.
  *
  * - `fair(...)` (the default): runnable tasks are grouped by queue and owner, and the claim serves
- *   the group that has had the smallest share of the recent starts (the last 200 attempts started,
- *   in any group), divided by its queue's weight; within a batch, a group's second task counts as
- *   one more start. An idle group that gets work is served first until it has caught up, and a
- *   queue of weight 3 gets three starts for every one of a queue of weight 1. Priority orders
- *   tasks within a group. No busy queue or owner starves the others.
+ *   the group that has had the smallest share of the recent starts (the latest attempts started,
+ *   in any group: at least 200, and twice the total weight of the groups waiting), divided by its
+ *   queue's weight; within a batch, a group's second task counts as one more start. An idle group
+ *   that gets work is served first until it has caught up, and a queue of weight 3 gets three
+ *   starts for every one of a queue of weight 1. Priority orders tasks within a group. No busy
+ *   queue or owner starves the others.
  * - `strictPriority`: one line across all queues and owners, by priority, then due time, then id
  *   (the order of graphile-worker, pg-boss and River). A busy queue can delay the others.
  *

@@ -34,6 +34,17 @@ const makeGauge = Effect.map(
   })
 )
 
+/** A claim as a node would make it (no executor behind it). */
+const claimRequest = (nodeId: string, keys: ReadonlyArray<string>, limit: number) => ({
+  keys,
+  timeouts: keys.map(() => Duration.minutes(1)),
+  deadlineGrace: Duration.seconds(1),
+  limit,
+  nodeId,
+  leaseDuration: Duration.minutes(1),
+  policy: SchedulingPolicy.defaults
+})
+
 const enqueue = (schema: string, lane: string, count: number) =>
   Tasks.runMany(Work, Array.from({ length: count }, (_, n) => ({ lane, n })), { queue: lane }).pipe(inSchema(schema))
 
@@ -131,18 +142,40 @@ layer(PgTest, { excludeTestServices: true })("per-queue concurrency", (it) => {
       )
       const claims = yield* Effect.all(
         Array.from({ length: 12 }, (_, n) =>
-          store.claim({
-            keys: [n % 2 === 0 ? Work.key : Other.key],
-            timeouts: [Duration.minutes(1)],
-            deadlineGrace: Duration.seconds(1),
-            limit: 5,
-            nodeId: `racer-${n}`,
-            leaseDuration: Duration.minutes(1),
-            policy: SchedulingPolicy.defaults
-          })),
+          store.claim(claimRequest(`racer-${n}`, [n % 2 === 0 ? Work.key : Other.key], 5))),
         { concurrency: "unbounded" }
       )
       expect(claims.flat().length).toBe(3)
+    }))
+
+  it.scoped("claims that take turns on the limit's lock choose among rows nobody took: each comes back full", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      // A cluster-wide limit on another queue makes every claim take the lock.
+      yield* TaskAdmin.defineQueue({ name: "elsewhere", concurrency: 3 }).pipe(asAdmin(schema))
+      yield* enqueue(schema, "lane", 100)
+      const claims = yield* Effect.all(
+        Array.from({ length: 12 }, (_, n) => store.claim(claimRequest(`racer-${n}`, [Work.key], 5))),
+        { concurrency: "unbounded" }
+      )
+      expect(claims.map((claimed) => claimed.length)).toEqual(Array.from({ length: 12 }, () => 5))
+    }))
+
+  it.scoped("racing claims on a single group, without limits, each come back full", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      yield* enqueue(schema, "lane", 300)
+      for (let round = 0; round < 10; round++) {
+        const claims = yield* Effect.all(
+          Array.from({ length: 3 }, (_, n) => store.claim(claimRequest(`racer-${n}`, [Work.key], 10))),
+          { concurrency: "unbounded" }
+        )
+        expect(claims.map((claimed) => claimed.length)).toEqual([10, 10, 10])
+      }
     }))
 
   it.effect("a bad queue definition is a typed error naming the option", () =>

@@ -25,34 +25,66 @@ export interface ClaimRequest {
 }
 
 /**
- * Whether some queue has a concurrency limit. Read before each claim, to leave the limits' work out
- * of the claim when there are none: a limit defined while a claim is under way applies from the next.
+ * Whether some queue has a concurrency limit, and whether one spans all nodes. Read before each
+ * claim, to leave the limits' work out of the claim when there are none: a limit defined while a
+ * claim is under way applies from the next.
  */
-const hasQueueLimits = (tables: Tables) =>
+const queueLimits = (tables: Tables) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{ limited: boolean }>`
-      SELECT EXISTS (SELECT 1 FROM ${sql(tables.queues)}
-        WHERE concurrency IS NOT NULL OR node_concurrency IS NOT NULL) AS limited`.withoutTransform
-    return rows[0]?.limited === true
+    const rows = yield* sql<{ limited: number; global: number }>`
+      SELECT count(*)::int AS limited, count(concurrency)::int AS global FROM ${sql(tables.queues)}
+      WHERE concurrency IS NOT NULL OR node_concurrency IS NOT NULL`.withoutTransform
+    return { isLimited: (rows[0]?.limited ?? 0) > 0, isGlobal: (rows[0]?.global ?? 0) > 0 }
   })
 
+/** A claimer that stalls holding the claim lock (a blocked event loop, a lost network) lets go after this. */
+const claimLockIdleTimeout = "5s"
+
 /**
- * Claims up to `limit` runnable tasks in the policy's order (see `claimOrder.ts`), in one
- * statement. `FOR UPDATE SKIP LOCKED` makes concurrent claimers take disjoint rows without waiting
- * on each other; each claimed row gets a fresh claim token, which every later write of its attempt
- * must present, a lease the node's heartbeat renews, and a hard deadline that holds even if the
- * node hangs. With concurrency limits, `queue_caps` (migration 0008) gives each limited queue's
- * free slots, counted after the claims before this one committed, and no queue gets more.
+ * Claims up to `limit` runnable tasks in the policy's order (see `claimOrder.ts`). `FOR UPDATE SKIP
+ * LOCKED` makes concurrent claimers take disjoint rows without waiting on each other; each claimed
+ * row gets a fresh claim token, which every later write of its attempt must present, a lease the
+ * node's heartbeat renews, and a hard deadline that holds even if the node hangs.
+ *
+ * Concurrency limits: a limited queue's free slots are its limits minus its running tasks (all of
+ * them for `concurrency`, this node's for `node_concurrency`). Claimers counting at once could
+ * both take the last slot, so while some queue has a limit across nodes, claims take turns on an
+ * advisory lock and claim in a statement after it: under READ COMMITTED (set explicitly, whatever
+ * the database's default) that statement's snapshot sees every claim committed before, so it both
+ * counts right and chooses among rows nobody has taken. Per-node limits need no lock (a node has
+ * one claimer).
  */
 export const claim = (tables: Tables, request: ClaimRequest) =>
   Effect.gen(function*() {
     if (request.keys.length === 0 || request.limit < 1) return []
     const sql = yield* SqlClient.SqlClient
+    const limits = yield* queueLimits(tables)
+    if (!limits.isLimited) return yield* claimStatement(tables, request, false)
+    return yield* sql.withTransaction(Effect.gen(function*() {
+      yield* sql`SET TRANSACTION ISOLATION LEVEL READ COMMITTED`
+      // The planner guesses a never-analysed queue table large, and would JIT-compile the counts.
+      yield* sql`SELECT set_config('jit', 'off', true),
+        set_config('idle_in_transaction_session_timeout', ${claimLockIdleTimeout}, true)
+        ${limits.isGlobal ? sql`, pg_advisory_xact_lock(hashtext(${`${tables.queues} concurrency`}))` : sql``}`
+      return yield* claimStatement(tables, request, true)
+    }))
+  })
+
+/** A status as a literal: the partial indexes' predicates must be provable in any plan. */
+const runningLiteral = `'${TaskStatus.running}'`
+
+const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolean) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
-    const isLimited = yield* hasQueueLimits(tables)
     const caps = isLimited
-      ? sql`SELECT queue, free FROM ${sql(`${tables.schema}.queue_caps`)}(${request.nodeId})`
+      ? sql`SELECT q.name, GREATEST(0, LEAST(
+          q.concurrency - (SELECT count(*) FROM ${tasks} AS r WHERE r.status = ${sql.literal(runningLiteral)} AND r.queue = q.name),
+          q.node_concurrency - (SELECT count(*) FROM ${tasks} AS r
+            WHERE r.status = ${sql.literal(runningLiteral)} AND r.queue = q.name AND r.claimed_by = ${request.nodeId})
+        ))::bigint
+        FROM ${sql(tables.queues)} AS q WHERE q.concurrency IS NOT NULL OR q.node_concurrency IS NOT NULL`
       : sql`SELECT NULL::text, NULL::bigint WHERE false`
     // Within a limited queue, only as many candidates as it has free slots, the first in claim order.
     const allowed = isLimited
@@ -72,10 +104,11 @@ export const claim = (tables: Tables, request: ClaimRequest) =>
         SELECT id, turn, priority, run_at FROM allowed ORDER BY turn, priority DESC, run_at, id LIMIT ${request.limit * 4}
       ),
       next AS (
-        -- The status test is repeated on the locked row: a row another claimer took since this
-        -- statement's snapshot is re-read when locked, and must then drop out.
+        -- The tests are repeated on the locked row: a row another claimer took since this
+        -- statement's snapshot is re-read when locked, and must then drop out
         SELECT t.id FROM ${tasks} AS t JOIN candidates ON candidates.id = t.id
-        WHERE t.status = ${TaskStatus.initialized} AND t.held_by IS NULL
+        -- (run_at too: a task that failed and got a retry delay since then is not due).
+        WHERE t.status = ${TaskStatus.initialized} AND t.held_by IS NULL AND t.run_at <= now()
         ORDER BY candidates.turn, candidates.priority DESC, candidates.run_at, candidates.id
         LIMIT ${request.limit}
         FOR UPDATE OF t SKIP LOCKED

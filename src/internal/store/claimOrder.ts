@@ -38,8 +38,9 @@ export const runnableRows = (sql: SqlClient.SqlClient, tables: Tables, request: 
   const isRunnable = sql`c.status = ${sql.literal(initialized)} AND c.held_by IS NULL
     AND c.run_at <= now() AND c.key = ANY(${request.keys}::text[])
     AND (c.after_id IS NULL OR NOT EXISTS (
+      -- OFFSET 0 keeps this a probe by primary key: otherwise the planner may hash every unfinished task.
       SELECT 1 FROM ${tasks} AS before
-      WHERE before.id = c.after_id AND before.status = ANY(${TaskStatus.unfinished}::text[])))`
+      WHERE before.id = c.after_id AND before.status = ANY(${TaskStatus.unfinished}::text[]) OFFSET 0))`
   const inClaimOrder = sql`ORDER BY c.priority DESC, c.run_at, c.id`
 
   // Strict priority with no limits to respect: the runnable index, read in order.
@@ -106,7 +107,8 @@ export const runnableRows = (sql: SqlClient.SqlClient, tables: Tables, request: 
       WHERE free IS NULL OR queue_place <= free
       ORDER BY turn, priority DESC, run_at, id LIMIT ${wanted}
     ),
-    -- The n-th runnable task of a chosen group has the turn (recent starts + n) / weight.
+    -- The n-th runnable task of a chosen group has the turn (recent starts + n) / weight. Up to
+    -- \`limit\` of each, more when there are few groups: spares for the rows other claimers lock.
     runnable AS (
       SELECT c.id, c.queue, c.priority, c.run_at,
         ${
@@ -116,7 +118,8 @@ export const runnableRows = (sql: SqlClient.SqlClient, tables: Tables, request: 
   } AS turn
       FROM chosen CROSS JOIN LATERAL (
         SELECT c.id, c.queue, c.priority, c.run_at FROM ${tasks} AS c WHERE ${isRunnable} AND ${ofGroup("chosen")}
-        ${inClaimOrder} LIMIT least(${request.limit}, coalesce(chosen.free, ${request.limit}))
+        ${inClaimOrder}
+        LIMIT least(coalesce(chosen.free, ${wanted}), greatest(${request.limit}, ceil(${wanted}::float8 / (SELECT count(*) FROM chosen))))
       ) AS c
     ),`
 }
