@@ -1,8 +1,8 @@
 import { expect, layer } from "@effect/vitest"
-import { Duration, Effect, Ref, Schema } from "effect"
+import { Effect, Ref, Schema } from "effect"
 import { SchedulingPolicy, Task, TaskAdmin, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
-import { asAdmin, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { asAdmin, claimRequest, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ group: Schema.String }) })
 
@@ -36,15 +36,7 @@ const runOrder = (
 const claimGroups = (store: TaskStore.TaskStore["Type"], policy: SchedulingPolicy.SchedulingPolicy, limit: number) =>
   Effect.map(
     Effect.flatMap(
-      store.claim({
-        keys: [Job.key],
-        timeouts: [Duration.minutes(1)],
-        deadlineGrace: Duration.seconds(1),
-        limit,
-        nodeId: "claimer",
-        leaseDuration: Duration.minutes(1),
-        policy
-      }),
+      store.claim(claimRequest("claimer", [Job.key], limit, policy)),
       (claimed) => store.getMany(claimed.map((task) => task.id))
     ),
     (rows) => rows.map((row) => (row.args as { group: string }).group)

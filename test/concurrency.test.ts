@@ -1,8 +1,8 @@
 import { expect, layer } from "@effect/vitest"
-import { Duration, Effect, Ref, Schema } from "effect"
-import { SchedulingPolicy, Task, TaskAdmin, Tasks, TaskStatus } from "../src/index.js"
+import { Effect, Ref, Schema } from "effect"
+import { Task, TaskAdmin, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
-import { asAdmin, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { asAdmin, claimRequest, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Work = Task.make("work", { args: Schema.Struct({ lane: Schema.String, n: Schema.Number }) })
 const Other = Task.make("other", { args: Schema.Struct({ n: Schema.Number }) })
@@ -33,17 +33,6 @@ const makeGauge = Effect.map(
     max: Effect.map(Ref.get(state), (snapshot) => snapshot.max)
   })
 )
-
-/** A claim as a node would make it (no executor behind it). */
-const claimRequest = (nodeId: string, keys: ReadonlyArray<string>, limit: number) => ({
-  keys,
-  timeouts: keys.map(() => Duration.minutes(1)),
-  deadlineGrace: Duration.seconds(1),
-  limit,
-  nodeId,
-  leaseDuration: Duration.minutes(1),
-  policy: SchedulingPolicy.defaults
-})
 
 const enqueue = (schema: string, lane: string, count: number) =>
   Tasks.runMany(Work, Array.from({ length: count }, (_, n) => ({ lane, n })), { queue: lane }).pipe(inSchema(schema))

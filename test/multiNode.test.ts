@@ -2,11 +2,11 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Layer, Metric, Option, Ref, Schema } from "effect"
 import { metricsForTests } from "../src/internal/worker/metrics.js"
-import { SchedulingPolicy, Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
+import { Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { Sleepy } from "./support/sleepy.js"
 import { waitFor } from "./support/waitFor.js"
-import { sleepyTaskInAProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { claimRequest, sleepyTaskInAProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({}), retry: { times: 10 } })
 
@@ -19,15 +19,7 @@ const expireLease = (schema: string, id: string) =>
 
 /** Claims one Job as `nodeId` would, with no executor behind it (a node about to die or hang). */
 const claimOne = (store: TaskStore.TaskStore["Type"], nodeId: string, leaseDuration: Duration.Duration) =>
-  store.claim({
-    keys: [Job.key],
-    timeouts: [Duration.minutes(1)],
-    deadlineGrace: Duration.seconds(10),
-    limit: 1,
-    nodeId,
-    leaseDuration,
-    policy: SchedulingPolicy.defaults
-  })
+  store.claim({ ...claimRequest(nodeId, [Job.key], 1), deadlineGrace: Duration.seconds(10), leaseDuration })
 
 layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
   it.scoped("the heartbeat renews the lease of a long attempt: it is never taken back", () =>

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { spawn } from "node:child_process"
-import { Context, type Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
-import { TaskManager, type TaskRegistry, Tasks, TaskStatus, TaskStore } from "../../src/index.js"
+import { Context, Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
+import { SchedulingPolicy, TaskManager, type TaskRegistry, Tasks, TaskStatus, TaskStore } from "../../src/index.js"
 import { Sleepy } from "./sleepy.js"
 import { waitFor } from "./waitFor.js"
 
@@ -24,6 +24,25 @@ export const startWorker = <E, R>(
 
 /** The store of a schema, to read rows the way the library does. */
 export const storeOf = (schema: string) => TaskStore.make({ schema }).pipe(Effect.orDie)
+
+/**
+ * A claim as a node would make it, for calling `store.claim` directly (no executor behind it):
+ * one-minute timeouts and lease, the default policy unless given.
+ */
+export const claimRequest = (
+  nodeId: string,
+  keys: ReadonlyArray<string>,
+  limit: number,
+  policy: SchedulingPolicy.SchedulingPolicy = SchedulingPolicy.defaults
+): TaskStore.ClaimRequest => ({
+  keys,
+  timeouts: keys.map(() => Duration.minutes(1)),
+  deadlineGrace: Duration.seconds(1),
+  limit,
+  nodeId,
+  leaseDuration: Duration.minutes(1),
+  policy
+})
 
 /** Runs an operator effect (`TaskAdmin`) against the store of a schema. */
 export const asAdmin = (schema: string) =>
