@@ -153,6 +153,8 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly rescueExpired: (request: rescueOps.RescueRequest) => Effect.Effect<ReadonlyArray<Rescued>, TaskStoreError>
   /** Releases or deletes, in one bounded batch, children whose parent attempt ended without settling them. */
   readonly settleOrphanChildren: (limit: number) => Effect.Effect<{ readonly released: number; readonly dropped: number }, TaskStoreError>
+  /** Frees, in one bounded batch, children still waiting for a sibling that has ended or is gone; returns how many. */
+  readonly unblockStaleWaits: (limit: number) => Effect.Effect<number, TaskStoreError>
   /** Tasks waiting or running abnormally long, oldest first, at most `limit`. */
   readonly findStuck: (request: checkOps.StuckRequest) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
@@ -214,6 +216,8 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       rescueExpired: (request) => rescueOps.rescueExpired(tables, request).pipe(withSql, TaskStoreError.refail("rescue")),
       settleOrphanChildren: (limit) =>
         finishOps.settleOrphanChildren(tables, limit).pipe(withSql, TaskStoreError.refail("settle children")),
+      unblockStaleWaits: (limit) =>
+        finishOps.unblockStaleWaits(tables, limit).pipe(withSql, TaskStoreError.refail("unblock waits")),
       findStuck: (request) =>
         checkOps.findStuck(tables, request).pipe(withSql, TaskStoreError.refail("check"), Effect.flatMap(decodeTaskRows)),
       getMany: (ids) =>

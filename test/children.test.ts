@@ -185,9 +185,44 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
         WHERE id = ${kept!}::bigint`
       yield* sql`UPDATE ${tasks} SET parent_id = ${parent}::bigint, held_by = '00000000-0000-0000-0000-00000000000b'
         WHERE id = ${voided!}::bigint`
+      // The kept straggler was chained after a sibling that has ended since: released, it waits no more.
+      const [ended] = yield* Tasks.runMany(Child, [{ name: "ended", spawn: [] }]).pipe(inSchema(schema))
+      yield* sql`UPDATE ${tasks} SET status = 'succeeded', finished_at = now() WHERE id = ${ended!}::bigint`
+      yield* sql`UPDATE ${tasks} SET after_id = ${ended!}::bigint, waiting_for = ${ended!}::bigint WHERE id = ${kept!}::bigint`
       expect(yield* store.settleOrphanChildren(100)).toEqual({ released: 1, dropped: 1 })
       const rows = yield* store.getMany([kept!, voided!])
       expect(rows.map((row) => row.id)).toEqual([kept])
+      const [waiting] = yield* sql<{ waitingFor: string | null; heldBy: string | null }>`
+        SELECT waiting_for::text AS "waitingFor", held_by::text AS "heldBy" FROM ${tasks} WHERE id = ${kept!}::bigint`
+        .withoutTransform
+      expect(waiting).toEqual({ waitingFor: null, heldBy: null })
       expect(yield* store.settleOrphanChildren(100)).toEqual({ released: 0, dropped: 0 })
+    }))
+
+  it.scoped("a child left waiting for a sibling that is gone is freed by the maintenance check, and runs", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const { ChildLive, runs } = yield* recorder
+      const Blocker = Task.make("blocker", { args: Schema.Struct({}) }) // no node runs it
+      const ParentLive = Parent.handler(() =>
+        Effect.zipRight(Tasks.run(Blocker, {}), Tasks.run(Child, { name: "after-blocker", spawn: [] }))
+      )
+      yield* startWorker(Layer.merge(ParentLive, ChildLive), {
+        schema,
+        scanInterval: "200 millis",
+        checkInterval: "200 millis"
+      })
+      yield* Tasks.run(Parent, { children: [] }).pipe(inSchema(schema))
+      const [blocker] = yield* waitFor(
+        "the blocker to be released",
+        sql<{ id: string }>`SELECT id::text AS id FROM ${sql(`${schema}.tasks`)} WHERE key = 'blocker' AND held_by IS NULL`,
+        (rows) => rows.length === 1
+      )
+      yield* Effect.sleep("300 millis") // asserting an absence: the child waits for its sibling
+      expect(yield* Ref.get(runs)).toEqual([])
+      // Deleted by hand: nothing ends it, so only the check's safety net frees the child.
+      yield* sql`DELETE FROM ${sql(`${schema}.tasks`)} WHERE id = ${blocker!.id}::bigint`
+      yield* waitFor("the child to run", Ref.get(runs), (all) => all.length === 1, "10 seconds")
     }))
 })

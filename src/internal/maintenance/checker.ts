@@ -15,12 +15,15 @@ export interface CheckerOptions {
 /**
  * The abnormal-task check, on the maintenance leader only: find tasks waiting or running too long
  * and hand them to the user's callback (a failing callback is logged, never fatal). Returns how
- * many it found.
+ * many it found. It first frees, in a bounded batch, children left waiting for a task that ended
+ * without freeing them (the safety net under `waiting_for`), so they are not reported.
  */
 export const makeChecker = (options: CheckerOptions) =>
   Effect.flatMap(options.leadership.isLeader, (isLeader) =>
     isLeader
       ? Effect.gen(function*() {
+        const freed = yield* options.store.unblockStaleWaits(options.limit)
+        if (freed > 0) yield* Effect.logWarning(`${freed} child task(s) were still waiting for a sibling that had ended`)
         const stuck = yield* options.store.findStuck({
           initializedTimeout: options.initializedTimeout,
           runningTimeout: options.runningTimeout,

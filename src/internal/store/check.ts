@@ -15,13 +15,14 @@ export interface StuckRequest {
 /**
  * Abnormal tasks: due and still waiting after `initializedTimeout` (no node has a handler for the
  * key, or every pool is saturated), or running for longer than `runningTimeout`. Oldest first.
+ * Children held by their parent's attempt or waiting for a sibling are not due yet.
  */
 export const findStuck = (tables: Tables, request: StuckRequest) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     return yield* sql`
       SELECT ${sql.literal(rowColumns)} FROM ${sql(tables.tasks)}
-      WHERE (status = ${TaskStatus.initialized} AND held_by IS NULL
+      WHERE (status = ${TaskStatus.initialized} AND held_by IS NULL AND waiting_for IS NULL
              AND run_at < now() - ${Duration.toMillis(request.initializedTimeout)} * interval '1 millisecond')
          OR (status = ${TaskStatus.running}
              AND started_at < now() - ${Duration.toMillis(request.runningTimeout)} * interval '1 millisecond')

@@ -108,7 +108,7 @@ const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolea
         -- statement's snapshot is re-read when locked, and must then drop out
         SELECT t.id FROM ${tasks} AS t JOIN candidates ON candidates.id = t.id
         -- (run_at too: a task that failed and got a retry delay since then is not due).
-        WHERE t.status = ${TaskStatus.initialized} AND t.held_by IS NULL AND t.run_at <= now()
+        WHERE t.status = ${TaskStatus.initialized} AND t.held_by IS NULL AND t.waiting_for IS NULL AND t.run_at <= now()
         ORDER BY candidates.turn, candidates.priority DESC, candidates.run_at, candidates.id
         LIMIT ${request.limit}
         FOR UPDATE OF t SKIP LOCKED

@@ -35,12 +35,8 @@ export const runnableRows = (sql: SqlClient.SqlClient, tables: Tables, request: 
   const wanted = request.limit * 4
   // A task this claimer may run now: due, a key it handles, not a child held by its parent's
   // attempt, nor one waiting for the sibling submitted before it to end.
-  const isRunnable = sql`c.status = ${sql.literal(initialized)} AND c.held_by IS NULL
-    AND c.run_at <= now() AND c.key = ANY(${request.keys}::text[])
-    AND (c.after_id IS NULL OR NOT EXISTS (
-      -- OFFSET 0 keeps this a probe by primary key: otherwise the planner may hash every unfinished task.
-      SELECT 1 FROM ${tasks} AS before
-      WHERE before.id = c.after_id AND before.status = ANY(${TaskStatus.unfinished}::text[]) OFFSET 0))`
+  const isRunnable = sql`c.status = ${sql.literal(initialized)} AND c.held_by IS NULL AND c.waiting_for IS NULL
+    AND c.run_at <= now() AND c.key = ANY(${request.keys}::text[])`
   const inClaimOrder = sql`ORDER BY c.priority DESC, c.run_at, c.id`
 
   // Strict priority with no limits to respect: the runnable index, read in order.
@@ -72,11 +68,11 @@ export const runnableRows = (sql: SqlClient.SqlClient, tables: Tables, request: 
     -- Every group with waiting rows, one index probe each (a loose index scan).
     groups AS (
       (SELECT queue, coalesce(owner, '') AS owner FROM ${tasks}
-       WHERE status = ${sql.literal(initialized)} AND held_by IS NULL ORDER BY 1, 2 LIMIT 1)
+       WHERE status = ${sql.literal(initialized)} AND held_by IS NULL AND waiting_for IS NULL ORDER BY 1, 2 LIMIT 1)
       UNION ALL
       SELECT later.queue, later.owner FROM groups, LATERAL (
         SELECT queue, coalesce(owner, '') AS owner FROM ${tasks}
-        WHERE status = ${sql.literal(initialized)} AND held_by IS NULL
+        WHERE status = ${sql.literal(initialized)} AND held_by IS NULL AND waiting_for IS NULL
           AND (queue, coalesce(owner, '')) > (groups.queue, groups.owner)
         ORDER BY 1, 2 LIMIT 1
       ) AS later

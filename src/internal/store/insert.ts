@@ -167,7 +167,9 @@ const insertRows = (
 /**
  * Orders the children an attempt submits: each of `ids` runs only after the task before it has
  * ended, the first after the attempt's latest earlier child that exists (found in the database, so
- * a child rolled back with a savepoint is skipped). The caller serialises submissions per attempt.
+ * a child rolled back with a savepoint is skipped). `after_id` records the order; `waiting_for`
+ * holds it until that task ends (all of them are held now, so none has ended yet). The caller
+ * serialises submissions per attempt.
  */
 export const chainChildren = (tables: Tables, heldBy: string, ids: ReadonlyArray<string>) =>
   Effect.gen(function*() {
@@ -176,9 +178,13 @@ export const chainChildren = (tables: Tables, heldBy: string, ids: ReadonlyArray
     const tasks = sql(tables.tasks)
     const previous = ids.slice(0, -1)
     yield* sql`
-      UPDATE ${tasks} AS t SET after_id = coalesce(chain.after_id, (
-        SELECT max(sibling.id) FROM ${tasks} AS sibling
-        WHERE sibling.held_by = ${heldBy}::uuid AND sibling.id < t.id AND NOT (sibling.id = ANY(${ids}::bigint[]))))
-      FROM unnest(${ids}::bigint[], ${[null, ...previous]}::bigint[]) AS chain(id, after_id)
+      UPDATE ${tasks} AS t SET after_id = chain.before_id, waiting_for = chain.before_id
+      FROM (
+        SELECT chain.id, coalesce(chain.after_id, (
+          SELECT max(sibling.id) FROM ${tasks} AS sibling
+          WHERE sibling.held_by = ${heldBy}::uuid AND sibling.id < chain.id AND NOT (sibling.id = ANY(${ids}::bigint[]))
+        )) AS before_id
+        FROM unnest(${ids}::bigint[], ${[null, ...previous]}::bigint[]) AS chain(id, after_id)
+      ) AS chain
       WHERE t.id = chain.id`
   })

@@ -10,10 +10,11 @@ import { addChildren } from "./migrations/0005_children.js"
 import { addOwners } from "./migrations/0006_owners.js"
 import { addPaused } from "./migrations/0007_paused.js"
 import { addConcurrencyAndShares } from "./migrations/0008_concurrency_and_shares.js"
+import { addWaitingFor } from "./migrations/0009_waiting_for.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 8
+export const latestVersion = 9
 
 const loader = (tables: Tables) =>
   Migrator.fromRecord({
@@ -24,7 +25,8 @@ const loader = (tables: Tables) =>
     "0005_children": addChildren(tables),
     "0006_owners": addOwners(tables),
     "0007_paused": addPaused(tables),
-    "0008_concurrency_and_shares": addConcurrencyAndShares(tables)
+    "0008_concurrency_and_shares": addConcurrencyAndShares(tables),
+    "0009_waiting_for": addWaitingFor(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */

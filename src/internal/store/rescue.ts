@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
-import { clearedClaim } from "./finish.js"
+import { clearedClaim, unblockedBy } from "./finish.js"
 import { freedSlots, notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
 
@@ -57,11 +57,14 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
       dropped_children AS (
         DELETE FROM ${tasks} AS c USING lost WHERE c.held_by = lost.claim_token RETURNING c.id
       ),
+      -- A task failed as poison has ended: the sibling after it may run.
+      ${unblockedBy(sql, tables, sql`SELECT id FROM rescued WHERE status = ${TaskStatus.failed}`)},
       notified AS (${
       notifyKeys(
         sql,
         tables,
         sql`SELECT key FROM rescued WHERE status = ${TaskStatus.initialized}
+          UNION SELECT key FROM unblocked WHERE held_by IS NULL
           UNION ${freedSlots(sql, tables, sql`SELECT queue FROM rescued`)}`
       )
     })
