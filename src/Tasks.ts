@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Option, ParseResult, Schema } from "effect"
 import * as insertOps from "./internal/store/insert.js"
 import { priorityProblem, queueProblem } from "./internal/policy.js"
@@ -170,9 +170,11 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
         const tables = yield* currentTables
         if (Option.isNone(attempt)) return yield* insertOps.insertMany(tables, rows)
         const parent = attempt.value
-        return yield* parent.submitting.withPermits(1)(
+        const sql = yield* SqlClient.SqlClient
+        // One transaction (a savepoint inside the caller's): a child is never left inserted but unchained.
+        return yield* parent.submitting.withPermits(1)(sql.withTransaction(
           Effect.tap(insertOps.insertMany(tables, rows), (ids) => insertOps.chainChildren(tables, parent.claimToken, ids))
-        )
+        ))
       }).pipe(
         TaskStoreError.refail("insert"),
         Effect.withSpan("Tasks.run", { kind: "producer", attributes: { "task.key": task.key } })

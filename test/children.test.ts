@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Layer, Option, Ref, Schema } from "effect"
+import { Deferred, Effect, Fiber, Layer, Option, Ref, Schema } from "effect"
 import { Task, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
 import { waitFor } from "./support/waitFor.js"
@@ -224,5 +224,56 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
       // Deleted by hand: nothing ends it, so only the check's safety net frees the child.
       yield* sql`DELETE FROM ${sql(`${schema}.tasks`)} WHERE id = ${blocker!.id}::bigint`
       yield* waitFor("the child to run", Ref.get(runs), (all) => all.length === 1, "10 seconds")
+    }))
+
+  it.scoped("a straggler chained after a sibling whose finish is in flight is settled only once that sibling has ended", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      const tasks = sql(`${schema}.tasks`)
+      const kept = "00000000-0000-0000-0000-00000000000a"
+      const claim = "00000000-0000-0000-0000-0000000000cc"
+      // Parent P succeeded with attempt token `kept`; X, its released child, runs under `claim`.
+      const [p] = yield* sql<{ id: string }>`INSERT INTO ${tasks} (key, args, max_attempts, status, finished_at, kept_token)
+        VALUES ('parent', '{}', 1, 'succeeded', now(), ${kept}::uuid) RETURNING id::text AS id`.withoutTransform
+      const [x] = yield* sql<{ id: string }>`
+        INSERT INTO ${tasks} (key, args, max_attempts, status, claim_token, parent_id, started_at, lease_expires_at)
+        VALUES ('child', '{}', 1, 'running', ${claim}::uuid, ${p!.id}::bigint, now(), now() + interval '1 hour')
+        RETURNING id::text AS id`.withoutTransform
+      // Something (a heartbeat, say) holds X's row for a moment; X's finish takes its snapshot and waits.
+      const locked = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const holder = yield* Effect.fork(sql.withTransaction(Effect.gen(function*() {
+        yield* sql`SELECT 1 FROM ${tasks} WHERE id = ${x!.id}::bigint FOR UPDATE`
+        yield* Deferred.succeed(locked, undefined)
+        yield* Deferred.await(release)
+      })))
+      yield* Deferred.await(locked)
+      const finish = yield* Effect.fork(store.finishIfClaimed([{
+        id: x!.id,
+        claimToken: claim,
+        status: TaskStatus.succeeded,
+        delayMillis: 0,
+        error: null,
+        countsAsAttempt: true,
+        keepsChildren: true
+      }]))
+      yield* Effect.sleep("200 millis") // the finish is waiting on the row lock
+      // A straggler C of the kept attempt commits, chained after X, which the finish cannot see.
+      const [c] = yield* sql<{ id: string }>`
+        INSERT INTO ${tasks} (key, args, max_attempts, parent_id, held_by, after_id, waiting_for)
+        VALUES ('child', '{}', 1, ${p!.id}::bigint, ${kept}::uuid, ${x!.id}::bigint, ${x!.id}::bigint)
+        RETURNING id::text AS id`.withoutTransform
+      expect(yield* store.settleOrphanChildren(100)).toEqual({ released: 0, dropped: 0 }) // X still runs
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      expect(yield* Fiber.join(finish)).toEqual([x!.id])
+      expect(yield* store.settleOrphanChildren(100)).toEqual({ released: 1, dropped: 0 })
+      const [row] = yield* sql<{ waitingFor: string | null; heldBy: string | null }>`
+        SELECT waiting_for::text AS "waitingFor", held_by::text AS "heldBy" FROM ${tasks} WHERE id = ${c!.id}::bigint`
+        .withoutTransform
+      expect(row).toEqual({ waitingFor: null, heldBy: null })
     }))
 })

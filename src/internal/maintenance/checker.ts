@@ -12,6 +12,18 @@ export interface CheckerOptions {
   readonly checkCallback: (tasks: ReadonlyArray<TaskRow>) => Effect.Effect<void>
 }
 
+/** Batches of the safety net, until one comes back short; a failure is logged and the check goes on. */
+const unblockAllStaleWaits = (options: CheckerOptions) =>
+  Effect.gen(function*() {
+    let total = 0
+    for (let batch = 0; batch < 100; batch++) {
+      const freed = yield* options.store.unblockStaleWaits(options.limit)
+      total += freed
+      if (freed < options.limit) break
+    }
+    if (total > 0) yield* Effect.logWarning(`${total} child task(s) were still waiting for a sibling that had ended`)
+  }).pipe(Effect.catchAll((error) => Effect.logError("could not free children waiting for ended siblings", error)))
+
 /**
  * The abnormal-task check, on the maintenance leader only: find tasks waiting or running too long
  * and hand them to the user's callback (a failing callback is logged, never fatal). Returns how
@@ -22,8 +34,7 @@ export const makeChecker = (options: CheckerOptions) =>
   Effect.flatMap(options.leadership.isLeader, (isLeader) =>
     isLeader
       ? Effect.gen(function*() {
-        const freed = yield* options.store.unblockStaleWaits(options.limit)
-        if (freed > 0) yield* Effect.logWarning(`${freed} child task(s) were still waiting for a sibling that had ended`)
+        yield* unblockAllStaleWaits(options)
         const stuck = yield* options.store.findStuck({
           initializedTimeout: options.initializedTimeout,
           runningTimeout: options.runningTimeout,

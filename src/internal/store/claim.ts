@@ -109,6 +109,11 @@ const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolea
         SELECT t.id FROM ${tasks} AS t JOIN candidates ON candidates.id = t.id
         -- (run_at too: a task that failed and got a retry delay since then is not due).
         WHERE t.status = ${TaskStatus.initialized} AND t.held_by IS NULL AND t.waiting_for IS NULL AND t.run_at <= now()
+          -- A backstop for children chained without waiting_for (by an older version during an
+          -- upgrade): their previous sibling must have ended. At most a few primary-key probes.
+          AND (t.after_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM ${tasks} AS before
+            WHERE before.id = t.after_id AND before.status = ANY(${TaskStatus.unfinished}::text[]) OFFSET 0))
         ORDER BY candidates.turn, candidates.priority DESC, candidates.run_at, candidates.id
         LIMIT ${request.limit}
         FOR UPDATE OF t SKIP LOCKED
@@ -171,7 +176,7 @@ export const nextDue = (tables: Tables, keys: ReadonlyArray<string>) =>
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql<{ millis: number | null }>`
       SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::float8 AS millis FROM ${sql(tables.tasks)}
-      WHERE status = ${TaskStatus.initialized} AND run_at > now() AND held_by IS NULL
+      WHERE status = ${TaskStatus.initialized} AND run_at > now() AND held_by IS NULL AND waiting_for IS NULL
         AND key = ANY(${keys}::text[])`.withoutTransform
     const millis = rows[0]?.millis
     return millis === null || millis === undefined ? Option.none<Duration.Duration>() : Option.some(Duration.millis(millis))

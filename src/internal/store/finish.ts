@@ -153,6 +153,10 @@ export const settleOrphanChildren = (tables: Tables, limit: number) =>
         SELECT c.id, c.held_by, parent.kept_token FROM ${tasks} AS c JOIN ${tasks} AS parent ON parent.id = c.parent_id
         WHERE c.held_by IS NOT NULL
           AND NOT (parent.status = ${TaskStatus.running} AND parent.claim_token = c.held_by)
+          -- A sibling before it still running may be ending right now, in a statement that cannot
+          -- see this child yet: decide it in a later round, once that sibling has ended or not.
+          AND NOT EXISTS (SELECT 1 FROM ${tasks} AS before
+                          WHERE before.id = c.waiting_for AND before.status = ${TaskStatus.running})
         LIMIT ${limit}
         FOR UPDATE OF c SKIP LOCKED
       ),

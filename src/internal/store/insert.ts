@@ -168,8 +168,8 @@ const insertRows = (
  * Orders the children an attempt submits: each of `ids` runs only after the task before it has
  * ended, the first after the attempt's latest earlier child that exists (found in the database, so
  * a child rolled back with a savepoint is skipped). `after_id` records the order; `waiting_for`
- * holds it until that task ends (all of them are held now, so none has ended yet). The caller
- * serialises submissions per attempt.
+ * holds it until that task ends (set only while it has not). The caller serialises submissions per
+ * attempt and chains in the transaction that inserted them.
  */
 export const chainChildren = (tables: Tables, heldBy: string, ids: ReadonlyArray<string>) =>
   Effect.gen(function*() {
@@ -178,7 +178,11 @@ export const chainChildren = (tables: Tables, heldBy: string, ids: ReadonlyArray
     const tasks = sql(tables.tasks)
     const previous = ids.slice(0, -1)
     yield* sql`
-      UPDATE ${tasks} AS t SET after_id = chain.before_id, waiting_for = chain.before_id
+      UPDATE ${tasks} AS t SET after_id = chain.before_id,
+        waiting_for = CASE WHEN EXISTS (
+          SELECT 1 FROM ${tasks} AS before
+          WHERE before.id = chain.before_id AND before.status = ANY(${TaskStatus.unfinished}::text[])
+        ) THEN chain.before_id END
       FROM (
         SELECT chain.id, coalesce(chain.after_id, (
           SELECT max(sibling.id) FROM ${tasks} AS sibling
@@ -186,5 +190,5 @@ export const chainChildren = (tables: Tables, heldBy: string, ids: ReadonlyArray
         )) AS before_id
         FROM unnest(${ids}::bigint[], ${[null, ...previous]}::bigint[]) AS chain(id, after_id)
       ) AS chain
-      WHERE t.id = chain.id`
+      WHERE t.id = chain.id AND t.held_by = ${heldBy}::uuid`
   })

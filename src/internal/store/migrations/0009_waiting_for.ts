@@ -6,7 +6,8 @@ import type { Tables } from "../tables.js"
  * `waiting_for`: the sibling a child still waits for (its `after_id` until that task ends, then
  * NULL). Rows that wait are left out of the claim's indexes, so a long chain of waiting children
  * costs a claim nothing, where stepping over them one by one cost it a probe each. `after_id`
- * stays as the record of the order.
+ * stays as the record of the order (no query looks it up any more: its index goes). Stop workers
+ * of older versions before this migration: they chain children without `waiting_for`.
  */
 export const addWaitingFor = (tables: Tables) =>
   Effect.gen(function*() {
@@ -20,6 +21,7 @@ export const addWaitingFor = (tables: Tables) =>
         AND EXISTS (SELECT 1 FROM ${tasks} AS before
                     WHERE before.id = c.after_id AND before.status IN ('initialized', 'paused', 'running'))`
     yield* sql`CREATE INDEX tasks_waiting_for_idx ON ${tasks} (waiting_for) WHERE waiting_for IS NOT NULL`
+    yield* sql`DROP INDEX ${index("tasks_after_idx")}`
     yield* sql`DROP INDEX ${index("tasks_runnable_idx")}`
     yield* sql`CREATE INDEX tasks_runnable_idx ON ${tasks} (priority DESC, run_at, id)
       WHERE status = 'initialized' AND held_by IS NULL AND waiting_for IS NULL`
