@@ -19,6 +19,7 @@ import * as queryOps from "./internal/store/query.js"
 import * as pauseOps from "./internal/store/pause.js"
 import * as queueOps from "./internal/store/queues.js"
 import * as tablesOps from "./internal/store/tables.js"
+import * as waitOps from "./internal/store/waits.js"
 import * as taskRow from "./internal/store/taskRow.js"
 import { type IncompatibleSchema, type InvalidTaskOptions, type QueueFull, TaskStoreError } from "./TaskError.js"
 
@@ -217,7 +218,7 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       settleOrphanChildren: (limit) =>
         finishOps.settleOrphanChildren(tables, limit).pipe(withSql, TaskStoreError.refail("settle children")),
       unblockStaleWaits: (limit) =>
-        finishOps.unblockStaleWaits(tables, limit).pipe(withSql, TaskStoreError.refail("unblock waits")),
+        waitOps.unblockStaleWaits(tables, limit).pipe(withSql, TaskStoreError.refail("unblock waits")),
       findStuck: (request) =>
         checkOps.findStuck(tables, request).pipe(withSql, TaskStoreError.refail("check"), Effect.flatMap(decodeTaskRows)),
       getMany: (ids) =>

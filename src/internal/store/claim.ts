@@ -4,6 +4,7 @@ import type { SchedulingPolicy } from "../../SchedulingPolicy.js"
 import * as TaskStatus from "../../TaskStatus.js"
 import { runnableRows } from "./claimOrder.js"
 import type { Tables } from "./tables.js"
+import { isUnfinished } from "./waits.js"
 import { finishIfClaimed } from "./finish.js"
 import { ClaimedTask, claimedColumns } from "./taskRow.js"
 
@@ -111,9 +112,7 @@ const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolea
         WHERE t.status = ${TaskStatus.initialized} AND t.held_by IS NULL AND t.waiting_for IS NULL AND t.run_at <= now()
           -- A backstop for children chained without waiting_for (by an older version during an
           -- upgrade): their previous sibling must have ended. At most a few primary-key probes.
-          AND (t.after_id IS NULL OR NOT EXISTS (
-            SELECT 1 FROM ${tasks} AS before
-            WHERE before.id = t.after_id AND before.status = ANY(${TaskStatus.unfinished}::text[]) OFFSET 0))
+          AND (t.after_id IS NULL OR NOT ${isUnfinished(sql, tables, sql`t.after_id`)})
         ORDER BY candidates.turn, candidates.priority DESC, candidates.run_at, candidates.id
         LIMIT ${request.limit}
         FOR UPDATE OF t SKIP LOCKED

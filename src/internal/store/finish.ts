@@ -1,20 +1,9 @@
 import { SqlClient } from "@effect/sql"
-import type { Fragment } from "@effect/sql/Statement"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import { freedSlots, notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
-
-/**
- * A CTE named `unblocked`: the children waiting for one of `ended` (a query with an `id` column:
- * tasks that just ended, or are gone) wait no more. Returns their `key` and `held_by`.
- */
-export const unblockedBy = (sql: SqlClient.SqlClient, tables: Tables, ended: Fragment) =>
-  sql`unblocked AS (
-    UPDATE ${sql(tables.tasks)} AS next SET waiting_for = NULL, updated_at = now()
-    WHERE next.waiting_for IN (${ended})
-    RETURNING next.key, next.held_by
-  )`
+import { isUnfinished, unblockedBy } from "./waits.js"
 
 /** What every end of a claim (finish, hand-back, rescue) clears, in a SET list. */
 export const clearedClaim = (sql: SqlClient.SqlClient) =>
@@ -163,10 +152,7 @@ export const settleOrphanChildren = (tables: Tables, limit: number) =>
       released AS (
         UPDATE ${tasks} AS c SET held_by = NULL, updated_at = now(),
           -- committed after the sibling before it was released, that sibling may have ended already
-          waiting_for = CASE WHEN EXISTS (
-            SELECT 1 FROM ${tasks} AS before
-            WHERE before.id = c.waiting_for AND before.status = ANY(${TaskStatus.unfinished}::text[])
-          ) THEN c.waiting_for END
+          waiting_for = CASE WHEN ${isUnfinished(sql, tables, sql`c.waiting_for`)} THEN c.waiting_for END
         FROM orphans WHERE c.id = orphans.id AND orphans.kept_token = orphans.held_by
         RETURNING c.key, c.waiting_for
       ),
@@ -181,26 +167,3 @@ export const settleOrphanChildren = (tables: Tables, limit: number) =>
     return rows[0] ?? { released: 0, dropped: 0 }
   })
 
-/**
- * The safety net under `waiting_for`: children still waiting for a task that has ended or is gone
- * (an end that did not clear it, say a row deleted by hand) wait no more. Bounded; the maintenance
- * leader runs it with each abnormal-task check. Returns how many it freed.
- */
-export const unblockStaleWaits = (tables: Tables, limit: number) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const tasks = sql(tables.tasks)
-    const rows = yield* sql<{ freed: number }>`
-      WITH stale AS (
-        SELECT w.id FROM ${tasks} AS w
-        WHERE w.waiting_for IS NOT NULL AND NOT EXISTS (
-          SELECT 1 FROM ${tasks} AS before
-          WHERE before.id = w.waiting_for AND before.status = ANY(${TaskStatus.unfinished}::text[]))
-        LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED
-      ),
-      ${unblockedBy(sql, tables, sql`SELECT waiting_for FROM ${tasks} JOIN stale USING (id)`)},
-      notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM unblocked WHERE held_by IS NULL`)})
-      SELECT (SELECT count(*)::int FROM unblocked) AS freed FROM notified`.withoutTransform
-    return rows[0]?.freed ?? 0
-  })

@@ -5,6 +5,7 @@ import { QueueFull } from "../../TaskError.js"
 import * as TaskStatus from "../../TaskStatus.js"
 import { notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
+import { isUnfinished } from "./waits.js"
 
 /** A task row to insert, its arguments already encoded to JSON text. */
 export interface NewTask {
@@ -179,10 +180,7 @@ export const chainChildren = (tables: Tables, heldBy: string, ids: ReadonlyArray
     const previous = ids.slice(0, -1)
     yield* sql`
       UPDATE ${tasks} AS t SET after_id = chain.before_id,
-        waiting_for = CASE WHEN EXISTS (
-          SELECT 1 FROM ${tasks} AS before
-          WHERE before.id = chain.before_id AND before.status = ANY(${TaskStatus.unfinished}::text[])
-        ) THEN chain.before_id END
+        waiting_for = CASE WHEN ${isUnfinished(sql, tables, sql`chain.before_id`)} THEN chain.before_id END
       FROM (
         SELECT chain.id, coalesce(chain.after_id, (
           SELECT max(sibling.id) FROM ${tasks} AS sibling

@@ -1,9 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
-import { clearedClaim, unblockedBy } from "./finish.js"
+import { clearedClaim } from "./finish.js"
 import { freedSlots, notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
+import { unblockedBy } from "./waits.js"
 
 export interface RescueRequest {
   readonly limit: number
