@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import {
@@ -38,8 +39,9 @@ import { makeExecutor } from "./internal/worker/executor.js"
 import { makeHeartbeat } from "./internal/worker/heartbeat.js"
 import * as managerOptions from "./internal/worker/options.js"
 import { makeListener, wakeOnRegistryChanges } from "./internal/worker/listener.js"
+import { stopAttempts, tokensOf } from "./internal/worker/running.js"
 import * as supervisor from "./internal/worker/supervisor.js"
-import { type IncompatibleSchema, InvalidTaskOptions, type TaskStoreError } from "./TaskError.js"
+import { type IncompatibleSchema, InvalidTaskOptions, TaskStoreError } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 import * as TaskStore from "./TaskStore.js"
 
@@ -110,13 +112,30 @@ const retryWakeMargin = Duration.millis(10)
 /** Nodes silent this long are removed from the registry (their tasks were rescued long before). */
 const silentNodeRetention = Duration.hours(1)
 
-/** How long a stop waits for interrupted handlers to write their hand-back before doing it itself. */
+/** How long a stop waits for interrupted handlers to write their hand-back, and for each of its own writes. */
 const handBackTimeout = Duration.seconds(5)
+
+/**
+ * Connections of the manager's own, for the heartbeat, claims, maintenance and LISTEN pings:
+ * handlers that hold every connection of the application's pool cannot starve the heartbeat, so a
+ * healthy node never fences itself or loses its leases for want of a connection.
+ */
+const ownConnections = 3
 
 const generatedNodeId = Effect.map(
   Random.nextIntBetween(0, 36 ** 6),
   (n) => `${os.hostname()}/${process.pid}/${n.toString(36).padStart(6, "0")}`
 )
+
+/**
+ * A PgClient of the manager's own, with the application's connection settings and a small pool.
+ * `Reactivity` is provided fresh: it only matters to queries that use it, and the manager's do not.
+ */
+const ownClient = (pg: PgClient.PgClient) =>
+  PgClient.make({ ...pg.config, maxConnections: ownConnections, minConnections: undefined }).pipe(
+    Effect.provide(Reactivity.layer),
+    Effect.mapError((cause) => new TaskStoreError({ operation: "connect", cause }))
+  )
 
 /**
  * Starts a manager in the current scope; closing the scope stops it gracefully.
@@ -132,22 +151,20 @@ export const make = (
 > =>
   Effect.gen(function*() {
     const resolved = yield* resolveOptions(options)
-    const pg = yield* PgClient.PgClient
     const registry = yield* TaskRegistry.TaskRegistry
+    const own = yield* ownClient(yield* PgClient.PgClient)
+    // Handlers' outcomes are written through the application's client (a transactional handler's
+    // on its own transaction); everything else the manager does goes through its own connections.
     const store = yield* TaskStore.make({ schema: resolved.schema })
-    yield* resolved.migrate ? store.migrate : store.verifyVersion
+    const control = yield* TaskStore.make({ schema: resolved.schema }).pipe(Effect.provideService(SqlClient.SqlClient, own))
+    yield* resolved.migrate ? control.migrate : control.verifyVersion
     const nodeId = Option.isSome(resolved.nodeId) ? resolved.nodeId.value : yield* generatedNodeId
-    const registered = yield* store.register({ nodeId, host: os.hostname(), pid: process.pid, nodeTimeout: resolved.nodeTimeout })
-    if (!registered) {
+    const host = os.hostname()
+    const incarnation = yield* control.register({ nodeId, host, pid: process.pid, nodeTimeout: resolved.nodeTimeout })
+    if (Option.isNone(incarnation)) {
       return yield* new InvalidTaskOptions({ option: "nodeId", reason: `"${nodeId}" is already used by a live node` })
     }
-    const connections = pg.config.maxConnections ?? 10
-    if (connections < resolved.poolSize + 3) {
-      yield* Effect.logWarning(
-        `the SqlClient has ${connections} connections for poolSize ${resolved.poolSize}: handlers that use the database ` +
-          "can starve the heartbeat, and the node would then stop its attempts to stay safe; give it at least poolSize + 3"
-      )
-    }
+    const registration = yield* Ref.make<Option.Option<TaskStore.Incarnation>>(incarnation)
 
     const pool = yield* Effect.makeSemaphore(resolved.poolSize)
     const running = yield* FiberMap.make<string, void, never>()
@@ -173,13 +190,14 @@ export const make = (
         )
     })
     const claimer = makeClaimer({
-      store,
+      store: control,
       registry,
       pool,
       poolSize: resolved.poolSize,
       claimBatchSize: resolved.claimBatchSize,
       policy: resolved.scheduling,
       nodeId,
+      registration,
       leaseDuration,
       defaultTimeout: resolved.runningTimeout,
       deadlineGrace: resolved.nodeTimeout,
@@ -190,31 +208,43 @@ export const make = (
       board
     })
     const heartbeat = yield* makeHeartbeat({
-      store,
+      store: control,
       nodeId,
-      host: os.hostname(),
+      host,
       pid: process.pid,
+      nodeTimeout: resolved.nodeTimeout,
+      registration,
       running,
       leaseDuration,
       heartbeatInterval: resolved.heartbeatInterval,
       leadership
     })
     const rescuer = makeRescuer({
-      store,
-      nodeId,
+      store: control,
+      registration,
       leadership,
       leaderLeaseDuration: leaseDuration,
       maxWorkerLosses: resolved.maxWorkerLosses,
       batchSize: 1000
     })
     const checker = makeChecker({
-      store,
+      store: control,
       leadership,
       initializedTimeout: resolved.initializedTimeout,
       runningTimeout: resolved.runningTimeout,
       limit: 100,
       checkCallback: resolved.checkCallback
-    }).pipe(Effect.zipLeft(Effect.whenEffect(store.deleteSilentNodes(silentNodeRetention), leadership.isLeader)))
+    }).pipe(Effect.zipLeft(Effect.whenEffect(control.deleteSilentNodes(silentNodeRetention), leadership.isLeader)))
+
+    /** A stop's own writes: bounded, so a stop during an outage ends (the rescuer then covers what they missed). */
+    const bounded = <A>(what: string, write: Effect.Effect<A, TaskStoreError>) =>
+      write.pipe(
+        Effect.disconnect,
+        Effect.timeoutFail({ duration: handBackTimeout, onTimeout: () => `no answer within ${Duration.format(handBackTimeout)}` }),
+        Effect.map(Option.some),
+        Effect.catchAll((error) => Effect.as(Effect.logError(`could not ${what}`, typeof error === "string" ? error : error.message), Option.none<A>())),
+        Effect.interruptible
+      )
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
@@ -225,37 +255,35 @@ export const make = (
           Effect.timeoutOption(resolved.stopTimeout)
         )
         if (Option.isNone(drained)) {
-          const left = yield* FiberMap.size(running)
-          yield* Effect.logWarning(`stop timeout reached: interrupting ${left} running task(s) and handing them back`)
+          const left = tokensOf(running)
+          yield* Effect.logWarning(`stop timeout reached: interrupting ${left.length} running task(s) and handing them back`)
           // Each interrupted executor writes its own hand-back; waiting for that is bounded too.
-          yield* FiberMap.clear(running).pipe(Effect.interruptible, Effect.timeoutOption(handBackTimeout))
+          yield* stopAttempts(running, left)
+          yield* FiberMap.awaitEmpty(running).pipe(Effect.interruptible, Effect.timeoutOption(handBackTimeout))
         }
         // Handlers that would not stop keep their claims: handing those back would let another node
         // run the task while it still runs here. Their leases lapse once the heartbeat stops.
-        const stillRunning = Array.from(running, ([token]) => token)
+        const stillRunning = tokensOf(running)
         if (stillRunning.length > 0) {
           yield* Effect.logError(`${stillRunning.length} handler(s) did not stop; their tasks will be rescued after their leases lapse`)
         }
         yield* Scope.close(nodeScope, Exit.void)
+        const node = yield* Ref.get(registration)
+        if (Option.isNone(node)) return
         // Whatever else this node still holds (a write that failed, a claim cut short) goes back now.
-        const released = yield* store.releaseClaimedBy(nodeId, stillRunning).pipe(
-          Effect.catchAll((error) =>
-            Effect.as(Effect.logError("could not hand back this node's claims", error.message), [])
-          )
-        )
-        if (released.length > 0) {
-          yield* Effect.logWarning(`handed back ${released.length} task(s) whose outcome was not recorded`, released)
+        const released = yield* bounded("hand back this node's claims", control.releaseClaimedBy(node.value, stillRunning))
+        if (Option.isSome(released) && released.value.length > 0) {
+          yield* Effect.logWarning(`handed back ${released.value.length} task(s) whose outcome was not recorded`, released.value)
         }
-        yield* store.deregister(nodeId).pipe(
-          Effect.catchAll((error) => Effect.logError("could not deregister this node", error.message))
-        )
+        yield* bounded("deregister this node", control.deregister(node.value))
       }).pipe(
         Effect.withSpan("TaskManager.stop", { attributes: { "node.id": nodeId } }),
         Effect.annotateLogs({ module: "TaskManager", nodeId })
       )
     )
 
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", Schedule.fixed(resolved.heartbeatInterval), heartbeat), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", Schedule.forever, heartbeat.round), nodeScope)
+    yield* Effect.forkIn(heartbeat.fence, nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), rescuer), nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)
     yield* Effect.forkIn(claimer.loop, claimScope)
@@ -263,14 +291,14 @@ export const make = (
     if (resolved.listen) {
       yield* Effect.forkIn(
         makeListener({
-          pg,
-          channel: store.channel,
+          pg: own,
+          channel: control.channel,
           nodeId,
           registry,
           wakeups,
           pingInterval: resolved.heartbeatInterval,
           board
-        }),
+        }).pipe(Effect.provideService(SqlClient.SqlClient, own)),
         claimScope
       )
     }

@@ -66,6 +66,19 @@ export type Heartbeat = nodeOps.Heartbeat
  * @since 0.1.0
  * @category models
  */
+export type HeartbeatResult = nodeOps.HeartbeatResult
+
+/**
+ * One run of a node: its id and the token its registration wrote.
+ * @since 0.1.0
+ * @category models
+ */
+export type Incarnation = nodeOps.Incarnation
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Rescued = rescueOps.Rescued
 
 /**
@@ -130,24 +143,27 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly nextDue: (keys: ReadonlyArray<string>) => Effect.Effect<Option.Option<Duration.Duration>, TaskStoreError>
   /** Ends claimed attempts still held under their tokens; returns the ids applied (others were stale). */
   readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
-  /** Hands back the tasks a stopping node still holds, except claims whose handlers still run; returns their ids. */
+  /**
+   * Hands back the tasks a stopping node still holds, except claims whose handlers still run, if
+   * the node's row is still this incarnation's; returns their ids.
+   */
   readonly releaseClaimedBy: (
-    nodeId: string,
+    node: Incarnation,
     stillRunning: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
-  /** Marks the node alive and renews the leases of the given claims; returns the tokens renewed (others were lost). */
-  readonly heartbeat: (beat: Heartbeat) => Effect.Effect<ReadonlySet<string>, TaskStoreError>
-  /** Registers a starting node; false when a live node (heartbeat within `nodeTimeout`) already has that id. */
+  /** Marks this incarnation alive and renews the leases of the given claims; says which were renewed (others were lost). */
+  readonly heartbeat: (beat: Heartbeat) => Effect.Effect<HeartbeatResult, TaskStoreError>
+  /** Registers a starting node and returns its new incarnation; None when a live node (heartbeat within `nodeTimeout`) has that id. */
   readonly register: (node: {
     readonly nodeId: string
     readonly host: string
     readonly pid: number
     readonly nodeTimeout: Duration.Duration
-  }) => Effect.Effect<boolean, TaskStoreError>
-  /** Removes a stopping node from the registry and drops the leases it holds. */
-  readonly deregister: (nodeId: string) => Effect.Effect<void, TaskStoreError>
-  /** Takes or renews a named lease if free, expired or already held by `holder`; true when `holder` holds it. */
-  readonly acquireLease: (name: string, holder: string, duration: Duration.Duration) => Effect.Effect<boolean, TaskStoreError>
+  }) => Effect.Effect<Option.Option<Incarnation>, TaskStoreError>
+  /** Removes a stopping node from the registry and drops the leases it holds, if its row is still this incarnation's. */
+  readonly deregister: (node: Incarnation) => Effect.Effect<void, TaskStoreError>
+  /** Takes or renews a named lease if free, expired or already held by this incarnation; true when it holds it. */
+  readonly acquireLease: (name: string, holder: Incarnation, duration: Duration.Duration) => Effect.Effect<boolean, TaskStoreError>
   /** Forgets nodes whose last heartbeat is older than `olderThan`; returns how many. */
   readonly deleteSilentNodes: (olderThan: Duration.Duration) => Effect.Effect<number, TaskStoreError>
   /** Takes back one bounded batch of running tasks whose lease or deadline passed (attempt counted, poison failed). */
@@ -204,12 +220,12 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       nextDue: (keys) => claimOps.nextDue(tables, keys).pipe(withSql, TaskStoreError.refail("next due")),
       finishIfClaimed: (finishes) =>
         finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),
-      releaseClaimedBy: (nodeId, stillRunning) =>
-        finishOps.releaseClaimedBy(tables, nodeId, stillRunning).pipe(withSql, TaskStoreError.refail("release")),
+      releaseClaimedBy: (node, stillRunning) =>
+        finishOps.releaseClaimedBy(tables, node, stillRunning).pipe(withSql, TaskStoreError.refail("release")),
       verifyVersion: withSql(migrateOps.verifyVersion(tables)),
       heartbeat: (beat) => nodeOps.heartbeat(tables, beat).pipe(withSql, TaskStoreError.refail("heartbeat")),
       register: (node) => nodeOps.register(tables, node).pipe(withSql, TaskStoreError.refail("register")),
-      deregister: (nodeId) => nodeOps.deregister(tables, nodeId).pipe(withSql, TaskStoreError.refail("deregister")),
+      deregister: (node) => nodeOps.deregister(tables, node).pipe(withSql, TaskStoreError.refail("deregister")),
       acquireLease: (name, holder, duration) =>
         nodeOps.acquireLease(tables, name, holder, duration).pipe(withSql, TaskStoreError.refail("lease")),
       deleteSilentNodes: (olderThan) =>

@@ -54,6 +54,22 @@ layer(PgTest, { excludeTestServices: true })("graceful stop", (it) => {
       expect(finished.map((row) => row.attempt)).toEqual([1, 1])
     }))
 
+  it.scoped("a task handed back by a stop runs before the newer work of its group", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const started = yield* Deferred.make<void>()
+      const blocking = Job.handler(() => Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))
+      const worker = yield* startWorker(blocking, { schema, poolSize: 1, stopTimeout: "100 millis", scanInterval: "200 millis" })
+      const first = yield* Tasks.run(Job, { millis: 0 }).pipe(inSchema(schema))
+      yield* Deferred.await(started)
+      const newer = yield* Tasks.runMany(Job, [{ millis: 1 }, { millis: 2 }]).pipe(inSchema(schema))
+      yield* worker.stop
+      const order = yield* Ref.make<ReadonlyArray<number>>([])
+      yield* startWorker(Job.handler(({ millis }) => Ref.update(order, (seen) => [...seen, millis])), { schema, poolSize: 1 })
+      yield* waitForStatus(schema, [first, ...newer], [TaskStatus.succeeded])
+      expect(yield* Ref.get(order)).toEqual([0, 1, 2])
+    }))
+
   it.scoped("a stop with nothing running is immediate, and claims nothing afterwards", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema

@@ -111,6 +111,23 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       expect(row?.lastError).toContain("failed as poison: lost its worker 3 times in a row")
     }))
 
+  it.scoped("a task taken back from a lost worker runs before the newer work of its group", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      const Ordered = Task.make("ordered", { args: Schema.Struct({ n: Schema.Number }) })
+      const lost = yield* Tasks.run(Ordered, { n: 0 }).pipe(inSchema(schema))
+      yield* store.claim({ ...claimRequest("doomed", [Ordered.key], 1), leaseDuration: Duration.seconds(10) })
+      const newer = yield* Tasks.runMany(Ordered, [{ n: 1 }, { n: 2 }, { n: 3 }]).pipe(inSchema(schema))
+      yield* expireLease(schema, lost)
+      expect(yield* store.rescueExpired({ limit: 10, maxWorkerLosses: 3 })).toHaveLength(1)
+      const order = yield* Ref.make<ReadonlyArray<number>>([])
+      yield* startWorker(Ordered.handler(({ n }) => Ref.update(order, (seen) => [...seen, n])), { schema, poolSize: 1, ...fast })
+      yield* waitForStatus(schema, [lost, ...newer], [TaskStatus.succeeded])
+      expect(yield* Ref.get(order)).toEqual([0, 1, 2, 3])
+    }))
+
   it.scoped("an attempt past its deadline on a hung node is rescued", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient

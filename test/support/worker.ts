@@ -79,21 +79,13 @@ export const waitForListener = (schema: string) =>
 
 
 /**
- * Starts a worker script of `test/support/` as a real process (by default `workerProcess.ts`, a
- * worker with a one-minute "sleepy" handler; `args` follow the url and schema); the scope
- * SIGKILLs it if it still runs. `exited` resolves with its exit code.
+ * Starts a script of `test/support/` as a real process with these arguments; the scope SIGKILLs it
+ * if it still runs. `exited` resolves with its exit code.
  */
-export const spawnWorkerProcess = (
-  url: string,
-  schema: string,
-  script: string = "workerProcess.ts",
-  args: ReadonlyArray<string> = []
-) =>
+export const spawnProcess = (script: string, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        spawn(process.execPath, ["--import", "tsx", `test/support/${script}`, url, schema, ...args], { stdio: "ignore" })
-      ),
+      Effect.sync(() => spawn(process.execPath, ["--import", "tsx", `test/support/${script}`, ...args], { stdio: "ignore" })),
       (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
     )
     const exited = Effect.async<number | null>((resume) => {
@@ -102,6 +94,17 @@ export const spawnWorkerProcess = (
     })
     return { kill: (signal: NodeJS.Signals) => Effect.sync(() => child.kill(signal)), exited }
   })
+
+/**
+ * Starts a worker script of `test/support/` (by default `workerProcess.ts`, a worker with a
+ * one-minute "sleepy" handler; `args` follow the url and schema); see `spawnProcess`.
+ */
+export const spawnWorkerProcess = (
+  url: string,
+  schema: string,
+  script: string = "workerProcess.ts",
+  args: ReadonlyArray<string> = []
+) => spawnProcess(script, [url, schema, ...args])
 
 /** A `Sleepy` task, enqueued and then running in a worker process of its own (see `spawnWorkerProcess`). */
 export const sleepyTaskInAProcess = (url: string, schema: string) =>

@@ -1,12 +1,14 @@
-import { Clock, Duration, Effect, Metric } from "effect"
+import { Duration, Effect, Metric, Option, Ref } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { TaskStore } from "../../TaskStore.js"
+import type { Incarnation, TaskStore } from "../../TaskStore.js"
+import { monotonicMillis } from "../monotonic.js"
 import * as metrics from "../worker/metrics.js"
 import type { Leadership } from "./leadership.js"
 
 export interface RescuerOptions {
   readonly store: TaskStore["Type"]
-  readonly nodeId: string
+  /** This process's incarnation of the node; None while another live process holds the id. */
+  readonly registration: Ref.Ref<Option.Option<Incarnation>>
   /** Set at each round: whether this node holds the maintenance lease (the checker reads it too). */
   readonly leadership: Leadership
   /** How long the maintenance lease lasts unless renewed (each round renews it). */
@@ -39,8 +41,10 @@ export const makeRescuer = (options: RescuerOptions) => {
   // Believe in the lease for three quarters of it, counted from before the statement was sent.
   const trusted = Duration.toMillis(options.leaderLeaseDuration) * 0.75
   return Effect.gen(function*() {
-    const startedAt = yield* Clock.currentTimeMillis
-    const isLeader = yield* options.store.acquireLease(maintenanceLease, options.nodeId, options.leaderLeaseDuration)
+    const startedAt = yield* monotonicMillis
+    const node = yield* Ref.get(options.registration)
+    const isLeader = Option.isSome(node) &&
+      (yield* options.store.acquireLease(maintenanceLease, node.value, options.leaderLeaseDuration))
     yield* isLeader ? options.leadership.holdUntil(startedAt + trusted) : options.leadership.resign
     if (!isLeader) return 0
     const rescued = yield* drain(0)

@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import { freedSlots, notifyKeys } from "./notify.js"
+import type { Incarnation } from "./nodes.js"
 import type { Tables } from "./tables.js"
 import { isUnfinished, unblockedBy } from "./waits.js"
 
@@ -13,9 +14,12 @@ export const clearedClaim = (sql: SqlClient.SqlClient) =>
 export interface Finish {
   readonly id: string
   readonly claimToken: string
-  /** `succeeded` or `failed` end the task; `initialized` makes it runnable again after `delayMillis`. */
+  /**
+   * `succeeded` or `failed` end the task; `initialized` makes it runnable again after `delayMillis`,
+   * or, when that is null (a hand-back), at once with its due time kept: at the front of its group.
+   */
   readonly status: TaskStatus.TaskStatus
-  readonly delayMillis: number
+  readonly delayMillis: number | null
   /** Recorded as `last_error` when present; the previous error is kept otherwise. */
   readonly error: string | null
   /** False for an attempt handed back by a stopping worker: it does not count. */
@@ -40,7 +44,7 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
       UPDATE ${tasks} AS t SET
         status = f.status,
         attempt = CASE WHEN f.counts THEN t.attempt ELSE t.attempt - 1 END,
-        run_at = CASE WHEN f.status = ${TaskStatus.initialized}
+        run_at = CASE WHEN f.status = ${TaskStatus.initialized} AND f.delay_ms IS NOT NULL
                       THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
         last_error = coalesce(f.error, t.last_error),
         lost_count = CASE WHEN f.counts THEN 0 ELSE t.lost_count END,
@@ -78,7 +82,7 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
       notifyKeys(
         sql,
         tables,
-        sql`SELECT key FROM finished WHERE status = ${TaskStatus.initialized} AND delay_ms = 0
+        sql`SELECT key FROM finished WHERE status = ${TaskStatus.initialized} AND coalesce(delay_ms, 0) = 0
           UNION SELECT key FROM released_children WHERE waiting_for IS NULL
           UNION SELECT key FROM unblocked WHERE held_by IS NULL
           UNION ${freedSlots(sql, tables, sql`SELECT queue FROM finished`)}`
@@ -92,25 +96,28 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
 /**
  * Hands back every task still claimed by a stopping node, except those whose handlers still run
  * (`stillRunning`: they could not be interrupted in time; their leases will lapse and they will be
- * rescued once they can no longer run here). Runnable at once and announced with NOTIFY; the
- * unrecorded attempt is not counted. Guarded by the node's name and the `running` state.
+ * rescued once they can no longer run here). Runnable at once, at the front of their group (their
+ * due time is kept), and announced with NOTIFY; the unrecorded attempt is not counted. Guarded by
+ * the node's name, its incarnation (a process whose name a replacement has taken hands back
+ * nothing) and the `running` state.
  */
-export const releaseClaimedBy = (tables: Tables, nodeId: string, stillRunning: ReadonlyArray<string>) =>
+export const releaseClaimedBy = (tables: Tables, node: Incarnation, stillRunning: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
     const rows = yield* sql<{ id: string }>`
       WITH targets AS (
         SELECT id, claim_token FROM ${tasks}
-        WHERE claimed_by = ${nodeId} AND status = ${TaskStatus.running}
+        WHERE claimed_by = ${node.nodeId} AND status = ${TaskStatus.running}
           AND NOT (claim_token = ANY(${stillRunning}::uuid[]))
+          AND EXISTS (SELECT 1 FROM ${sql(tables.nodes)}
+                      WHERE id = ${node.nodeId} AND incarnation = ${node.incarnation}::uuid)
         FOR UPDATE
       ),
       released AS (
         UPDATE ${tasks} AS t SET
           status = ${TaskStatus.initialized},
           attempt = greatest(t.attempt - 1, 0),
-          run_at = now(),
           ${clearedClaim(sql)}
         FROM targets WHERE t.id = targets.id
         RETURNING t.id, t.key, t.queue

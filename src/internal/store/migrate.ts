@@ -11,10 +11,11 @@ import { addOwners } from "./migrations/0006_owners.js"
 import { addPaused } from "./migrations/0007_paused.js"
 import { addConcurrencyAndShares } from "./migrations/0008_concurrency_and_shares.js"
 import { addWaitingFor } from "./migrations/0009_waiting_for.js"
+import { addIncarnations } from "./migrations/0010_incarnations.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 9
+export const latestVersion = 10
 
 const loader = (tables: Tables) =>
   Migrator.fromRecord({
@@ -26,7 +27,8 @@ const loader = (tables: Tables) =>
     "0006_owners": addOwners(tables),
     "0007_paused": addPaused(tables),
     "0008_concurrency_and_shares": addConcurrencyAndShares(tables),
-    "0009_waiting_for": addWaitingFor(tables)
+    "0009_waiting_for": addWaitingFor(tables),
+    "0010_incarnations": addIncarnations(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */

@@ -1,49 +1,62 @@
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Option } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { Tables } from "./tables.js"
 
 const millis = (duration: Duration.Duration) => Duration.toMillis(duration)
 
-/** What a node says about itself at each heartbeat. */
-export interface Heartbeat {
+/** One run of a node: its name, and the token its registration wrote (a fresh one at every start). */
+export interface Incarnation {
   readonly nodeId: string
-  readonly host: string
-  readonly pid: number
+  readonly incarnation: string
+}
+
+/** What a node says about itself at each heartbeat. */
+export interface Heartbeat extends Incarnation {
   /** The claim tokens of the attempts this node is running now. */
   readonly claimTokens: ReadonlyArray<string>
   /** Renewed leases last this long from now. */
   readonly leaseDuration: Duration.Duration
 }
 
+/** What a heartbeat found. */
+export interface HeartbeatResult {
+  /** False when the node's row no longer carries this incarnation (replaced, or forgotten): nothing was renewed. */
+  readonly isRegistered: boolean
+  /** The claim tokens renewed; a token sent but missing here was taken away. */
+  readonly renewed: ReadonlySet<string>
+}
+
 /**
- * Records the node as alive (registering it the first time) and renews the leases of the attempts
- * it still holds, in one statement. Returns the tokens renewed: a token missing from the answer was
- * taken away (rescued, or released by an operator) and its attempt must stop.
+ * Marks this incarnation of the node alive and renews the leases of the attempts it still holds,
+ * in one statement. Both are guarded by the incarnation: once another process has registered the
+ * same node id (this one was silent past `nodeTimeout`), this one renews nothing, and every attempt
+ * it still runs must stop.
  */
 export const heartbeat = (tables: Tables, beat: Heartbeat) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{ token: string }>`
+    const rows = yield* sql<{ isRegistered: boolean; renewed: ReadonlyArray<string> }>`
       WITH beat AS (
-        INSERT INTO ${sql(tables.nodes)} (id, host, pid) VALUES (${beat.nodeId}, ${beat.host}, ${beat.pid})
-        ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
+        UPDATE ${sql(tables.nodes)} SET heartbeat_at = now()
+        WHERE id = ${beat.nodeId} AND incarnation = ${beat.incarnation}::uuid
         RETURNING id
       ),
       renewed AS (
         UPDATE ${sql(tables.tasks)} SET lease_expires_at = now() + ${millis(beat.leaseDuration)} * interval '1 millisecond'
         WHERE status = ${TaskStatus.running} AND claimed_by = ${beat.nodeId}
-          AND claim_token = ANY(${beat.claimTokens}::uuid[])
+          AND claim_token = ANY(${beat.claimTokens}::uuid[]) AND EXISTS (SELECT 1 FROM beat)
         RETURNING claim_token::text AS token
       )
-      SELECT renewed.token FROM renewed CROSS JOIN beat`.withoutTransform
-    return new Set(rows.map((row) => row.token))
+      SELECT EXISTS (SELECT 1 FROM beat) AS "isRegistered", ARRAY(SELECT token FROM renewed) AS renewed`.withoutTransform
+    const row = rows[0]
+    return { isRegistered: row?.isRegistered === true, renewed: new Set(row?.renewed ?? []) } satisfies HeartbeatResult
   })
 
 /**
- * Registers a starting node. Its id may be reused only if its previous holder is dead (silent for
- * `nodeTimeout`): two live nodes sharing an id would renew, release and deregister each other's
- * claims. Returns false when a live node holds the id.
+ * Registers a starting node and returns its new incarnation. Its id may be reused only if its
+ * previous holder is dead (silent for `nodeTimeout`): two live nodes sharing an id would see each
+ * other's claims as their own. None when a live node holds the id.
  */
 export const register = (
   tables: Tables,
@@ -52,36 +65,41 @@ export const register = (
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const nodes = sql(tables.nodes)
-    const rows = yield* sql<{ id: string }>`
-      INSERT INTO ${nodes} AS n (id, host, pid) VALUES (${node.nodeId}, ${node.host}, ${node.pid})
-      ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = now(), heartbeat_at = now()
+    const rows = yield* sql<{ incarnation: string }>`
+      INSERT INTO ${nodes} AS n (id, host, pid, incarnation) VALUES (${node.nodeId}, ${node.host}, ${node.pid}, gen_random_uuid())
+      ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, incarnation = excluded.incarnation,
+        started_at = now(), heartbeat_at = now()
       WHERE n.heartbeat_at < now() - ${millis(node.nodeTimeout)} * interval '1 millisecond'
-      RETURNING id`.withoutTransform
-    return rows.length === 1
-  })
-
-/** Removes a stopping node from the registry and gives up any lease it holds. */
-export const deregister = (tables: Tables, nodeId: string) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`DELETE FROM ${sql(tables.leases)} WHERE holder = ${nodeId}`
-    yield* sql`DELETE FROM ${sql(tables.nodes)} WHERE id = ${nodeId}`
+      RETURNING incarnation::text AS incarnation`.withoutTransform
+    return Option.map(Option.fromNullable(rows[0]), (row): Incarnation => ({ nodeId: node.nodeId, incarnation: row.incarnation }))
   })
 
 /**
- * Takes or renews the named lease for `holder` when it is free, expired or already theirs; returns
- * whether `holder` holds it now. The conditional upsert locks the one lease row, so at most one
- * holder has an unexpired lease at any time.
+ * Removes a stopping node from the registry and gives up the leases it holds, if the row is still
+ * this incarnation's (a replacement's row and leases are left alone).
  */
-export const acquireLease = (tables: Tables, name: string, holder: string, duration: Duration.Duration) =>
+export const deregister = (tables: Tables, node: Incarnation) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`DELETE FROM ${sql(tables.leases)} WHERE holder = ${node.nodeId} AND incarnation = ${node.incarnation}::uuid`
+    yield* sql`DELETE FROM ${sql(tables.nodes)} WHERE id = ${node.nodeId} AND incarnation = ${node.incarnation}::uuid`
+  })
+
+/**
+ * Takes or renews the named lease for `holder` when it is free, expired or already held by this
+ * same incarnation; returns whether it holds it now. The conditional upsert locks the one lease
+ * row, so at most one holder has an unexpired lease at any time.
+ */
+export const acquireLease = (tables: Tables, name: string, holder: Incarnation, duration: Duration.Duration) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const leases = sql(tables.leases)
     const rows = yield* sql<{ holder: string }>`
-      INSERT INTO ${leases} AS l (name, holder, expires_at)
-      VALUES (${name}, ${holder}, now() + ${millis(duration)} * interval '1 millisecond')
-      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-      WHERE l.holder = excluded.holder OR l.expires_at < now()
+      INSERT INTO ${leases} AS l (name, holder, incarnation, expires_at)
+      VALUES (${name}, ${holder.nodeId}, ${holder.incarnation}::uuid, now() + ${millis(duration)} * interval '1 millisecond')
+      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, incarnation = excluded.incarnation,
+        expires_at = excluded.expires_at
+      WHERE (l.holder = excluded.holder AND l.incarnation = excluded.incarnation) OR l.expires_at < now()
       RETURNING holder`.withoutTransform
     return rows.length === 1
   })

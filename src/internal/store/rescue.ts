@@ -24,8 +24,9 @@ export interface Rescued {
  * attempt counts, its cause is recorded (`worker lost`), and the task is runnable again at once,
  * even when its retries are used up (the task did not fail: its worker did), unless it has now lost
  * its worker `maxWorkerLosses` times in a row: then it fails, so a task that kills its workers
- * cannot kill them forever. Runnable ones are announced
- * with NOTIFY, so any idle node picks them up immediately.
+ * cannot kill them forever. A runnable one keeps its due time, so it comes back at the front of its
+ * group (the interrupted work resumes before newer work), and is announced with NOTIFY, so any idle
+ * node picks it up immediately.
  */
 export const rescueExpired = (tables: Tables, request: RescueRequest) =>
   Effect.gen(function*() {
@@ -49,7 +50,6 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
             || CASE WHEN t.lost_count + 1 >= ${request.maxWorkerLosses}
                  THEN format('; failed as poison: lost its worker %s times in a row', t.lost_count + 1) ELSE '' END,
           finished_at = CASE WHEN ${isFinal} THEN now() END,
-          run_at = now(),
           ${clearedClaim(sql)}
         FROM lost WHERE t.id = lost.id
         RETURNING t.id, t.key, t.queue, t.status

@@ -1,8 +1,8 @@
-import { Duration, Effect, FiberMap, Metric, Option, Queue, Random } from "effect"
+import { Duration, Effect, FiberMap, Metric, Option, Queue, Random, type Ref } from "effect"
 import type { SchedulingPolicy } from "../../SchedulingPolicy.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { TaskStore } from "../../TaskStore.js"
+import type { Incarnation, TaskStore } from "../../TaskStore.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import * as metrics from "./metrics.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
@@ -14,6 +14,8 @@ export interface ClaimerOptions {
   readonly poolSize: number
   readonly claimBatchSize: number
   readonly nodeId: string
+  /** This process's incarnation of the node; None (claim nothing) while another live process holds the id. */
+  readonly registration: Ref.Ref<Option.Option<Incarnation>>
   /** A claim's lease; the heartbeat renews it while the attempt runs. */
   readonly leaseDuration: Duration.Duration
   /** The attempt timeout of tasks that define none. */
@@ -56,7 +58,8 @@ export const makeClaimer = (options: ClaimerOptions) => {
     Effect.gen(function*() {
       const busy = yield* FiberMap.size(options.running)
       const limit = Math.max(1, Math.min(options.claimBatchSize, options.poolSize - busy))
-      const keys = yield* options.registry.runnableKeys
+      // A node whose id another process has taken claims nothing until it is registered again.
+      const keys = Option.isSome(yield* options.registration) ? yield* options.registry.runnableKeys : []
       const claims = yield* restore(Effect.flatMap(timeoutsOf(keys), (timeouts) =>
         options.store.claim({
           keys,

@@ -1,7 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
-import { Clock, Duration, Effect, Queue, Ref, Schedule, Stream } from "effect"
+import { Duration, Effect, Queue, Ref, Schedule, Stream } from "effect"
 import type { TaskRegistry } from "../../TaskRegistry.js"
+import { monotonicMillis } from "../monotonic.js"
 import { queueSlotFreed } from "../store/notify.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
 
@@ -41,7 +42,7 @@ export const makeListener = (options: ListenerOptions): Effect.Effect<never, nev
     const receive = (payload: string) =>
       payload === ping
         ? Effect.all([
-          Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.set(lastHeard, now)),
+          Effect.flatMap(monotonicMillis, (now) => Ref.set(lastHeard, now)),
           recordSuccess(options.board, "listener"),
           Effect.flatMap(Ref.getAndSet(isConfirmed, true), (wasConfirmed) => wasConfirmed ? Effect.void : wake)
         ], { discard: true })
@@ -55,12 +56,12 @@ export const makeListener = (options: ListenerOptions): Effect.Effect<never, nev
     const watchdog = Effect.gen(function*() {
       yield* sql`SELECT pg_notify(${options.channel}, ${ping})`.pipe(Effect.ignore)
       yield* Effect.sleep(options.pingInterval)
-      const silentFor = (yield* Clock.currentTimeMillis) - (yield* Ref.get(lastHeard))
+      const silentFor = (yield* monotonicMillis) - (yield* Ref.get(lastHeard))
       if (silentFor > 3 * Duration.toMillis(options.pingInterval)) return yield* Effect.fail(new ListenerSilent())
     }).pipe(Effect.forever)
 
     const session = Effect.gen(function*() {
-      yield* Ref.set(lastHeard, yield* Clock.currentTimeMillis)
+      yield* Ref.set(lastHeard, yield* monotonicMillis)
       yield* Ref.set(isConfirmed, false)
       yield* Effect.raceFirst(listen, watchdog)
     }).pipe(

@@ -93,7 +93,11 @@ export const toFinish = (claim: ClaimedTask, outcome: Outcome): Finish => ({
   id: claim.id,
   claimToken: claim.claimToken,
   status: statusOf[outcome._tag],
-  delayMillis: outcome._tag === "Retry" || outcome._tag === "Snoozed" ? Duration.toMillis(outcome.delay) : 0,
+  delayMillis: outcome._tag === "Retry" || outcome._tag === "Snoozed"
+    ? Duration.toMillis(outcome.delay)
+    : outcome._tag === "Released"
+    ? null
+    : 0,
   error: outcome._tag === "Retry" || outcome._tag === "Failed" ? outcome.error : null,
   countsAsAttempt: outcome._tag !== "Released" && outcome._tag !== "Snoozed",
   keepsChildren: outcome._tag === "Succeeded" || outcome._tag === "Snoozed"
