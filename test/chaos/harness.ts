@@ -7,8 +7,12 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Clock, Context, Duration, Effect, Layer, Random, Redacted, Schedule, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { type RunningServer, startServer } from "../../src/internal/embedded/server.js"
 import { Tasks, TaskStatus, TaskStore } from "../../src/index.js"
+import { waitFor, WaitTimeout } from "../support/waitFor.js"
 import { ChaosJob } from "./chaosJob.js"
 
 export interface ScenarioResult {
@@ -53,13 +57,51 @@ export interface Worker {
   readonly kill: (signal: NodeJS.Signals) => Effect.Effect<void>
 }
 
-/** Starts a worker process; the scope kills it if it still runs. */
+/** Where a scenario's worker processes write their output (removed with the scenario's scope). */
+const logDirectory = (schema: string) => path.join(os.tmpdir(), "effect-tasks-chaos", schema)
+
+/** The last lines each worker of a scenario wrote: what a failure message shows. */
+const workerOutput = (schema: string, lines = 15): string => {
+  const dir = logDirectory(schema)
+  if (!fs.existsSync(dir)) return "(no worker output)"
+  return fs.readdirSync(dir).sort().map((file) => {
+    const tail = fs.readFileSync(path.join(dir, file), "utf8").trimEnd().split("\n").slice(-lines).join("\n")
+    return `--- ${file} (last ${lines} lines) ---\n${tail}`
+  }).join("\n")
+}
+
+/**
+ * Waits (through outages) until `done` holds for what `probe` reads. A failure names what was
+ * awaited, the last value seen and the workers' recent output, instead of dying anonymously.
+ */
+const waitInScenario = <A, E>(
+  schema: string,
+  what: string,
+  probe: Effect.Effect<A, E>,
+  done: (value: A) => boolean,
+  within: Duration.DurationInput
+) =>
+  waitFor(what, persistent(probe), done, within).pipe(
+    Effect.orDieWith((error) =>
+      new Error(
+        `${error instanceof WaitTimeout ? error.message : `${what}: ${String(error)}`}\nworker output:\n${workerOutput(schema)}`
+      )
+    )
+  )
+
+/** Starts a worker process, its output going to the scenario's log directory; the scope kills it if it still runs. */
 export const startWorker = (schema: string, node: string): Effect.Effect<Worker, never, Chaos | Scope.Scope> =>
   Effect.gen(function*() {
     const { url } = yield* Chaos
+    const log = yield* Effect.acquireRelease(
+      Effect.sync(() => fs.openSync(path.join(logDirectory(schema), `${node}.log`), "a")),
+      (fd) => Effect.sync(() => fs.closeSync(fd))
+    )
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        spawn(process.execPath, ["--import", "tsx", "test/chaos/chaosWorker.ts", url, schema, node], { stdio: "ignore" })
+        spawn(process.execPath, ["--import", "tsx", "test/chaos/chaosWorker.ts", url, schema, node], {
+          stdio: ["ignore", log, log]
+        })
       ),
       (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
     )
@@ -80,6 +122,10 @@ export const prepareSchema = (scenario: string) =>
     const { admin } = yield* Chaos
     const suffix = (yield* Random.nextIntBetween(0, 36 ** 5)).toString(36)
     const schema = `chaos_${scenario.replace(/[^a-z]/g, "_")}_${suffix}`
+    yield* Effect.acquireRelease(
+      Effect.sync(() => fs.mkdirSync(logDirectory(schema), { recursive: true })),
+      () => Effect.sync(() => fs.rmSync(logDirectory(schema), { recursive: true, force: true }))
+    )
     yield* Effect.gen(function*() {
       const store = yield* TaskStore.make({ schema })
       yield* store.migrate
@@ -113,10 +159,12 @@ export const settle = (scenario: string, schema: string, startedAt: number, with
       SELECT count(*)::int AS total,
              count(*) FILTER (WHERE status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}))::int AS final
       FROM ${sql(`${schema}.tasks`)}`.pipe(Effect.provide(admin))
-    yield* persistent(counts).pipe(
-      Effect.filterOrFail(([row]) => row !== undefined && row.final === row.total),
-      Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo(within))),
-      Effect.orDie
+    yield* waitInScenario(
+      schema,
+      `every task of ${scenario} to succeed or fail`,
+      Effect.map(counts, ([row]) => row),
+      (row) => row !== undefined && row.final === row.total,
+      within
     )
     const finishedAt = yield* Clock.currentTimeMillis
     const [tally] = yield* persistent(sql<{
@@ -178,12 +226,19 @@ export const waitUntilBusy = (schema: string, node?: string) =>
   Effect.gen(function*() {
     const { admin } = yield* Chaos
     const sql = yield* Effect.provide(SqlClient.SqlClient, admin)
-    const running = sql<{ n: number }>`
-      SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)}
-      WHERE status = ${TaskStatus.running} ${node === undefined ? sql`` : sql`AND claimed_by = ${node}`}`
-    yield* running.pipe(
-      Effect.filterOrFail(([row]) => (row?.n ?? 0) > 0),
-      Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("30 seconds"))),
-      Effect.orDie
+    const probe = sql<{ running: number; registeredNodes: number }>`
+      SELECT
+        (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)}
+          WHERE status = ${TaskStatus.running} ${node === undefined ? sql`` : sql`AND claimed_by = ${node}`}) AS running,
+        (SELECT count(*)::int FROM ${sql(`${schema}.nodes`)}) AS "registeredNodes"`.pipe(
+      Effect.map(([row]) => row),
+      Effect.provide(admin)
+    )
+    yield* waitInScenario(
+      schema,
+      `${node ?? "a worker"} to run a task in ${schema}`,
+      probe,
+      (row) => (row?.running ?? 0) > 0,
+      "30 seconds"
     )
   })
