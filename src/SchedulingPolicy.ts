@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
+import { queueProblem } from "./internal/policy.js"
 import { InvalidTaskOptions } from "./TaskError.js"
 
 /**
@@ -90,7 +91,12 @@ export const validate = (policy: SchedulingPolicy): Effect.Effect<SchedulingPoli
   if (policy._tag !== "Fair") return invalid(`unknown policy ${String((policy as { _tag: unknown })._tag)}`)
   if (typeof policy.weights !== "object" || policy.weights === null) return invalid("weights must be a record of queue names")
   const weights = Object.entries(policy.weights)
-  const bad = weights.find(([queue, weight]) => queue.length === 0 || !Number.isInteger(weight) || weight < 1 || weight > 100)
-  if (bad !== undefined) return invalid(`the weight of queue "${bad[0]}" must be an integer from 1 to 100, got ${bad[1]}`)
+  for (const [queue, weight] of weights) {
+    const problem = queueProblem(queue)
+    if (problem !== undefined) return invalid(`weights: the queue name ${JSON.stringify(queue)} ${problem}`)
+    if (!Number.isInteger(weight) || weight < 1 || weight > 100) {
+      return invalid(`the weight of queue "${queue}" must be an integer from 1 to 100, got ${weight}`)
+    }
+  }
   return Effect.succeed(policy)
 }

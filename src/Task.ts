@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
-import { priorityProblem, queueProblem } from "./internal/policy.js"
+import { priorityProblem, queueProblem, textProblem } from "./internal/policy.js"
 import { InvalidTaskDefinition, TaskSnooze } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 
@@ -110,6 +110,8 @@ const validate = <A, I>(key: string, options: Options<A, I>): string | undefined
   if (typeof key !== "string" || key.trim().length === 0) return "the key is empty"
   if (key !== key.trim()) return "the key has leading or trailing white space"
   if (key.length > maxKeyLength) return `the key is longer than ${maxKeyLength} characters`
+  const keyText = textProblem(key)
+  if (keyText !== undefined) return `the key ${keyText}`
   if (options === undefined || options.args === undefined) return "options.args (a Schema) is required"
   const times = options.retry?.times ?? defaults.retryTimes
   if (!Number.isInteger(times) || times < 0 || times > maxRetryTimes) {
@@ -132,8 +134,9 @@ const validate = <A, I>(key: string, options: Options<A, I>): string | undefined
 }
 
 /**
- * Defines a task. Throws `InvalidTaskDefinition` for an empty key or an invalid option: a bad
- * definition is found when the module loads, never when a task runs.
+ * Defines a task. Throws `InvalidTaskDefinition` for an empty key, a key or queue PostgreSQL cannot
+ * store (NUL, a lone surrogate) or an invalid option: a bad definition is found when the module
+ * loads, never when a task runs.
  *
  * @example
  * ```ts

@@ -228,6 +228,38 @@ export class TaskStoreError extends Schema.TaggedError<TaskStoreError>()("TaskSt
 }
 
 /**
+ * The effect-tasks tables do not exist in `schema` (SQLSTATE 42P01 or 3F000): nothing has migrated
+ * it yet. A worker migrates at start (unless `migrate: false`); a deploy step can run
+ * `TaskStore.migrate`. Nothing was written, and the caller's transaction should roll back.
+ * @since 0.1.0
+ * @category errors
+ */
+export class SchemaNotMigrated extends Schema.TaggedError<SchemaNotMigrated>()("SchemaNotMigrated", {
+  schema: Schema.String
+}) {
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * Maps a `TaskStoreError` that found no table or schema to `SchemaNotMigrated`; other errors pass
+   * through.
+   * @since 0.1.0
+   */
+  static refail(schema: string) {
+    return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | SchemaNotMigrated, R> =>
+      Effect.catchIf(
+        self,
+        (error) => error instanceof TaskStoreError && (error.sqlState === "42P01" || error.sqlState === "3F000"),
+        () => Effect.fail(new SchemaNotMigrated({ schema }))
+      )
+  }
+
+  override get message(): string {
+    return `the effect-tasks tables do not exist in schema "${this.schema}" yet: start a worker (TaskManager migrates ` +
+      "at start unless migrate: false), or run TaskStore.migrate in a deploy step"
+  }
+}
+
+/**
  * Every public error of effect-tasks.
  * @since 0.1.0
  * @category models
@@ -243,6 +275,7 @@ export type TaskError =
   | IncompatibleSchema
   | InvalidTaskOptions
   | TaskStoreError
+  | SchemaNotMigrated
   | EmbeddedPostgresError
 
 /**

@@ -9,11 +9,11 @@
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Option, ParseResult, Schema } from "effect"
 import * as insertOps from "./internal/store/insert.js"
-import { priorityProblem, queueProblem } from "./internal/policy.js"
+import { boundedTextProblem, delayProblem, maxLength, priorityProblem, queueProblem, runAtProblem, textProblem } from "./internal/policy.js"
 import { currentTables } from "./internal/store/tables.js"
 import { CurrentAttempt } from "./internal/worker/currentAttempt.js"
 import * as Task from "./Task.js"
-import { InvalidTaskArgs, InvalidTaskOptions, type QueueFull, TaskNotFound, TaskStoreError } from "./TaskError.js"
+import { InvalidTaskArgs, InvalidTaskOptions, type QueueFull, SchemaNotMigrated, TaskNotFound, TaskStoreError } from "./TaskError.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 
 const resolve = (taskOrKey: Task.Any | string): Effect.Effect<Task.Any, TaskNotFound> =>
@@ -30,25 +30,85 @@ const resolve = (taskOrKey: Task.Any | string): Effect.Effect<Task.Any, TaskNotF
       }))
     )
 
-class NulCharacter {}
-
-/** jsonb cannot store the NUL character: it is refused here, typed, rather than as a failed insert. */
-const refuseNul = (_key: string, value: unknown) => {
-  if (typeof value === "string" && value.includes("\u0000")) throw new NulCharacter()
-  return value
+/** Encoded arguments jsonb cannot store: refused here, typed, rather than as a failed insert. */
+class Unstorable {
+  constructor(readonly issue: string) {}
 }
 
-const toJson = (task: Task.Any, encoded: unknown): Effect.Effect<string, InvalidTaskArgs> =>
-  Effect.try({
-    try: () => JSON.stringify(encoded, refuseNul) ?? "null",
-    catch: (cause) =>
+const at = (key: string) => key === "" ? "" : ` at ${JSON.stringify(key)}`
+
+const typeName = (value: unknown) =>
+  typeof value === "object" && value !== null
+    ? String((value.constructor as { readonly name?: unknown } | undefined)?.name || "object")
+    : typeof value
+
+/** What JSON.stringify did to a value that may not read back as written, if anything. */
+const lossyConversion = (key: string, original: unknown, value: unknown): string | undefined => {
+  if (typeof value === "number") {
+    return Number.isFinite(value) ? undefined : `the number ${value}${at(key)} is stored as null`
+  }
+  if (original !== value) return `a ${typeName(original)}${at(key)} is stored as what its toJSON() returns`
+  if (typeof value === "undefined" || typeof value === "function" || typeof value === "symbol") {
+    return `a value of type ${typeof value}${at(key)} is left out (stored as null in an array or alone)`
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
+    ? undefined
+    : `a ${typeName(value)}${at(key)} is stored as a plain object`
+}
+
+/**
+ * The JSON text of encoded arguments, and the first conversion that may not read back as written
+ * (NaN becomes null, a Date its string, a Map `{}`, an undefined property is dropped, ...). Noting
+ * it costs almost nothing; only then does the caller pay for decoding the text to decide.
+ */
+const stringify = (encoded: unknown): { readonly json: string; readonly lossy: string | undefined } => {
+  let lossy: string | undefined
+  const json = JSON.stringify(encoded, function(this: Record<string, unknown>, key: string, value: unknown) {
+    const keyIssue = textProblem(key)
+    if (keyIssue !== undefined) throw new Unstorable(`the object key ${JSON.stringify(key)} ${keyIssue}`)
+    const text = typeof value === "string" ? value : value instanceof String ? value.valueOf() : undefined
+    const textIssue = text === undefined ? undefined : textProblem(text)
+    if (textIssue !== undefined) throw new Unstorable(`a string${at(key)} ${textIssue}`)
+    lossy ??= lossyConversion(key, this[key], value)
+    return value
+  })
+  return { json: json ?? "null", lossy }
+}
+
+/**
+ * Proves the text decodes back with the task's Schema (what the worker will do) whenever it may
+ * not: arguments that pass validation but cannot run are refused here, not on their first attempt.
+ */
+const toJson = (task: Task.Any, encoded: unknown): Effect.Effect<string, InvalidTaskArgs> => {
+  // A plain try, not Effect.try + flatMap: this runs per argument of a bulk enqueue, where each Effect step shows.
+  let stored: ReturnType<typeof stringify>
+  try {
+    stored = stringify(encoded)
+  } catch (cause) {
+    return Effect.fail(
       new InvalidTaskArgs({
         key: task.key,
-        issue: cause instanceof NulCharacter
-          ? "a string contains the NUL character (\\u0000), which PostgreSQL cannot store"
+        issue: cause instanceof Unstorable
+          ? cause.issue
           : `the encoded arguments are not JSON-serialisable: ${cause instanceof Error ? cause.message : String(cause)}`
       })
-  })
+    )
+  }
+  const { json, lossy } = stored
+  if (lossy === undefined) return Effect.succeed(json)
+  return Schema.decodeUnknown(task.args)(JSON.parse(json), { errors: "all" }).pipe(Effect.mapBoth({
+    onFailure: (error) =>
+      new InvalidTaskArgs({
+        key: task.key,
+        issue: `${lossy}, and the stored JSON does not decode with the task's Schema:\n${
+          ParseResult.TreeFormatter.formatErrorSync(error)
+        }`
+      }),
+    onSuccess: () => json
+  }))
+}
 
 /**
  * Per-enqueue options. Each overrides or adds to the task definition's policy for this task only.
@@ -60,9 +120,9 @@ export interface RunOptions {
   readonly queue?: string | undefined
   /** The priority (an integer, higher first), instead of the definition's. */
   readonly priority?: number | undefined
-  /** Not run before this time (compared with the database clock). */
+  /** Not run before this time (compared with the database clock; 4713 BC or later). */
   readonly runAt?: Date | undefined
-  /** Not run before this long after the enqueue (the database's `now()` + delay). Ignored with `runAt`. */
+  /** Not run before this long after the enqueue (the database's `now()` + delay; not negative). Ignored with `runAt`. */
   readonly delay?: Duration.DurationInput | undefined
   /**
    * Deduplication: at most one unfinished task (status `initialized`, `paused` or `running`) holds a unique
@@ -100,18 +160,20 @@ const placement = (task: Task.Any, options: RunOptions): Effect.Effect<Placement
     const priority = options.priority ?? task.priority
     const priorityIssue = priorityProblem(priority)
     if (priorityIssue !== undefined) return yield* invalidOption("priority", priorityIssue)
-    if (options.runAt !== undefined && !(options.runAt instanceof Date && Number.isFinite(options.runAt.getTime()))) {
-      return yield* invalidOption("runAt", "must be a valid Date")
-    }
-    const delay = options.delay === undefined ? Option.some(Duration.zero) : Duration.decodeUnknown(options.delay)
-    if (Option.isNone(delay) || !Duration.isFinite(delay.value)) {
-      return yield* invalidOption("delay", `must be a finite duration, got ${String(options.delay)}`)
-    }
-    if (options.uniqueKey !== undefined && (typeof options.uniqueKey !== "string" || options.uniqueKey.length === 0)) {
-      return yield* invalidOption("uniqueKey", "must be a non-empty string")
-    }
-    if (options.owner !== undefined && (typeof options.owner !== "string" || options.owner.length === 0)) {
-      return yield* invalidOption("owner", "must be a non-empty string")
+    const runAtIssue = options.runAt === undefined ? undefined : runAtProblem(options.runAt)
+    if (runAtIssue !== undefined) return yield* invalidOption("runAt", runAtIssue)
+    const delayMillis = options.delay === undefined
+      ? 0
+      : Option.match(Duration.decodeUnknown(options.delay), { onNone: () => Number.NaN, onSome: Duration.toMillis })
+    const delayIssue = options.delay === undefined
+      ? undefined
+      : delayProblem(options.delay, delayMillis)
+    if (delayIssue !== undefined) return yield* invalidOption("delay", delayIssue)
+    for (const option of ["uniqueKey", "owner"] as const) {
+      const value = options[option]
+      if (value === undefined) continue
+      const issue = boundedTextProblem(value, maxLength[option])
+      if (issue !== undefined) return yield* invalidOption(option, issue)
     }
     if (options.paused !== undefined && typeof options.paused !== "boolean") {
       return yield* invalidOption("paused", "must be a boolean")
@@ -120,7 +182,7 @@ const placement = (task: Task.Any, options: RunOptions): Effect.Effect<Placement
       queue,
       priority,
       runAt: options.runAt ?? null,
-      delayMillis: Duration.toMillis(delay.value),
+      delayMillis,
       uniqueKey: options.uniqueKey ?? null,
       owner: options.owner ?? null,
       paused: options.paused ?? false
@@ -148,6 +210,10 @@ const encodeArgs = (
     Effect.flatMap((encoded) => toJson(task, encoded)),
     Effect.map((json) => ({ ...place, ...lineage, key: task.key, args: json, maxAttempts: task.maxAttempts }))
   )
+
+/** A missing table means nothing has migrated the schema yet: say so, typed, rather than as SQLSTATE 42P01. */
+const refailUnmigrated = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(currentTables, (tables) => SchemaNotMigrated.refail(tables.schema)(self))
 
 /**
  * Inside a handler, new tasks are children of the running attempt: held back until that attempt
@@ -177,6 +243,7 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
         ))
       }).pipe(
         TaskStoreError.refail("insert"),
+        refailUnmigrated,
         Effect.withSpan("Tasks.run", { kind: "producer", attributes: { "task.key": task.key } })
       )
     )
@@ -186,7 +253,8 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
  * Enqueues one task and returns its id. The arguments are validated and encoded with the task's
  * Schema first (`InvalidTaskArgs` on bad input, nothing written); `options` may delay it, override
  * its queue or priority, or deduplicate it by a unique key (`InvalidTaskOptions` on a bad option). A string key is looked up in
- * the `TaskRegistry` in context (`TaskNotFound` when there is none or it lacks the key).
+ * the `TaskRegistry` in context (`TaskNotFound` when there is none or it lacks the key). Before
+ * anything has migrated the schema (a worker at start, or a deploy step), it fails with `SchemaNotMigrated`.
  *
  * @example
  * ```ts
@@ -211,17 +279,29 @@ export function run<A, I>(
   task: Task.Task<A, I>,
   args: NoInfer<A>,
   options?: RunOptions
-): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskStoreError, SqlClient.SqlClient>
+): Effect.Effect<
+  string,
+  InvalidTaskArgs | InvalidTaskOptions | QueueFull | SchemaNotMigrated | TaskStoreError,
+  SqlClient.SqlClient
+>
 export function run(
   key: string,
   args: unknown,
   options?: RunOptions
-): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskNotFound | TaskStoreError, SqlClient.SqlClient>
+): Effect.Effect<
+  string,
+  InvalidTaskArgs | InvalidTaskOptions | QueueFull | SchemaNotMigrated | TaskNotFound | TaskStoreError,
+  SqlClient.SqlClient
+>
 export function run(
   taskOrKey: Task.Any | string,
   args: unknown,
   options: RunOptions = {}
-): Effect.Effect<string, InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskNotFound | TaskStoreError, SqlClient.SqlClient> {
+): Effect.Effect<
+  string,
+  InvalidTaskArgs | InvalidTaskOptions | QueueFull | SchemaNotMigrated | TaskNotFound | TaskStoreError,
+  SqlClient.SqlClient
+> {
   return Effect.map(enqueue(taskOrKey, [args], options), (ids) => ids[0]!)
 }
 
@@ -235,14 +315,18 @@ export function runMany<A, I>(
   task: Task.Task<A, I>,
   args: Iterable<NoInfer<A>>,
   options?: Omit<RunOptions, "uniqueKey">
-): Effect.Effect<ReadonlyArray<string>, InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskStoreError, SqlClient.SqlClient>
+): Effect.Effect<
+  ReadonlyArray<string>,
+  InvalidTaskArgs | InvalidTaskOptions | QueueFull | SchemaNotMigrated | TaskStoreError,
+  SqlClient.SqlClient
+>
 export function runMany(
   key: string,
   args: Iterable<unknown>,
   options?: Omit<RunOptions, "uniqueKey">
 ): Effect.Effect<
   ReadonlyArray<string>,
-  InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskNotFound | TaskStoreError,
+  InvalidTaskArgs | InvalidTaskOptions | QueueFull | SchemaNotMigrated | TaskNotFound | TaskStoreError,
   SqlClient.SqlClient
 >
 export function runMany(
@@ -251,7 +335,7 @@ export function runMany(
   options: Omit<RunOptions, "uniqueKey"> = {}
 ): Effect.Effect<
   ReadonlyArray<string>,
-  InvalidTaskArgs | InvalidTaskOptions | QueueFull | TaskNotFound | TaskStoreError,
+  InvalidTaskArgs | InvalidTaskOptions | QueueFull | SchemaNotMigrated | TaskNotFound | TaskStoreError,
   SqlClient.SqlClient
 > {
   return enqueue(taskOrKey, args, { ...options, uniqueKey: undefined })

@@ -47,7 +47,11 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
         [{ schema: "public; drop" }, "schema"],
         [{ heartbeatInterval: "1 second", nodeTimeout: "3 seconds" }, "nodeTimeout"],
         [{ scheduling: SchedulingPolicy.fair({ weights: { critical: 0 } }) }, "scheduling"],
-        [{ scheduling: { _tag: "Random" } as never }, "scheduling"]
+        [{ scheduling: { _tag: "Random" } as never }, "scheduling"],
+        [{ nodeId: "" }, "nodeId"],
+        [{ nodeId: "node\u0000" }, "nodeId"],
+        [{ nodeId: `node-${"🙂".slice(0, 1)}` }, "nodeId"],
+        [{ nodeId: "n".repeat(201) }, "nodeId"]
       ] as const
       for (const [options, option] of cases) {
         const error = yield* Effect.flip(TaskManager.resolveOptions(options))

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import { QueueFull } from "../../TaskError.js"
 import * as TaskStatus from "../../TaskStatus.js"
@@ -99,9 +99,16 @@ export const insertMany = (
     return yield* insertRows(tables, tasks)
   })
 
+/**
+ * `again` allows one more round for keys whose holder ended between the insert and the look-up.
+ * One round is enough unless holders of the same key keep ending under us: then this fails, like a
+ * serialization failure, for the caller to retry, rather than looping (as it would forever on a key
+ * the database does not store as given).
+ */
 const insertRows = (
   tables: Tables,
-  tasks: ReadonlyArray<NewTask>
+  tasks: ReadonlyArray<NewTask>,
+  again = true
 ): Effect.Effect<ReadonlyArray<string>, SqlError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -156,8 +163,12 @@ const insertRows = (
       for (const row of existing) byKey.set(row.uniqueKey, row.id)
       // A holder that finished between the two statements has freed its key: insert ours after all.
       const freed = tasks.filter((task) => task.uniqueKey !== null && !byKey.has(task.uniqueKey))
+      if (freed.length > 0 && !again) {
+        const message = `unique keys neither inserted nor held after a second try: ${freed.length} of ${tasks.length}`
+        return yield* new SqlError({ message, cause: message })
+      }
       if (freed.length > 0) {
-        const ids: ReadonlyArray<string> = yield* insertRows(tables, freed)
+        const ids: ReadonlyArray<string> = yield* insertRows(tables, freed, false)
         freed.forEach((task, index) => byKey.set(task.uniqueKey!, ids[index]!))
       }
     }

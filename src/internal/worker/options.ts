@@ -1,4 +1,5 @@
 import { Config, Duration, Effect, Option } from "effect"
+import { boundedTextProblem } from "../policy.js"
 import { defaultSchema, validateSchemaName } from "../store/tables.js"
 import { InvalidTaskOptions } from "../../TaskError.js"
 import type { TaskRow } from "../../TaskStore.js"
@@ -113,6 +114,12 @@ const positiveDuration = (option: string, value: Duration.DurationInput) =>
         : invalid(option, `must be a positive, finite duration, got ${String(value)}`)
   })
 
+/** A node id is a key of the node registry and is written to `claimed_by`: stored text, whole. */
+const nodeIdOf = (nodeId: string) => {
+  const problem = boundedTextProblem(nodeId, 200)
+  return problem === undefined ? Effect.succeed(nodeId) : invalid("nodeId", problem)
+}
+
 /**
  * Applies defaults and validates every option.
  * @since 0.1.0
@@ -137,7 +144,7 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
       stopTimeout: yield* positiveDuration("stopTimeout", options.stopTimeout ?? defaults.stopTimeout),
       migrate: options.migrate ?? defaults.migrate,
       listen: options.listen ?? defaults.listen,
-      nodeId: Option.fromNullable(options.nodeId),
+      nodeId: options.nodeId === undefined ? Option.none() : Option.some(yield* nodeIdOf(options.nodeId)),
       heartbeatInterval,
       nodeTimeout,
       rescueInterval: yield* positiveDuration("rescueInterval", options.rescueInterval ?? defaults.rescueInterval),
