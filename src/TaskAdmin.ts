@@ -8,7 +8,7 @@
  */
 import { Effect, Option } from "effect"
 import { priorityProblem, queueProblem } from "./internal/policy.js"
-import { InvalidTaskOptions, type TaskStoreError } from "./TaskError.js"
+import { InvalidTaskOptions, SchemaNotMigrated, type TaskStoreError } from "./TaskError.js"
 import { type QueueDefinition, TaskStore, type TaskRow } from "./TaskStore.js"
 
 /**
@@ -27,6 +27,10 @@ export interface QueueOptions {
 }
 
 const invalid = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
+
+/** Runs a store operation; missing tables mean nothing has migrated the schema yet, which the error says. */
+const withStore = <A>(operation: (store: TaskStore["Type"]) => Effect.Effect<A, TaskStoreError>) =>
+  Effect.flatMap(TaskStore, (store) => SchemaNotMigrated.refail(store.schema)(operation(store)))
 
 const limit = (option: string, value: number | undefined): Effect.Effect<number | null, InvalidTaskOptions> =>
   value === undefined
@@ -51,7 +55,9 @@ const limit = (option: string, value: number | undefined): Effect.Effect<number 
  * @since 0.1.0
  * @category combinators
  */
-export const defineQueue = (queue: QueueOptions): Effect.Effect<void, InvalidTaskOptions | TaskStoreError, TaskStore> =>
+export const defineQueue = (
+  queue: QueueOptions
+): Effect.Effect<void, InvalidTaskOptions | SchemaNotMigrated | TaskStoreError, TaskStore> =>
   Effect.gen(function*() {
     const problem = queueProblem(queue.name)
     if (problem !== undefined) return yield* invalid("name", problem)
@@ -61,8 +67,7 @@ export const defineQueue = (queue: QueueOptions): Effect.Effect<void, InvalidTas
       concurrency: yield* limit("concurrency", queue.concurrency),
       concurrencyPerNode: yield* limit("concurrencyPerNode", queue.concurrencyPerNode)
     }
-    const store = yield* TaskStore
-    yield* store.defineQueue(definition)
+    yield* withStore((store) => store.defineQueue(definition))
   })
 
 /**
@@ -70,10 +75,8 @@ export const defineQueue = (queue: QueueOptions): Effect.Effect<void, InvalidTas
  * @since 0.1.0
  * @category combinators
  */
-export const queues: Effect.Effect<ReadonlyArray<QueueDefinition>, TaskStoreError, TaskStore> = Effect.flatMap(
-  TaskStore,
-  (store) => store.listQueues
-)
+export const queues: Effect.Effect<ReadonlyArray<QueueDefinition>, SchemaNotMigrated | TaskStoreError, TaskStore> =
+  withStore((store) => store.listQueues)
 
 const idPattern = /^[1-9][0-9]{0,18}$/
 const maxId = 2n ** 63n - 1n
@@ -93,8 +96,8 @@ const checkIds = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<strin
  */
 export const pause = (
   ids: ReadonlyArray<string>
-): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions | TaskStoreError, TaskStore> =>
-  Effect.flatMap(checkIds(ids), (checked) => Effect.flatMap(TaskStore, (store) => store.pauseWaiting(checked)))
+): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions | SchemaNotMigrated | TaskStoreError, TaskStore> =>
+  Effect.flatMap(checkIds(ids), (checked) => withStore((store) => store.pauseWaiting(checked)))
 
 /**
  * Starts paused tasks (`paused` → `initialized`), including those enqueued with `paused: true`,
@@ -104,15 +107,17 @@ export const pause = (
  */
 export const resume = (
   ids: ReadonlyArray<string>
-): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions | TaskStoreError, TaskStore> =>
-  Effect.flatMap(checkIds(ids), (checked) => Effect.flatMap(TaskStore, (store) => store.resumePaused(checked)))
+): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions | SchemaNotMigrated | TaskStoreError, TaskStore> =>
+  Effect.flatMap(checkIds(ids), (checked) => withStore((store) => store.resumePaused(checked)))
 
 /**
  * One task's row: status, attempt, due time, claim, last error, lineage and timestamps.
  * @since 0.1.0
  * @category combinators
  */
-export const get = (id: string): Effect.Effect<Option.Option<TaskRow>, InvalidTaskOptions | TaskStoreError, TaskStore> =>
+export const get = (
+  id: string
+): Effect.Effect<Option.Option<TaskRow>, InvalidTaskOptions | SchemaNotMigrated | TaskStoreError, TaskStore> =>
   Effect.map(getMany([id]), (rows) => Option.fromNullable(rows[0]))
 
 /**
@@ -122,5 +127,5 @@ export const get = (id: string): Effect.Effect<Option.Option<TaskRow>, InvalidTa
  */
 export const getMany = (
   ids: ReadonlyArray<string>
-): Effect.Effect<ReadonlyArray<TaskRow>, InvalidTaskOptions | TaskStoreError, TaskStore> =>
-  Effect.flatMap(checkIds(ids), (checked) => Effect.flatMap(TaskStore, (store) => store.getMany(checked)))
+): Effect.Effect<ReadonlyArray<TaskRow>, InvalidTaskOptions | SchemaNotMigrated | TaskStoreError, TaskStore> =>
+  Effect.flatMap(checkIds(ids), (checked) => withStore((store) => store.getMany(checked)))

@@ -1,9 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Either, Ref, Schema } from "effect"
-import { Task, TaskError, TaskRegistry, Tasks, TaskStatus } from "../src/index.js"
+import { Task, TaskAdmin, TaskError, TaskRegistry, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
-import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { asAdmin, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const SendReceipt = Task.make("send-receipt", { args: Schema.Struct({ orderId: Schema.Number }) })
 
@@ -162,4 +162,23 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
         expect(clash.reason).toContain("another definition")
       }))
   })
+
+  it.scoped("enqueuing (or administering) before anything migrated the schema fails with SchemaNotMigrated and writes nothing", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const one = yield* sql.withTransaction(Tasks.run(SendReceipt, { orderId: 1 })).pipe(inSchema(schema), Effect.flip)
+      expect(one).toBeInstanceOf(TaskError.SchemaNotMigrated)
+      expect(one).toMatchObject({ schema })
+      expect(one.message).toContain("start a worker")
+      expect(one.message).toContain("TaskStore.migrate")
+      const many = yield* Tasks.runMany(SendReceipt, [{ orderId: 2 }, { orderId: 3 }]).pipe(inSchema(schema), Effect.flip)
+      expect(many).toBeInstanceOf(TaskError.SchemaNotMigrated)
+      const defined = yield* TaskAdmin.defineQueue({ name: "email", maxSize: 10 }).pipe(asAdmin(schema), Effect.flip)
+      expect(defined).toBeInstanceOf(TaskError.SchemaNotMigrated)
+      const read = yield* TaskAdmin.getMany(["1"]).pipe(asAdmin(schema), Effect.flip)
+      expect(read).toBeInstanceOf(TaskError.SchemaNotMigrated)
+      const schemas = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = ${schema}`
+      expect(schemas[0]?.n).toBe(0)
+    }))
 })

@@ -1,8 +1,10 @@
 import { SqlClient } from "@effect/sql"
-import { expect, layer } from "@effect/vitest"
-import { Effect, Random } from "effect"
-import { execFile } from "node:child_process"
-import { databaseUrl, PgTest } from "./support/database.js"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Deferred, Effect, Random, Redacted, Ref } from "effect"
+import { execFile, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { databaseUrl, pgClient, PgTest } from "./support/database.js"
+import { waitFor } from "./support/waitFor.js"
 
 /** Runs an example as its own process against a database of its own; returns its output. */
 const runExample = (file: string, url: string) =>
@@ -19,18 +21,63 @@ const runExample = (file: string, url: string) =>
     )
   })
 
+/**
+ * Starts an example that runs until it is signalled. `output` grows as it prints; `exit` completes
+ * with its exit code. The process is killed when the scope closes, if it still runs.
+ */
+const startExample = (file: string, url: string) =>
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      const output = yield* Ref.make("")
+      const exit = yield* Deferred.make<number | null>()
+      const child = spawn(process.execPath, ["--import", "tsx", file], { env: { ...process.env, DATABASE_URL: url } })
+      const append = (chunk: Buffer) => Effect.runSync(Ref.update(output, (text) => text + chunk.toString()))
+      child.stdout.on("data", append)
+      child.stderr.on("data", append)
+      child.on("exit", (code) => Effect.runSync(Deferred.succeed(exit, code)))
+      return { child, output, exit }
+    }),
+    ({ child }) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+  )
+
+/** A database of its own (the examples use the default schema), dropped when the scope closes; returns its URL. */
+const freshDatabase = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const database = `example_${(yield* Random.nextIntBetween(0, 36 ** 6)).toString(36)}`
+  yield* Effect.acquireRelease(
+    sql`CREATE DATABASE ${sql(database)}`,
+    () => sql`DROP DATABASE IF EXISTS ${sql(database)} WITH (FORCE)`.pipe(Effect.orDie)
+  )
+  const url = new URL(databaseUrl())
+  url.pathname = `/${database}`
+  return url.toString()
+})
+
+/** The `// #region name` … `// #endregion` parts of a source file. */
+const regions = (source: string) =>
+  Array.from(source.matchAll(/^\/\/ #region (\S+)\n([\s\S]*?)^\/\/ #endregion$/gm), ([, name, code]) => ({
+    name,
+    code: code!.trimEnd()
+  }))
+
+/** The contents of a markdown file's ```ts blocks. */
+const tsBlocks = (markdown: string) =>
+  Array.from(markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm), ([, code]) => code!.trimEnd())
+
+describe("the README's quick start", () => {
+  it("shows every region of examples/quickstart.ts verbatim as one of its code blocks", () => {
+    const parts = regions(readFileSync("examples/quickstart.ts", "utf8"))
+    expect(parts.map((part) => part.name)).toEqual(["define", "enqueue", "worker", "main"])
+    const blocks = tsBlocks(readFileSync("README.md", "utf8"))
+    for (const part of parts) expect(blocks, `region ${part.name}`).toContain(part.code)
+  })
+})
+
 layer(PgTest, { excludeTestServices: true })("examples", (it) => {
   it.scoped("the demo tells its whole story and stops cleanly", () =>
     Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      const database = `demo_${(yield* Random.nextIntBetween(0, 36 ** 6)).toString(36)}`
-      yield* Effect.acquireRelease(
-        sql`CREATE DATABASE ${sql(database)}`,
-        () => sql`DROP DATABASE IF EXISTS ${sql(database)} WITH (FORCE)`.pipe(Effect.orDie)
-      )
-      const url = new URL(databaseUrl())
-      url.pathname = `/${database}`
-      const { code, output } = yield* runExample("examples/demo.ts", url.toString())
+      const url = yield* freshDatabase
+      const { code, output } = yield* runExample("examples/demo.ts", url)
       expect(output).toContain("order 2: out of stock, transaction rolled back")
       expect(output).toContain("charge-card   charged")
       expect(output).toContain("interrupted by its 500 ms timeout")
@@ -38,5 +85,23 @@ layer(PgTest, { excludeTestServices: true })("examples", (it) => {
       expect(output).toMatch(/build-report\s+failed\s+1\/1\s+attempt 1\/1: TaskTimeout/)
       expect(output).toContain("stopped gracefully")
       expect(code).toBe(0)
+    }), { timeout: 120_000 })
+
+  it.scoped("the quick start commits an order with its task, sends the receipt, and stops on SIGINT with exit code 0", () =>
+    Effect.gen(function*() {
+      const url = yield* freshDatabase
+      const example = yield* startExample("examples/quickstart.ts", url)
+      yield* waitFor("the receipt", Ref.get(example.output), (text) => text.includes("receipt sent for order 1"), "60 seconds")
+      yield* Effect.sync(() => example.child.kill("SIGINT"))
+      const code = yield* Deferred.await(example.exit).pipe(Effect.timeout("30 seconds"))
+      const output = yield* Ref.get(example.output)
+      expect(output).toContain("order 1 placed with task 1")
+      expect(code, output).toBe(0)
+      const rows = yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        return yield* sql<{ status: string; attempt: number; orders: number }>`
+          SELECT status, attempt, (SELECT count(*)::int FROM orders) AS orders FROM effect_tasks.tasks`
+      }).pipe(Effect.provide(pgClient({ url: Redacted.make(url), maxConnections: 1 })))
+      expect(rows).toEqual([{ status: "succeeded", attempt: 1, orders: 1 }])
     }), { timeout: 120_000 })
 })
