@@ -240,9 +240,10 @@ export const make = (
     const bounded = <A>(what: string, write: Effect.Effect<A, TaskStoreError>) =>
       write.pipe(
         Effect.disconnect,
-        Effect.timeoutFail({ duration: handBackTimeout, onTimeout: () => `no answer within ${Duration.format(handBackTimeout)}` }),
-        Effect.map(Option.some),
-        Effect.catchAll((error) => Effect.as(Effect.logError(`could not ${what}`, typeof error === "string" ? error : error.message), Option.none<A>())),
+        Effect.timeout(handBackTimeout),
+        Effect.tapError((error) => Effect.logError(`could not ${what}`, error.message)),
+        Effect.option,
+        // Finalizers are uninterruptible: without this the timeout could not cut the write short.
         Effect.interruptible
       )
 
