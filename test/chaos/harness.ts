@@ -221,6 +221,18 @@ export const restartServer = Effect.flatMap(Chaos, ({ server }) =>
   Effect.zipRight(server.stop, server.start).pipe(Effect.orDie))
 
 
+/** Waits until `count` worker processes have started and registered their nodes. */
+export const waitUntilRegistered = (schema: string, count: number) =>
+  Effect.gen(function*() {
+    const { admin } = yield* Chaos
+    const sql = yield* Effect.provide(SqlClient.SqlClient, admin)
+    const registered = sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(`${schema}.nodes`)}`.pipe(
+      Effect.map(([row]) => row?.n ?? 0),
+      Effect.provide(admin)
+    )
+    yield* waitInScenario(schema, `${count} worker(s) to start and register in ${schema}`, registered, (n) => n >= count, "90 seconds")
+  })
+
 /** Waits until `node` (or any node) is running at least one task: faults must hit work in flight. */
 export const waitUntilBusy = (schema: string, node?: string) =>
   Effect.gen(function*() {

@@ -16,6 +16,7 @@ import {
   startWorker,
   terminateWorkerConnections,
   waitUntilBusy,
+  waitUntilRegistered,
   type Worker
 } from "./harness.js"
 
@@ -35,6 +36,8 @@ const begin = (scenario: string, size: Size) =>
   Effect.gen(function*() {
     const schema = yield* prepareSchema(scenario)
     const workers = yield* startWorkers(schema, size.workers)
+    // Start-up is not part of the scenario: on a loaded 2-core machine it took 10-18 s.
+    yield* waitUntilRegistered(schema, size.workers)
     const startedAt = yield* Clock.currentTimeMillis
     yield* enqueue(schema, size.tasks, size.millis)
     return { schema, workers, startedAt }
