@@ -203,6 +203,56 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       expect(again.manager.nodeId).toBe("twin")
     }))
 
+  it.scoped("a node whose id another process took stops its attempts and claims nothing, then registers again once the id is free", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const Blocking = Task.make("blocking", { args: Schema.Struct({}) })
+      const started = yield* Deferred.make<void>()
+      const interrupted = yield* Deferred.make<void>()
+      const handlers = Layer.merge(
+        Blocking.handler(() =>
+          Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(
+            Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+          )
+        ),
+        Job.handler(() => Effect.void)
+      )
+      const { manager } = yield* startWorker(handlers, { schema, nodeId: "taken", scanInterval: "100 millis", ...fast })
+      const nodes = sql(`${schema}.nodes`)
+      const incarnation = Effect.map(
+        sql<{ incarnation: string }>`SELECT incarnation::text AS incarnation FROM ${nodes} WHERE id = 'taken'`,
+        (rows) => rows[0]?.incarnation
+      )
+      const first = yield* incarnation
+      yield* Tasks.run(Blocking, {}).pipe(inSchema(schema))
+      yield* Deferred.await(started)
+
+      // Another process registers the id (a new incarnation) and keeps it alive.
+      yield* sql`UPDATE ${nodes} SET incarnation = gen_random_uuid(), heartbeat_at = now() + interval '1 hour' WHERE id = 'taken'`
+      yield* Deferred.await(interrupted).pipe(Effect.timeout("3 seconds"))
+      const heartbeatError = Effect.map(manager.health, (fibers) =>
+        Option.getOrElse(Option.flatMap(Option.fromNullable(fibers.find((fiber) => fiber.fiber === "heartbeat")), (fiber) =>
+          fiber.lastError), () => ""))
+      yield* waitFor("the heartbeat to find the id taken", heartbeatError, (error) => error.includes("NodeIdTaken"))
+      const waiting = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
+      const enqueuedAt = yield* Clock.currentTimeMillis
+      // Claimer rounds come and go (NOTIFY, scans every 100 ms), and claim nothing while the id is taken.
+      const lastClaimRound = Effect.map(manager.health, (fibers) =>
+        Option.getOrElse(Option.flatMap(Option.fromNullable(fibers.find((fiber) => fiber.fiber === "claimer")), (fiber) =>
+          Option.map(fiber.lastSuccessAt, (at) => at.getTime())), () => 0))
+      yield* waitFor("claimer rounds well after the enqueue", lastClaimRound, (at) => at > enqueuedAt + 300)
+      const [stillWaiting] = yield* (yield* storeOf(schema)).getMany([waiting])
+      expect(stillWaiting?.status).toBe(TaskStatus.initialized)
+
+      // The other process goes silent: this one registers again, as a new incarnation, and works.
+      yield* sql`UPDATE ${nodes} SET heartbeat_at = now() - interval '1 hour' WHERE id = 'taken'`
+      yield* waitForStatus(schema, [waiting], [TaskStatus.succeeded])
+      const again = yield* incarnation
+      expect(again).not.toBe(first)
+      expect(again).toBeDefined()
+    }))
+
   it.scoped("a killed node's task runs elsewhere within 10 s, with default settings", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema
