@@ -35,6 +35,8 @@ import { makeChecker } from "./internal/maintenance/checker.js"
 import { makeLeadership } from "./internal/maintenance/leadership.js"
 import { makeRescuer } from "./internal/maintenance/rescuer.js"
 import { makeClaimer } from "./internal/worker/claimer.js"
+import { makeCompleter } from "./internal/worker/completer.js"
+import { makeOwnClient } from "./internal/worker/ownClient.js"
 import { makeExecutor } from "./internal/worker/executor.js"
 import { makeHeartbeat } from "./internal/worker/heartbeat.js"
 import * as managerOptions from "./internal/worker/options.js"
@@ -116,11 +118,12 @@ const silentNodeRetention = Duration.hours(1)
 const handBackTimeout = Duration.seconds(5)
 
 /**
- * Connections of the manager's own, for the heartbeat, claims, maintenance and LISTEN pings:
+ * Connections of the manager's own, for the heartbeat, claims, attempts' ends, maintenance and
+ * LISTEN pings (one statement at a time each):
  * handlers that hold every connection of the application's pool cannot starve the heartbeat, so a
  * healthy node never fences itself or loses its leases for want of a connection.
  */
-const ownConnections = 3
+const ownConnections = 4
 
 const generatedNodeId = Effect.map(
   Random.nextIntBetween(0, 36 ** 6),
@@ -128,11 +131,11 @@ const generatedNodeId = Effect.map(
 )
 
 /**
- * A PgClient of the manager's own, with the application's connection settings and a small pool.
+ * The manager's own PgClient (prepared statements, the application's connection settings).
  * `Reactivity` is provided fresh: it only matters to queries that use it, and the manager's do not.
  */
 const ownClient = (pg: PgClient.PgClient) =>
-  PgClient.make({ ...pg.config, maxConnections: ownConnections, minConnections: undefined }).pipe(
+  makeOwnClient(pg.config, ownConnections).pipe(
     Effect.provide(Reactivity.layer),
     Effect.mapError((cause) => new TaskStoreError({ operation: "connect", cause }))
   )
@@ -153,8 +156,8 @@ export const make = (
     const resolved = yield* resolveOptions(options)
     const registry = yield* TaskRegistry.TaskRegistry
     const own = yield* ownClient(yield* PgClient.PgClient)
-    // Handlers' outcomes are written through the application's client (a transactional handler's
-    // on its own transaction); everything else the manager does goes through its own connections.
+    // A transactional handler's transaction and success go through the application's client;
+    // everything else the manager writes, attempts' ends included, through its own connections.
     const store = yield* TaskStore.make({ schema: resolved.schema })
     const control = yield* TaskStore.make({ schema: resolved.schema }).pipe(Effect.provideService(SqlClient.SqlClient, own))
     yield* resolved.migrate ? control.migrate : control.verifyVersion
@@ -166,7 +169,11 @@ export const make = (
     }
     const registration = yield* Ref.make<Option.Option<TaskStore.Incarnation>>(incarnation)
 
-    const pool = yield* Effect.makeSemaphore(resolved.poolSize)
+    const handlerSlots = yield* Effect.makeSemaphore(resolved.poolSize)
+    const capacity = resolved.poolSize + resolved.claimAhead
+    const claimSlots = yield* Effect.makeSemaphore(capacity)
+    const handlersRunning = yield* Ref.make(0)
+    const queued = yield* Ref.make<ReadonlySet<string>>(new Set())
     const running = yield* FiberMap.make<string, void, never>()
     const wakeups = yield* Queue.sliding<void>(1)
     const board = yield* supervisor.makeHealthBoard
@@ -178,22 +185,28 @@ export const make = (
     const nodeScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const retryTimers = yield* FiberSet.make<void>().pipe(Scope.extend(claimScope))
     const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
+    // Made before the stop's finalizer, so it outlives the executors the stop waits for.
+    const completer = yield* makeCompleter({ store: control, maxBatch: resolved.poolSize })
     const execute = makeExecutor({
       store,
+      complete: completer.complete,
       registry,
       defaultTimeout: resolved.runningTimeout,
-      pool,
+      handlerSlots,
+      claimSlots,
+      handlersRunning,
+      queued,
       // The row's run_at is the database's now() + delay, written before this timer starts.
       wakeAfter: (delay) =>
         FiberSet.run(retryTimers, Effect.zipRight(Effect.sleep(Duration.sum(delay, retryWakeMargin)), wake)).pipe(
           Effect.asVoid
         )
     })
-    const claimer = makeClaimer({
+    const claimer = yield* makeClaimer({
       store: control,
       registry,
-      pool,
-      poolSize: resolved.poolSize,
+      claimSlots,
+      capacity,
       claimBatchSize: resolved.claimBatchSize,
       policy: resolved.scheduling,
       nodeId,
@@ -250,6 +263,8 @@ export const make = (
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         yield* Scope.close(claimScope, Exit.void)
+        // Tasks claimed ahead that have not started go back at once (not counted, due time kept).
+        yield* stopAttempts(running, Array.from(yield* Ref.get(queued)))
         const drained = yield* FiberMap.awaitEmpty(running).pipe(
           // Finalizers are uninterruptible; without this the timeout could never interrupt the wait.
           Effect.interruptible,
@@ -274,7 +289,10 @@ export const make = (
         // Whatever else this node still holds (a write that failed, a claim cut short) goes back now.
         const released = yield* bounded("hand back this node's claims", control.releaseClaimedBy(node.value, stillRunning))
         if (Option.isSome(released) && released.value.length > 0) {
-          yield* Effect.logWarning(`handed back ${released.value.length} task(s) whose outcome was not recorded`, released.value)
+          yield* Effect.logWarning(
+            `handed back ${released.value.length} claimed task(s) that no running attempt held (a claim cut short by the stop, or an end that could not be written)`,
+            released.value
+          )
         }
         yield* bounded("deregister this node", control.deregister(node.value))
       }).pipe(
@@ -308,7 +326,7 @@ export const make = (
     return {
       nodeId,
       options: resolved,
-      running: FiberMap.size(running),
+      running: Ref.get(handlersRunning),
       wake,
       isLeader: leadership.isLeader,
       health: Effect.map(Ref.get(board), (fibers) => Array.from(fibers.values()))

@@ -54,6 +54,12 @@ export type ClaimRequest = claimOps.ClaimRequest
  * @since 0.1.0
  * @category models
  */
+export type QueueLimits = claimOps.QueueLimits
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Finish = finishOps.Finish
 
 /**
@@ -135,6 +141,8 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly pauseWaiting: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /** Makes `paused` tasks runnable and wakes workers; returns the ids resumed (others were not paused). */
   readonly resumePaused: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Whether some queue has a concurrency limit, and whether one spans all nodes (for `ClaimRequest.limits`). */
+  readonly readQueueLimits: Effect.Effect<QueueLimits, TaskStoreError>
   /** Claims up to `limit` due tasks with the given keys, skipping rows other claimers hold. */
   readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<ClaimedTask>, TaskStoreError>
   /** Runs an effect in one transaction on this store's database (a savepoint inside an open one). */
@@ -210,6 +218,7 @@ export const make = (options: { readonly schema?: string | undefined } = {}): Ef
       channel: tables.channel,
       migrate: withSql(migrateOps.migrate(tables)),
       insertMany: (tasks) => insertOps.insertMany(tables, tasks).pipe(withSql, TaskStoreError.refail("insert")),
+      readQueueLimits: claimOps.readQueueLimits(tables).pipe(withSql, TaskStoreError.refail("queue limits")),
       claim: (request) =>
         claimOps.claimDecoded(tables, request).pipe(withSql, TaskStoreError.refail("claim")),
       defineQueue: (queue) => queueOps.defineQueue(tables, queue).pipe(withSql, TaskStoreError.refail("define queue")),

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
+import { Clock, Deferred, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
 import { Task, TaskManager, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { waitFor } from "./support/waitFor.js"
@@ -159,6 +159,61 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       const ids = yield* Tasks.runMany(Ping, Array.from({ length: 30 }, (_, n) => ({ n }))).pipe(inSchema(schema))
       yield* waitForStatus(schema, ids, [TaskStatus.succeeded])
       expect(yield* Ref.get(highest)).toBe(3)
+    }))
+
+  it.scoped("tasks claimed ahead wait for a handler slot, start in claim order, and a stop hands them back at once, uncounted", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const started = yield* Ref.make<ReadonlyArray<number>>([])
+      const firstRunning = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const live = Ping.handler(({ n }) =>
+        Effect.gen(function*() {
+          yield* Ref.update(started, (all) => [...all, n])
+          if (n === 0) {
+            yield* Deferred.succeed(firstRunning, undefined)
+            yield* Deferred.await(release)
+          }
+        })
+      )
+      const worker = yield* startWorker(live, { schema, poolSize: 1, claimAhead: 2, scanInterval: "200 millis" })
+      const ids = yield* Tasks.runMany(Ping, [0, 1, 2, 3].map((n) => ({ n }))).pipe(inSchema(schema))
+      yield* Deferred.await(firstRunning)
+      // One handler runs; two more tasks are claimed for this node and wait; the fourth is left to others.
+      const rows = yield* waitForStatus(schema, ids.slice(0, 3), [TaskStatus.running])
+      expect(rows.map((row) => row.claimedBy)).toEqual(rows.map(() => worker.manager.nodeId))
+      const [fourth] = yield* (yield* storeOf(schema)).getMany(ids.slice(3))
+      expect(fourth?.status).toBe(TaskStatus.initialized)
+      expect(yield* worker.manager.running).toBe(1)
+
+      // The stop hands the two waiting tasks back at once, while the running handler may finish.
+      const stopping = yield* Effect.fork(worker.stop)
+      const handedBack = yield* waitForStatus(schema, ids.slice(1, 3), [TaskStatus.initialized])
+      expect(handedBack.map((row) => [row.attempt, row.claimToken])).toEqual([[0, null], [0, null]])
+      yield* Deferred.succeed(release, undefined)
+      yield* stopping.await
+      expect(yield* Ref.get(started)).toEqual([0])
+
+      // Another worker runs the rest in claim order.
+      yield* startWorker(live, { schema, poolSize: 1, claimAhead: 2, scanInterval: "200 millis" })
+      const done = yield* waitForStatus(schema, ids, [TaskStatus.succeeded])
+      expect(done.map((row) => row.attempt)).toEqual([1, 1, 1, 1])
+      expect(yield* Ref.get(started)).toEqual([0, 1, 2, 3])
+    }))
+
+  it.scoped("with claimAhead 0, a node claims only as many tasks as it has free handler slots", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const release = yield* Deferred.make<void>()
+      yield* startWorker(Ping.handler(() => Deferred.await(release)), { schema, poolSize: 2, claimAhead: 0, scanInterval: "200 millis" })
+      const ids = yield* Tasks.runMany(Ping, [0, 1, 2, 3].map((n) => ({ n }))).pipe(inSchema(schema))
+      const store = yield* storeOf(schema)
+      const counts = Effect.map(store.getMany(ids), (rows) => rows.filter((row) => row.status === TaskStatus.running).length)
+      // One claim statement takes them, so the first sight of a running task shows the whole claim;
+      // the claimer then waits for a free slot and claims nothing more.
+      expect(yield* waitFor("a claim", counts, (n) => n > 0)).toBe(2)
+      yield* Deferred.succeed(release, undefined)
+      yield* waitForStatus(schema, ids, [TaskStatus.succeeded])
     }))
 
   it.scoped("two managers on one database never run the same attempt (1,000 tasks)", () =>

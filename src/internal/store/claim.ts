@@ -1,4 +1,5 @@
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Either, Option, ParseResult, Predicate, Schema } from "effect"
 import type { SchedulingPolicy } from "../../SchedulingPolicy.js"
 import * as TaskStatus from "../../TaskStatus.js"
@@ -23,14 +24,26 @@ export interface ClaimRequest {
   readonly leaseDuration: Duration.Duration
   /** Which runnable tasks come first. */
   readonly policy: SchedulingPolicy
+  /**
+   * What the claimer last read of the queues' concurrency limits (`readQueueLimits`). With it the
+   * claim saves that read, and its statement claims nothing while limits it was not told of exist:
+   * a claim that comes back short is the claimer's cue to read them again. Without it, the claim
+   * reads them first.
+   */
+  readonly limits?: QueueLimits | undefined
+}
+
+/** Whether some queue has a concurrency limit, and whether one spans all nodes. */
+export interface QueueLimits {
+  readonly isLimited: boolean
+  readonly isGlobal: boolean
 }
 
 /**
- * Whether some queue has a concurrency limit, and whether one spans all nodes. Read before each
- * claim, to leave the limits' work out of the claim when there are none: a limit defined while a
- * claim is under way applies from the next.
+ * Whether some queue has a concurrency limit, and whether one spans all nodes: claims leave the
+ * limits' work out while there are none.
  */
-const queueLimits = (tables: Tables) =>
+export const readQueueLimits = (tables: Tables): Effect.Effect<QueueLimits, SqlError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql<{ limited: number; global: number }>`
@@ -60,25 +73,33 @@ export const claim = (tables: Tables, request: ClaimRequest) =>
   Effect.gen(function*() {
     if (request.keys.length === 0 || request.limit < 1) return []
     const sql = yield* SqlClient.SqlClient
-    const limits = yield* queueLimits(tables)
-    if (!limits.isLimited) return yield* claimStatement(tables, request, false)
+    const limits = request.limits ?? (yield* readQueueLimits(tables))
+    if (!limits.isLimited) return yield* claimStatement(tables, request, limits)
     return yield* sql.withTransaction(Effect.gen(function*() {
       yield* sql`SET TRANSACTION ISOLATION LEVEL READ COMMITTED`
       // The planner guesses a never-analysed queue table large, and would JIT-compile the counts.
       yield* sql`SELECT set_config('jit', 'off', true),
         set_config('idle_in_transaction_session_timeout', ${claimLockIdleTimeout}, true)
         ${limits.isGlobal ? sql`, pg_advisory_xact_lock(hashtext(${`${tables.queues} concurrency`}))` : sql``}`
-      return yield* claimStatement(tables, request, true)
+      return yield* claimStatement(tables, request, limits)
     }))
   })
 
 /** A status as a literal: the partial indexes' predicates must be provable in any plan. */
 const runningLiteral = `'${TaskStatus.running}'`
 
-const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolean) =>
+const claimStatement = (tables: Tables, request: ClaimRequest, limits: QueueLimits) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
+    const isLimited = limits.isLimited
+    // Limits the claimer was not told of (defined since it read them): claim nothing, so that it
+    // reads them again. A cluster-wide limit needs the lock taken before this statement.
+    const unknownLimits = !limits.isLimited
+      ? sql`AND NOT EXISTS (SELECT 1 FROM ${sql(tables.queues)} WHERE concurrency IS NOT NULL OR node_concurrency IS NOT NULL)`
+      : !limits.isGlobal
+      ? sql`AND NOT EXISTS (SELECT 1 FROM ${sql(tables.queues)} WHERE concurrency IS NOT NULL)`
+      : sql``
     const caps = isLimited
       ? sql`SELECT q.name, GREATEST(0, LEAST(
           q.concurrency - (SELECT count(*) FROM ${tasks} AS r WHERE r.status = ${sql.literal(runningLiteral)} AND r.queue = q.name),
@@ -113,6 +134,7 @@ const claimStatement = (tables: Tables, request: ClaimRequest, isLimited: boolea
           -- A backstop for children chained without waiting_for (by an older version during an
           -- upgrade): their previous sibling must have ended. At most a few primary-key probes.
           AND (t.after_id IS NULL OR NOT ${isUnfinished(sql, tables, sql`t.after_id`)})
+          ${unknownLimits}
         ORDER BY candidates.turn, candidates.priority DESC, candidates.run_at, candidates.id
         LIMIT ${request.limit}
         FOR UPDATE OF t SKIP LOCKED

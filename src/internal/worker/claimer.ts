@@ -1,8 +1,9 @@
-import { Duration, Effect, FiberMap, Metric, Option, Queue, Random, type Ref } from "effect"
+import { Duration, Effect, FiberMap, Metric, Option, Queue, Random, Ref } from "effect"
 import type { SchedulingPolicy } from "../../SchedulingPolicy.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { Incarnation, TaskStore } from "../../TaskStore.js"
+import type { QueueLimits } from "../store/claim.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import * as metrics from "./metrics.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
@@ -10,8 +11,10 @@ import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
 export interface ClaimerOptions {
   readonly store: TaskStore["Type"]
   readonly registry: TaskRegistry["Type"]
-  readonly pool: Effect.Semaphore
-  readonly poolSize: number
+  /** Attempts held at once, running or claimed ahead (`capacity` permits): one per claimed task, released by its executor. */
+  readonly claimSlots: Effect.Semaphore
+  /** `poolSize` plus the tasks this node may claim ahead of free handler slots. */
+  readonly capacity: number
   readonly claimBatchSize: number
   readonly nodeId: string
   /** This process's incarnation of the node; None (claim nothing) while another live process holds the id. */
@@ -35,12 +38,17 @@ export interface ClaimerOptions {
 export interface ClaimResult {
   readonly claimed: number
   readonly limit: number
+  /** The queues' concurrency limits changed since the claim was made: claim again at once. */
+  readonly limitsChanged: boolean
 }
 
 /** A delayed task is claimed this long after it is due, so the database clock has surely passed it. */
 const dueMargin = Duration.millis(5)
 
-export const makeClaimer = (options: ClaimerOptions) => {
+export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
+  /** The queues' concurrency limits as last read: read again after a claim that found nothing. */
+  const knownLimits = yield* Ref.make(Option.none<QueueLimits>())
+
   /** Each key's attempt timeout: the claim turns it into the attempt's deadline. */
   const timeoutsOf = (keys: ReadonlyArray<string>) =>
     Effect.forEach(keys, (key) =>
@@ -49,7 +57,7 @@ export const makeClaimer = (options: ClaimerOptions) => {
 
   /**
    * Claims as many tasks as there are free slots (up to the batch size) and starts them. The caller
-   * holds one pool permit already. Only the claim statement is interruptible: once it has returned,
+   * holds one claim slot already. Only the claim statement is interruptible: once it has returned,
    * its executors are started before anything else, so a stop never strands a claimed row. (A stop
    * that interrupts the statement itself may still have claimed rows; the stop's final release of
    * this node's claims covers them.)
@@ -57,30 +65,41 @@ export const makeClaimer = (options: ClaimerOptions) => {
   const runOnce: Effect.Effect<ClaimResult, TaskStoreError> = Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const busy = yield* FiberMap.size(options.running)
-      const limit = Math.max(1, Math.min(options.claimBatchSize, options.poolSize - busy))
+      const limit = Math.max(1, Math.min(options.claimBatchSize, options.capacity - busy))
       // A node whose id another process has taken claims nothing until it is registered again.
       const keys = Option.isSome(yield* options.registration) ? yield* options.registry.runnableKeys : []
-      const claims = yield* restore(Effect.flatMap(timeoutsOf(keys), (timeouts) =>
-        options.store.claim({
+      const claims = yield* restore(Effect.gen(function*() {
+        const limits = yield* Option.match(yield* Ref.get(knownLimits), {
+          onSome: Effect.succeed,
+          onNone: () => Effect.tap(options.store.readQueueLimits, (read) => Ref.set(knownLimits, Option.some(read)))
+        })
+        const timeouts = yield* timeoutsOf(keys)
+        const claims = yield* options.store.claim({
           keys,
           timeouts,
           limit,
           nodeId: options.nodeId,
           leaseDuration: options.leaseDuration,
           deadlineGrace: options.deadlineGrace,
-          policy: options.policy
+          policy: options.policy,
+          limits
         })
-      )).pipe(Effect.tapErrorCause(() => options.pool.release(1)))
-      if (claims.length === 0) {
-        yield* options.pool.release(1)
-        return { claimed: 0, limit }
+        return { claims, limits }
+      })).pipe(Effect.tapErrorCause(() => Effect.zipRight(options.claimSlots.release(1), Ref.set(knownLimits, Option.none()))))
+      if (claims.claims.length === 0) {
+        yield* options.claimSlots.release(1)
+        // Nothing claimed: idle, or limits appeared that the claim was not told of (it then claims nothing).
+        const read = yield* restore(options.store.readQueueLimits)
+        yield* Ref.set(knownLimits, Option.some(read))
+        const limitsChanged = read.isLimited !== claims.limits.isLimited || read.isGlobal !== claims.limits.isGlobal
+        return { claimed: 0, limit, limitsChanged }
       }
       // One permit is already ours; the others are free (limit never exceeds the free slots).
-      if (claims.length > 1) yield* options.pool.take(claims.length - 1)
+      if (claims.claims.length > 1) yield* options.claimSlots.take(claims.claims.length - 1)
       // Executors are born uninterruptible here and open up only around the handler.
-      for (const claim of claims) yield* FiberMap.run(options.running, claim.claimToken, options.execute(claim))
-      yield* Metric.incrementBy(metrics.tasksClaimed, claims.length)
-      return { claimed: claims.length, limit }
+      for (const claim of claims.claims) yield* FiberMap.run(options.running, claim.claimToken, options.execute(claim))
+      yield* Metric.incrementBy(metrics.tasksClaimed, claims.claims.length)
+      return { claimed: claims.claims.length, limit, limitsChanged: false }
     })
   )
 
@@ -108,7 +127,7 @@ export const makeClaimer = (options: ClaimerOptions) => {
    * likely waiting) or waits for a wake-up or the safety scan interval, whichever comes first.
    */
   const loop = Effect.forever(Effect.gen(function*() {
-    yield* options.pool.take(1)
+    yield* options.claimSlots.take(1)
     const result = yield* runOnce.pipe(
       Effect.tap(() => recordSuccess(options.board, "claimer")),
       Effect.catchAll((error) =>
@@ -117,12 +136,12 @@ export const makeClaimer = (options: ClaimerOptions) => {
             recordFailure(options.board, "claimer", error.message),
             Effect.logWarning("claim failed; trying again after the scan interval", error)
           ),
-          { claimed: 0, limit: 1 }
+          { claimed: 0, limit: 1, limitsChanged: false }
         )
       )
     )
-    if (result.claimed < result.limit) yield* waitForWork
+    if (result.claimed < result.limit && !result.limitsChanged) yield* waitForWork
   })).pipe(Effect.annotateLogs({ module: "TaskManager", fiber: "claimer" }))
 
   return { runOnce, loop }
-}
+})

@@ -1,18 +1,27 @@
-import { Data, Duration, Effect, Exit, HashSet, Metric, Option, ParseResult, Schedule, Schema } from "effect"
+import { Data, Duration, Effect, Exit, HashSet, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
 import * as Task from "../../Task.js"
-import type { TaskStore } from "../../TaskStore.js"
+import type { Finish, TaskStore } from "../../TaskStore.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
-import { TaskNotFound, TaskTimeout, UndecodableTask } from "../../TaskError.js"
+import { TaskNotFound, type TaskStoreError, TaskTimeout, UndecodableTask } from "../../TaskError.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import { CurrentAttempt } from "./currentAttempt.js"
 import * as metrics from "./metrics.js"
 import * as outcome from "./outcome.js"
 
 export interface ExecutorOptions {
+  /** The application's store: a transactional handler's transaction and its success. */
   readonly store: TaskStore["Type"]
+  /** Writes the end of every other attempt (shared statements, see `completer.ts`). */
+  readonly complete: (finish: Finish) => Effect.Effect<boolean, TaskStoreError>
   readonly registry: TaskRegistry["Type"]
-  /** The worker pool. The claimer takes one permit per claimed task; the executor releases it. */
-  readonly pool: Effect.Semaphore
+  /** Handlers running at once (`poolSize`): an attempt holds a permit while its handler runs. */
+  readonly handlerSlots: Effect.Semaphore
+  /** Attempts held at once, running or claimed ahead: the claimer takes one per claim; the executor releases it when the attempt's end is recorded. */
+  readonly claimSlots: Effect.Semaphore
+  /** How many handlers run now. */
+  readonly handlersRunning: Ref.Ref<number>
+  /** The claim tokens of attempts claimed ahead that wait for a handler slot: a stop hands them back at once. */
+  readonly queued: Ref.Ref<ReadonlySet<string>>
   /** The attempt timeout for tasks that define none. */
   readonly defaultTimeout: Duration.Duration
   /** Called after a retry is scheduled, so this process claims it when it is due (not a scan later). */
@@ -91,13 +100,13 @@ export const makeExecutor = (options: ExecutorOptions) => {
       }))
 
   const record = (claim: ClaimedTask, ended: outcome.Outcome) => {
-    const write = options.store.finishIfClaimed([outcome.toFinish(claim, ended)])
+    const write = options.complete(outcome.toFinish(claim, ended))
     // The first write is not interruptible; waiting to retry it is, so a stop never hangs on a
     // database that is gone (the stop then releases this node's claims itself).
     return write.pipe(
       Effect.orElse(() => Effect.interruptible(Effect.retry(write, finishRetry))),
       Effect.flatMap((applied) =>
-        applied.length === 1
+        applied
           ? Metric.increment(Metric.tagged(metrics.attemptsEnded, "outcome", ended._tag))
           : Effect.zipRight(
             Metric.increment(metrics.staleWrites),
@@ -117,13 +126,33 @@ export const makeExecutor = (options: ExecutorOptions) => {
     )
   }
 
+  /** A claimed-ahead attempt waits here for a handler slot (in claim order), and gives it up when its handler ends. */
+  const inHandlerSlot = <A, E>(token: string, self: Effect.Effect<A, E>) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        yield* Ref.update(options.queued, (queued) => new Set(queued).add(token))
+        yield* restore(options.handlerSlots.take(1)).pipe(
+          Effect.ensuring(Ref.update(options.queued, (queued) => {
+            const left = new Set(queued)
+            left.delete(token)
+            return left
+          }))
+        )
+        yield* Ref.update(options.handlersRunning, (n) => n + 1)
+        return yield* restore(self).pipe(
+          Effect.ensuring(Effect.zipRight(Ref.update(options.handlersRunning, (n) => n - 1), options.handlerSlots.release(1)))
+        )
+      })
+    )
+
   /**
-   * Uninterruptible except for the handler itself: whatever ends the attempt (success, failure,
-   * timeout, a stop), its outcome is decided and written, and the pool permit released.
+   * Uninterruptible except while it waits for a handler slot and while the handler runs: whatever
+   * ends the attempt (success, failure, timeout, a stop, even before it started), its outcome is
+   * decided and written, and its claim slot released.
    */
   return (claim: ClaimedTask): Effect.Effect<void> =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(Effect.interruptible(attempt(claim)))
+      const exit = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim))))
       const isStopping = HashSet.size((yield* Effect.descriptor).interruptors) > 0
       const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
       const ended = outcome.decide(claim, exit, delay, isStopping)
@@ -137,7 +166,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
       }
       if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
     }).pipe(
-      Effect.ensuring(options.pool.release(1)),
+      Effect.ensuring(options.claimSlots.release(1)),
       Effect.uninterruptible,
       Effect.annotateLogs({ module: "TaskManager", fiber: "executor" }),
       Effect.withSpan("TaskManager.execute", {

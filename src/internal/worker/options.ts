@@ -17,6 +17,12 @@ export interface Options {
   readonly poolSize?: number | undefined
   /** Most tasks claimed per statement. Default: `poolSize`. Larger batches claim faster, smaller ones spread work across nodes. */
   readonly claimBatchSize?: number | undefined
+  /**
+   * Tasks claimed ahead of free handler slots, started the moment a handler ends (in claim order;
+   * handed back at once on stop). Default: `poolSize`. More keeps handlers busy while the next claim
+   * runs; fewer leaves waiting work to other nodes.
+   */
+  readonly claimAhead?: number | undefined
   /** Safety scan period (jittered +0–20 %). NOTIFY makes pickup immediate; the scan catches what NOTIFY missed. */
   readonly scanInterval?: Duration.DurationInput | undefined
   /** Attempt timeout for tasks that set none; also how long a task may run before the checker reports it. */
@@ -56,6 +62,7 @@ export interface ResolvedOptions {
   readonly schema: string
   readonly poolSize: number
   readonly claimBatchSize: number
+  readonly claimAhead: number
   readonly scanInterval: Duration.Duration
   readonly runningTimeout: Duration.Duration
   readonly stopTimeout: Duration.Duration
@@ -105,6 +112,9 @@ const invalid = (option: string, reason: string) => Effect.fail(new InvalidTaskO
 const positiveInteger = (option: string, value: number) =>
   Number.isInteger(value) && value >= 1 ? Effect.succeed(value) : invalid(option, `must be an integer ≥ 1, got ${value}`)
 
+const nonNegativeInteger = (option: string, value: number) =>
+  Number.isInteger(value) && value >= 0 ? Effect.succeed(value) : invalid(option, `must be an integer ≥ 0, got ${value}`)
+
 const positiveDuration = (option: string, value: Duration.DurationInput) =>
   Option.match(Duration.decodeUnknown(value), {
     onNone: () => invalid(option, `is not a duration: ${String(value)}`),
@@ -139,6 +149,7 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
       schema: yield* validateSchemaName(options.schema ?? defaults.schema),
       poolSize,
       claimBatchSize: yield* positiveInteger("claimBatchSize", options.claimBatchSize ?? poolSize),
+      claimAhead: yield* nonNegativeInteger("claimAhead", options.claimAhead ?? poolSize),
       scanInterval: yield* positiveDuration("scanInterval", options.scanInterval ?? defaults.scanInterval),
       runningTimeout: yield* positiveDuration("runningTimeout", options.runningTimeout ?? defaults.runningTimeout),
       stopTimeout: yield* positiveDuration("stopTimeout", options.stopTimeout ?? defaults.stopTimeout),
@@ -159,7 +170,7 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
 
 /**
  * Reads `Options` from configuration: `EFFECT_TASKS_SCHEMA`, `EFFECT_TASKS_POOL_SIZE`,
- * `EFFECT_TASKS_CLAIM_BATCH_SIZE`, `EFFECT_TASKS_SCAN_INTERVAL`, `EFFECT_TASKS_RUNNING_TIMEOUT`,
+ * `EFFECT_TASKS_CLAIM_BATCH_SIZE`, `EFFECT_TASKS_CLAIM_AHEAD`, `EFFECT_TASKS_SCAN_INTERVAL`, `EFFECT_TASKS_RUNNING_TIMEOUT`,
  * `EFFECT_TASKS_STOP_TIMEOUT` (durations such as `"5 seconds"`), `EFFECT_TASKS_MIGRATE`,
  * `EFFECT_TASKS_LISTEN`, `EFFECT_TASKS_NODE_ID`, `EFFECT_TASKS_HEARTBEAT_INTERVAL`,
  * `EFFECT_TASKS_NODE_TIMEOUT`, `EFFECT_TASKS_RESCUE_INTERVAL`, `EFFECT_TASKS_MAX_WORKER_LOSSES`,
@@ -172,6 +183,7 @@ export const config: Config.Config<Options> = Config.all({
   schema: Config.option(Config.string("SCHEMA")),
   poolSize: Config.option(Config.integer("POOL_SIZE")),
   claimBatchSize: Config.option(Config.integer("CLAIM_BATCH_SIZE")),
+  claimAhead: Config.option(Config.integer("CLAIM_AHEAD")),
   scanInterval: Config.option(Config.duration("SCAN_INTERVAL")),
   runningTimeout: Config.option(Config.duration("RUNNING_TIMEOUT")),
   stopTimeout: Config.option(Config.duration("STOP_TIMEOUT")),
@@ -191,6 +203,7 @@ export const config: Config.Config<Options> = Config.all({
     schema: Option.getOrUndefined(values.schema),
     poolSize: Option.getOrUndefined(values.poolSize),
     claimBatchSize: Option.getOrUndefined(values.claimBatchSize),
+    claimAhead: Option.getOrUndefined(values.claimAhead),
     scanInterval: Option.getOrUndefined(values.scanInterval),
     runningTimeout: Option.getOrUndefined(values.runningTimeout),
     stopTimeout: Option.getOrUndefined(values.stopTimeout),
