@@ -41,7 +41,7 @@ import { makeExecutor } from "./internal/worker/executor.js"
 import { makeHeartbeat } from "./internal/worker/heartbeat.js"
 import * as managerOptions from "./internal/worker/options.js"
 import { makeListener, wakeOnRegistryChanges } from "./internal/worker/listener.js"
-import { stopAttempts, tokensOf } from "./internal/worker/running.js"
+import { makePhases, stopAttempts, tokensOf } from "./internal/worker/running.js"
 import * as supervisor from "./internal/worker/supervisor.js"
 import { type IncompatibleSchema, InvalidTaskOptions, TaskStoreError } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
@@ -173,7 +173,7 @@ export const make = (
     const capacity = resolved.poolSize + resolved.claimAhead
     const claimSlots = yield* Effect.makeSemaphore(capacity)
     const handlersRunning = yield* Ref.make(0)
-    const queued = yield* Ref.make<ReadonlySet<string>>(new Set())
+    const phases = yield* makePhases
     const running = yield* FiberMap.make<string, void, never>()
     const wakeups = yield* Queue.sliding<void>(1)
     const board = yield* supervisor.makeHealthBoard
@@ -195,7 +195,8 @@ export const make = (
       handlerSlots,
       claimSlots,
       handlersRunning,
-      queued,
+      phases,
+      maxWaitForSlot: Duration.times(resolved.nodeTimeout, 0.5),
       // The row's run_at is the database's now() + delay, written before this timer starts.
       wakeAfter: (delay) =>
         FiberSet.run(retryTimers, Effect.zipRight(Effect.sleep(Duration.sum(delay, retryWakeMargin)), wake)).pipe(
@@ -228,6 +229,7 @@ export const make = (
       nodeTimeout: resolved.nodeTimeout,
       registration,
       running,
+      phases,
       leaseDuration,
       heartbeatInterval: resolved.heartbeatInterval,
       leadership
@@ -264,7 +266,7 @@ export const make = (
       Effect.gen(function*() {
         yield* Scope.close(claimScope, Exit.void)
         // Tasks claimed ahead that have not started go back at once (not counted, due time kept).
-        yield* stopAttempts(running, Array.from(yield* Ref.get(queued)))
+        yield* stopAttempts(running, yield* phases.tokensIn("waiting"))
         const drained = yield* FiberMap.awaitEmpty(running).pipe(
           // Finalizers are uninterruptible; without this the timeout could never interrupt the wait.
           Effect.interruptible,

@@ -244,7 +244,8 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
       }).pipe(
         TaskStoreError.refail("insert"),
         refailUnmigrated,
-        Effect.withSpan("Tasks.run", { kind: "producer", attributes: { "task.key": task.key } })
+        // No stack trace: it costs more than the rest of the span on this path.
+        Effect.withSpan("Tasks.run", { kind: "producer", captureStackTrace: false, attributes: { "task.key": task.key } })
       )
     )
   )

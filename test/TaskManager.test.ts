@@ -201,6 +201,38 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       expect(yield* Ref.get(started)).toEqual([0, 1, 2, 3])
     }))
 
+  it.scoped("a task claimed ahead that waits past half of nodeTimeout is handed back unstarted, then runs once", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const release = yield* Deferred.make<void>()
+      const runs = yield* Ref.make<ReadonlyArray<number>>([])
+      const live = Ping.handler(({ n }) =>
+        Effect.zipRight(Ref.update(runs, (all) => [...all, n]), n === 0 ? Deferred.await(release) : Effect.void)
+      )
+      // Leases of 800 ms; a task claimed ahead may wait 500 ms for the one handler slot.
+      yield* startWorker(live, {
+        schema,
+        poolSize: 1,
+        claimAhead: 1,
+        heartbeatInterval: "200 millis",
+        nodeTimeout: "1 second",
+        scanInterval: "100 millis"
+      })
+      const [first, second] = yield* Tasks.runMany(Ping, [{ n: 0 }, { n: 1 }]).pipe(inSchema(schema))
+      const [, claimedAhead] = yield* waitForStatus(schema, [first!, second!], [TaskStatus.running])
+      // The first handler holds the slot: the second is handed back without having run (uncounted),
+      // and claimed again.
+      const store = yield* storeOf(schema)
+      const [again] = yield* waitFor("the second task handed back and claimed again", store.getMany([second!]), ([row]) =>
+        row !== undefined && row.claimToken !== null && row.claimToken !== claimedAhead!.claimToken, "5 seconds")
+      expect(again).toMatchObject({ attempt: 1, lostCount: 0, lastError: null })
+      expect(yield* Ref.get(runs)).toEqual([0])
+      yield* Deferred.succeed(release, undefined)
+      const rows = yield* waitForStatus(schema, [first!, second!], [TaskStatus.succeeded])
+      expect(rows.map((row) => row.attempt)).toEqual([1, 1])
+      expect(yield* Ref.get(runs)).toEqual([0, 1])
+    }))
+
   it.scoped("with claimAhead 0, a node claims only as many tasks as it has free handler slots", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema

@@ -36,11 +36,11 @@ const Noop = Task.make("bench_noop", {
   args: Schema.Struct({ seq: Schema.Number, warm: Schema.optional(Schema.Boolean) }),
 });
 
-// The application's pool (maxConnections) carries the handlers' outcomes, so up to C finishes at
-// once, plus the cancel requests of interrupted statements; the README asks for at least poolSize.
-// C + 3 leaves room for those, and matches earlier runs of this harness. At least node-postgres'
-// default of 10, as for the peers. The manager's heartbeat, claims and maintenance (3) and its
-// LISTEN (1) use connections of their own, outside this pool.
+// The application's pool (maxConnections) serves the handlers, plus the cancel requests of
+// interrupted statements; the README asks for at least poolSize. C + 3 leaves room, and matches
+// earlier runs of this harness. At least node-postgres' default of 10, as for the peers. The
+// manager's claims, ends of attempts, heartbeat and maintenance (4) and its LISTEN (1) use
+// connections of their own, outside this pool.
 const connectionsFor = (C) => Math.max(10, C + 3);
 // Producer processes only enqueue: the node-postgres default pool (10).
 const PRODUCER_CONNECTIONS = 10;
@@ -80,7 +80,7 @@ export const inTransaction =
 
 export const notes = {
   default:
-    "TaskManager.layer({poolSize: C}) + Task.handler, all else default (claimBatchSize = poolSize, fair scheduling, LISTEN/NOTIFY, scanInterval 5 s, heartbeat 2 s); PgClient.layer({url, maxConnections: max(10, C+3)}) for the handlers' outcomes (the manager adds 3 connections of its own and 1 for LISTEN); addOne = Tasks.run, addMany = Tasks.runMany; addInTx = Tasks.run with the caller's pg client provided as @effect/sql's SqlClient.TransactionConnection",
+    "TaskManager.layer({poolSize: C}) + Task.handler, all else default (claimBatchSize = poolSize, fair scheduling, LISTEN/NOTIFY, scanInterval 5 s, heartbeat 2 s); PgClient.layer({url, maxConnections: max(10, C+3)}) for the handlers (the manager adds 4 connections of its own, with prepared statements, for claims, ends of attempts, heartbeat and maintenance, and 1 for LISTEN); claimAhead = poolSize (default); addOne = Tasks.run, addMany = Tasks.runMany; addInTx = Tasks.run with the caller's pg client provided as @effect/sql's SqlClient.TransactionConnection",
   strict: `as default + scheduling: SchedulingPolicy.strictPriority (priority, due time, id across all queues/owners: the peers' order; the claim reads the runnable index instead of the fair policy's per-group scan)${CLAIM_BATCH ? `, claimBatchSize ${CLAIM_BATCH}` : ""}`,
 };
 

@@ -30,12 +30,13 @@ export interface NewTask {
 }
 
 /**
- * Fails with `QueueFull` when adding these tasks would take a limited queue past its maximum of
- * unfinished tasks. Returns whether any limited queue is involved: the caller then runs the check
- * and the insert in one transaction (a savepoint inside the caller's), holding the queues' rows
- * locked, so concurrent producers of a limited queue take turns and cannot overshoot it together.
- * The count is a statement of its own, after the lock: under READ COMMITTED it then sees what the
- * producer before us committed. Unlimited queues cost one indexed look-up and no lock.
+ * The limited queues among these tasks'. For them, `checkQueueLimits` fails with `QueueFull` when
+ * adding the tasks would take a queue past its maximum of unfinished tasks; the caller runs the
+ * check and the insert in one transaction (a savepoint inside the caller's), holding the queues'
+ * rows locked, so concurrent producers of a limited queue take turns and cannot overshoot it
+ * together. The count is a statement of its own, after the lock: under READ COMMITTED it then sees
+ * what the producer before us committed. Unlimited queues cost no statement and no lock: the
+ * insert itself checks that none of its queues is limited.
  */
 const limitedQueues = (tables: Tables, tasks: ReadonlyArray<NewTask>) =>
   Effect.gen(function*() {
@@ -90,33 +91,42 @@ export const insertMany = (
   Effect.gen(function*() {
     if (tasks.length === 0) return []
     const sql = yield* SqlClient.SqlClient
+    // One statement in the common case: it inserts nothing when one of the queues has a size limit.
+    const inserted = yield* insertRows(tables, tasks, { again: true, unlessLimited: true })
+    if (inserted !== "limited") return inserted
     const limited = yield* limitedQueues(tables, tasks)
-    if (limited.length > 0) {
-      return yield* sql.withTransaction(
-        Effect.zipRight(checkQueueLimits(tables, tasks, limited), insertRows(tables, tasks))
+    return yield* sql.withTransaction(
+      Effect.zipRight(
+        checkQueueLimits(tables, tasks, limited),
+        insertUnguarded(tables, tasks, true)
       )
-    }
-    return yield* insertRows(tables, tasks)
+    )
   })
 
 /**
  * `again` allows one more round for keys whose holder ended between the insert and the look-up.
  * One round is enough unless holders of the same key keep ending under us: then this fails, like a
  * serialization failure, for the caller to retry, rather than looping (as it would forever on a key
- * the database does not store as given).
+ * the database does not store as given). With `unlessLimited`, the statement inserts nothing and
+ * answers "limited" when one of the tasks' queues has a size limit (the caller then checks it).
  */
 const insertRows = (
   tables: Tables,
   tasks: ReadonlyArray<NewTask>,
-  again = true
-): Effect.Effect<ReadonlyArray<string>, SqlError, SqlClient.SqlClient> =>
+  options: { readonly again: boolean; readonly unlessLimited: boolean }
+): Effect.Effect<ReadonlyArray<string> | "limited", SqlError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const table = sql(tables.tasks)
+    const queues = [...new Set(tasks.map((task) => task.queue))]
+    const isLimited = options.unlessLimited
+      ? sql`EXISTS (SELECT 1 FROM ${sql(tables.queues)} WHERE name = ANY(${queues}::text[]) AND max_size IS NOT NULL)`
+      : sql`false`
     // Ids are drawn in `ordinal` order, so the inserted rows without a unique key, sorted by id,
     // are in input order; rows with one are matched by their key.
-    const rows = yield* sql<{ id: string; uniqueKey: string | null }>`
-      WITH inserted AS (
+    const answer = yield* sql<{ id: string | null; uniqueKey: string | null; isLimited: boolean }>`
+      WITH limits AS (SELECT ${isLimited} AS is_limited),
+      inserted AS (
         INSERT INTO ${table} (key, queue, priority, args, max_attempts, run_at, unique_key, owner, parent_id, root_id, held_by, status)
         SELECT key, queue, priority, args, max_attempts,
                coalesce(run_at, now() + delay_ms * interval '1 millisecond'), unique_key, owner, parent_id, root_id, held_by,
@@ -138,6 +148,7 @@ const insertRows = (
         ) WITH ORDINALITY AS input(
           key, queue, priority, args, max_attempts, run_at, delay_ms, unique_key, owner, parent_id, root_id, held_by, paused, ordinal
         )
+        WHERE NOT (SELECT is_limited FROM limits)
         ORDER BY ordinal
         -- Literal statuses: the conflict target must match the index predicate even in a generic plan.
         ON CONFLICT (key, unique_key) WHERE unique_key IS NOT NULL AND status IN ('initialized', 'paused', 'running')
@@ -145,8 +156,12 @@ const insertRows = (
         RETURNING id, key, unique_key, status
       ),
       notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM inserted WHERE status = ${TaskStatus.initialized}`)})
-      SELECT inserted.id::text AS id, inserted.unique_key AS "uniqueKey" FROM inserted CROSS JOIN notified
-      ORDER BY inserted.id`.withoutTransform
+      -- Always one row at least, to carry the answer about limits.
+      SELECT rows.id::text AS id, rows.unique_key AS "uniqueKey", limits.is_limited AS "isLimited"
+      FROM limits LEFT JOIN (SELECT inserted.id, inserted.unique_key FROM inserted CROSS JOIN notified) AS rows ON true
+      ORDER BY rows.id`.withoutTransform
+    if (answer[0]?.isLimited === true) return "limited"
+    const rows = answer.flatMap((row) => row.id === null ? [] : [{ id: row.id, uniqueKey: row.uniqueKey }])
     const fresh = rows.filter((row) => row.uniqueKey === null).map((row) => row.id)
     // Unique keys are per task key; a batch holds one task key, so the unique key alone identifies a row here.
     const byKey = new Map(rows.flatMap((row) => row.uniqueKey === null ? [] : [[row.uniqueKey, row.id] as const]))
@@ -163,18 +178,23 @@ const insertRows = (
       for (const row of existing) byKey.set(row.uniqueKey, row.id)
       // A holder that finished between the two statements has freed its key: insert ours after all.
       const freed = tasks.filter((task) => task.uniqueKey !== null && !byKey.has(task.uniqueKey))
-      if (freed.length > 0 && !again) {
+      if (freed.length > 0 && !options.again) {
         const message = `unique keys neither inserted nor held after a second try: ${freed.length} of ${tasks.length}`
         return yield* new SqlError({ message, cause: message })
       }
       if (freed.length > 0) {
-        const ids: ReadonlyArray<string> = yield* insertRows(tables, freed, false)
+        const ids = yield* insertUnguarded(tables, freed, false)
         freed.forEach((task, index) => byKey.set(task.uniqueKey!, ids[index]!))
       }
     }
     let next = 0
     return tasks.map((task) => task.uniqueKey === null ? fresh[next++]! : byKey.get(task.uniqueKey)!)
   })
+
+/** `insertRows` without the limit guard, which then never answers "limited". */
+const insertUnguarded = (tables: Tables, tasks: ReadonlyArray<NewTask>, again: boolean) =>
+  Effect.flatMap(insertRows(tables, tasks, { again, unlessLimited: false }), (ids) =>
+    ids === "limited" ? Effect.dieMessage("an insert without the limit guard answered \"limited\"") : Effect.succeed(ids))
 
 /**
  * Orders the children an attempt submits: each of `ids` runs only after the task before it has

@@ -7,6 +7,7 @@ import type { ClaimedTask } from "../store/taskRow.js"
 import { CurrentAttempt } from "./currentAttempt.js"
 import * as metrics from "./metrics.js"
 import * as outcome from "./outcome.js"
+import type { Phases } from "./running.js"
 
 export interface ExecutorOptions {
   /** The application's store: a transactional handler's transaction and its success. */
@@ -20,8 +21,14 @@ export interface ExecutorOptions {
   readonly claimSlots: Effect.Semaphore
   /** How many handlers run now. */
   readonly handlersRunning: Ref.Ref<number>
-  /** The claim tokens of attempts claimed ahead that wait for a handler slot: a stop hands them back at once. */
-  readonly queued: Ref.Ref<ReadonlySet<string>>
+  /** Where each attempt is (waiting for a handler slot, running, ending). */
+  readonly phases: Phases
+  /**
+   * Longest an attempt claimed ahead may wait for a handler slot; past it, it is handed back
+   * unstarted. The claim's deadline (timeout + nodeTimeout from the claim) must still leave its
+   * handler the whole timeout: half of nodeTimeout keeps it clear of a rescue.
+   */
+  readonly maxWaitForSlot: Duration.Duration
   /** The attempt timeout for tasks that define none. */
   readonly defaultTimeout: Duration.Duration
   /** Called after a retry is scheduled, so this process claims it when it is due (not a scan later). */
@@ -130,14 +137,12 @@ export const makeExecutor = (options: ExecutorOptions) => {
   const inHandlerSlot = <A, E>(token: string, self: Effect.Effect<A, E>) =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
-        yield* Ref.update(options.queued, (queued) => new Set(queued).add(token))
-        yield* restore(options.handlerSlots.take(1)).pipe(
-          Effect.ensuring(Ref.update(options.queued, (queued) => {
-            const left = new Set(queued)
-            left.delete(token)
-            return left
-          }))
-        )
+        yield* options.phases.set(token, "waiting")
+        const slot = yield* restore(options.handlerSlots.take(1).pipe(Effect.timeoutOption(options.maxWaitForSlot)))
+        if (Option.isNone(slot)) {
+          return yield* new outcome.WaitedTooLong({ waitedMillis: Duration.toMillis(options.maxWaitForSlot) })
+        }
+        yield* options.phases.set(token, "running")
         yield* Ref.update(options.handlersRunning, (n) => n + 1)
         return yield* restore(self).pipe(
           Effect.ensuring(Effect.zipRight(Ref.update(options.handlersRunning, (n) => n - 1), options.handlerSlots.release(1)))
@@ -153,6 +158,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
   return (claim: ClaimedTask): Effect.Effect<void> =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim))))
+      yield* options.phases.set(claim.claimToken, "ending")
       const isStopping = HashSet.size((yield* Effect.descriptor).interruptors) > 0
       const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
       const ended = outcome.decide(claim, exit, delay, isStopping)
@@ -166,11 +172,12 @@ export const makeExecutor = (options: ExecutorOptions) => {
       }
       if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
     }).pipe(
-      Effect.ensuring(options.claimSlots.release(1)),
+      Effect.ensuring(Effect.zipRight(options.phases.remove(claim.claimToken), options.claimSlots.release(1))),
       Effect.uninterruptible,
       Effect.annotateLogs({ module: "TaskManager", fiber: "executor" }),
       Effect.withSpan("TaskManager.execute", {
         kind: "consumer",
+        captureStackTrace: false,
         root: true,
         attributes: { "task.key": claim.key, "task.id": claim.id, "task.attempt": claim.attempt }
       })

@@ -4,7 +4,7 @@ import type { Incarnation, TaskStore } from "../../TaskStore.js"
 import type { Leadership } from "../maintenance/leadership.js"
 import { monotonicMillis, paced } from "../monotonic.js"
 import * as metrics from "./metrics.js"
-import { type Running, stopAttempts, tokensOf } from "./running.js"
+import { type Phases, type Running, stopAttempts, tokensOf } from "./running.js"
 
 export interface HeartbeatOptions {
   readonly store: TaskStore["Type"]
@@ -16,6 +16,7 @@ export interface HeartbeatOptions {
   /** This process's incarnation of the node; None while another live process holds the id. */
   readonly registration: Ref.Ref<Option.Option<Incarnation>>
   readonly running: Running
+  readonly phases: Phases
   /** How long a renewed lease lasts. */
   readonly leaseDuration: Duration.Duration
   readonly heartbeatInterval: Duration.Duration
@@ -54,9 +55,9 @@ export const makeHeartbeat = (options: HeartbeatOptions) =>
 
     const stopLostAttempts = (renewed: ReadonlySet<string>, sent: ReadonlyArray<string>) =>
       Effect.gen(function*() {
-        // An executor that ended during the statement has left the map: its claim is simply gone.
-        const running = new Set(tokensOf(options.running))
-        const lost = sent.filter((token) => !renewed.has(token) && running.has(token))
+        // An attempt whose end was written meanwhile (it is ending, or gone) did not lose its claim.
+        const live = new Set(yield* options.phases.tokensIn("waiting", "running"))
+        const lost = sent.filter((token) => !renewed.has(token) && live.has(token))
         if (lost.length === 0) return
         yield* Metric.incrementBy(metrics.lostClaims, lost.length)
         yield* Effect.logWarning(`${lost.length} claim(s) lost (rescued, taken back, or this node was replaced): stopping their attempts`, {

@@ -1,4 +1,4 @@
-import { Cause, Clock, Duration, Effect, Exit, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
+import { Cause, Clock, Data, Duration, Effect, Exit, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
 import type { ClaimedTask } from "../store/taskRow.js"
 import { TaskNotFound, TaskSnooze, UndecodableTask } from "../../TaskError.js"
 import * as TaskStatus from "../../TaskStatus.js"
@@ -17,8 +17,14 @@ export type Outcome =
 /** Failures that must not be retried: retrying cannot change them. */
 const isPermanent = (error: unknown): boolean => error instanceof UndecodableTask
 
-/** A failure that means "this process should not have run it": hand it back untouched. */
-const isNotRunnableHere = (error: unknown): boolean => error instanceof TaskNotFound
+/**
+ * A task claimed ahead that waited too long for a handler slot: it is handed back unstarted, since
+ * its deadline, counted from the claim, would no longer leave its handler the whole timeout.
+ */
+export class WaitedTooLong extends Data.TaggedError("WaitedTooLong")<{ readonly waitedMillis: number }> {}
+
+/** A failure that means "this process should not run it": hand it back untouched. */
+const isNotRunnableHere = (error: unknown): boolean => error instanceof TaskNotFound || error instanceof WaitedTooLong
 
 const maxErrorLength = 16_384
 

@@ -18,3 +18,29 @@ export const stopAttempts = (running: Running, tokens: ReadonlyArray<string>): E
         onNone: () => Effect.void,
         onSome: (fiber) => Fiber.interruptAsFork(fiber, by)
       }), { discard: true }))
+
+/**
+ * Where each held attempt is: claimed ahead and waiting for a handler slot, its handler running,
+ * or its end being recorded. A stop hands back the waiting ones at once; a heartbeat that finds a
+ * claim gone stops only attempts that are not already ending (an end written just before the
+ * heartbeat's statement is no lost claim).
+ */
+export type Phase = "waiting" | "running" | "ending"
+
+export interface Phases {
+  readonly set: (token: string, phase: Phase) => Effect.Effect<void>
+  readonly remove: (token: string) => Effect.Effect<void>
+  /** The tokens of the attempts in one of these phases. */
+  readonly tokensIn: (...phases: ReadonlyArray<Phase>) => Effect.Effect<ReadonlyArray<string>>
+}
+
+export const makePhases: Effect.Effect<Phases> = Effect.sync(() => {
+  // One map per manager, touched only through these effects: a Ref of copies would cost a copy per change.
+  const phases = new Map<string, Phase>()
+  return {
+    set: (token, phase) => Effect.sync(() => void phases.set(token, phase)),
+    remove: (token) => Effect.sync(() => void phases.delete(token)),
+    tokensIn: (...wanted) =>
+      Effect.sync(() => Array.from(phases).flatMap(([token, phase]) => wanted.includes(phase) ? [token] : []))
+  }
+})
