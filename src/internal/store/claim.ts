@@ -146,7 +146,9 @@ const claimStatement = (tables: Tables, request: ClaimRequest, limits: QueueLimi
         claimed_by = ${request.nodeId},
         lease_expires_at = now() + ${Duration.toMillis(request.leaseDuration)} * interval '1 millisecond',
         deadline_at = now() + (timeouts.millis + ${Duration.toMillis(request.deadlineGrace)}) * interval '1 millisecond',
-        started_at = now(),
+        -- The statement's own start, not its transaction's: with limits, the transaction began
+        -- before the lock, and a start must not read earlier than the ends this statement counted.
+        started_at = statement_timestamp(),
         updated_at = now()
       FROM next, unnest(${request.keys}::text[], ${request.timeouts.map(Duration.toMillis)}::float8[]) AS timeouts(key, millis)
       WHERE t.id = next.id AND timeouts.key = t.key
