@@ -216,7 +216,7 @@ const maxSnoozeMillis = 365 * 24 * 60 * 60 * 1000
 
 /**
  * From inside a handler: end this attempt and run the task again after `duration`, without counting
- * the attempt (the seeds' "continue later"). Children the attempt submitted stay. Its effect is to
+ * the attempt. Children the attempt submitted stay. Its effect is to
  * fail with `TaskSnooze`, which the worker understands; outside a handler it is just that failure.
  * At most a year.
  *

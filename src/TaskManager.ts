@@ -62,7 +62,7 @@ export type Options = managerOptions.Options
 export type ResolvedOptions = managerOptions.ResolvedOptions
 
 /**
- * The defaults (gta's where they apply; its pool size of 2³¹ and endless stop wait are not kept).
+ * The defaults: a bounded pool, a bounded stop, and timings that find a dead node within seconds.
  * @since 0.1.0
  * @category config
  */

@@ -133,7 +133,7 @@ export interface RunOptions {
   /** The user or tenant the task is for: runnable work is shared fairly between owners (and queues). */
   readonly owner?: string | undefined
   /**
-   * Create the task `paused` (the seeds' `autoRun = false`): it is stored, holds its unique key and
+   * Create the task `paused`: it is stored, holds its unique key and
    * counts towards its queue's size, but no worker claims it until `TaskAdmin.resume` starts it.
    * Default: false.
    */

@@ -25,7 +25,7 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
       expect(Duration.toMillis(manager.options.runningTimeout)).toBe(Duration.toMillis(TaskManager.defaults.runningTimeout))
     }))
 
-  it.effect("defaults are gta's where they apply, with a bounded pool and a bounded stop", () =>
+  it.effect("the defaults: a bounded pool and a bounded stop", () =>
     Effect.gen(function*() {
       const resolved = yield* TaskManager.resolveOptions()
       expect(Duration.toMillis(resolved.scanInterval)).toBe(5_000)

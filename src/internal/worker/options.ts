@@ -80,7 +80,7 @@ export interface ResolvedOptions {
 }
 
 /**
- * The defaults (gta's where they apply; its pool size of 2³¹ and endless stop wait are not kept).
+ * The defaults: a bounded pool, a bounded stop, and timings that find a dead node within seconds.
  * @since 0.1.0
  * @category config
  */
