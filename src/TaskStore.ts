@@ -159,7 +159,7 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
     node: Incarnation,
     stillRunning: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
-  /** Marks this incarnation alive and renews the leases of the given claims; says which were renewed (others were lost). */
+  /** Marks this incarnation alive and renews the leases of the given claims that are due (never waiting on a locked row); says which it still holds (others were lost). */
   readonly heartbeat: (beat: Heartbeat) => Effect.Effect<HeartbeatResult, TaskStoreError>
   /** Registers a starting node and returns its new incarnation; None when a live node (heartbeat within `nodeTimeout`) has that id. */
   readonly register: (node: {

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Layer, Metric, Option, Ref, Schema } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Layer, Metric, Option, Ref, Schema } from "effect"
 import { metricsForTests } from "../src/internal/worker/metrics.js"
 import { Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
@@ -34,6 +34,45 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
       expect(row).toMatchObject({ attempt: 1, lostCount: 0, lastError: null })
       expect(yield* Ref.get(runs)).toBe(1)
+    }))
+
+  it.scoped("a heartbeat renews only leases that are due, never waits on a row being written, and still counts that claim as held", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      const sql = yield* SqlClient.SqlClient
+      const node = Option.getOrThrow(yield* store.register({ nodeId: "beating", host: "test", pid: 1, nodeTimeout: Duration.seconds(10) }))
+      const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
+      const [claim] = yield* store.claim(claimRequest("beating", [Job.key], 1))
+      const leaseOf = Effect.map(store.getMany([id]), ([row]) => row?.leaseExpiresAt?.getTime())
+      /** A beat that leaves alone leases written less than `freshFor` ago. */
+      const beat = (freshFor: Duration.DurationInput) =>
+        store.heartbeat({ ...node, claimTokens: [claim!.claimToken], leaseDuration: Duration.minutes(1), freshFor: Duration.decode(freshFor) })
+      const claimed = yield* leaseOf
+      // Claimed a moment ago: not written again.
+      expect(yield* beat("1 minute")).toEqual({ isRegistered: true, held: new Set([claim!.claimToken]) })
+      expect(yield* leaseOf).toBe(claimed)
+      // Another transaction holds the row (an end being written): the beat neither waits nor renews it.
+      const locked = yield* Deferred.make<void>()
+      const unlock = yield* Deferred.make<void>()
+      const holder = yield* Effect.fork(sql.withTransaction(Effect.gen(function*() {
+        yield* sql`SELECT id FROM ${sql(`${schema}.tasks`)} WHERE id = ${id}::bigint FOR UPDATE`
+        yield* Deferred.succeed(locked, undefined)
+        yield* Deferred.await(unlock)
+      })))
+      yield* Deferred.await(locked)
+      const whileLocked = yield* beat(0).pipe(Effect.timeout("3 seconds"))
+      expect(whileLocked.held).toEqual(new Set([claim!.claimToken]))
+      expect(yield* leaseOf).toBe(claimed)
+      yield* Deferred.succeed(unlock, undefined)
+      yield* Fiber.join(holder)
+      // Due and free: renewed.
+      yield* beat(0)
+      expect(yield* leaseOf).toBeGreaterThan(claimed!)
+      // A token this node no longer holds is missing from the answer.
+      yield* store.finishIfClaimed([{ id, claimToken: claim!.claimToken, status: TaskStatus.succeeded, delayMillis: 0, error: null, countsAsAttempt: true, keepsChildren: true }])
+      expect((yield* beat(0)).held).toEqual(new Set())
     }))
 
   it.scoped("a completion after the task was rescued is a stale write: rejected, never applied", () =>

@@ -17,14 +17,20 @@ export interface Heartbeat extends Incarnation {
   readonly claimTokens: ReadonlyArray<string>
   /** Renewed leases last this long from now. */
   readonly leaseDuration: Duration.Duration
+  /**
+   * A lease written less than this long ago (more than `leaseDuration − freshFor` left) is not
+   * written again: a claim made or renewed that recently needs no renewal yet, and a busy node
+   * rewrites fewer rows.
+   */
+  readonly freshFor: Duration.Duration
 }
 
 /** What a heartbeat found. */
 export interface HeartbeatResult {
   /** False when the node's row no longer carries this incarnation (replaced, or forgotten): nothing was renewed. */
   readonly isRegistered: boolean
-  /** The claim tokens renewed; a token sent but missing here was taken away. */
-  readonly renewed: ReadonlySet<string>
+  /** The claim tokens this node still holds; a token sent but missing here was taken away. */
+  readonly held: ReadonlySet<string>
 }
 
 /**
@@ -32,25 +38,41 @@ export interface HeartbeatResult {
  * in one statement. Both are guarded by the incarnation: once another process has registered the
  * same node id (this one was silent past `nodeTimeout`), this one renews nothing, and every attempt
  * it still runs must stop.
+ *
+ * The beat never waits on a row lock: a row locked by another statement (its end being written
+ * just now) is not renewed by this beat, and still counts as held. A beat stuck behind the ends of
+ * attempts would hold their rows in turn and stall every end written after it.
  */
 export const heartbeat = (tables: Tables, beat: Heartbeat) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{ isRegistered: boolean; renewed: ReadonlyArray<string> }>`
+    const tasks = sql(tables.tasks)
+    const rows = yield* sql<{ isRegistered: boolean; held: ReadonlyArray<string> }>`
       WITH beat AS (
         UPDATE ${sql(tables.nodes)} SET heartbeat_at = now()
         WHERE id = ${beat.nodeId} AND incarnation = ${beat.incarnation}::uuid
         RETURNING id
       ),
-      renewed AS (
-        UPDATE ${sql(tables.tasks)} SET lease_expires_at = now() + ${millis(beat.leaseDuration)} * interval '1 millisecond'
+      held AS (
+        SELECT id, claim_token, lease_expires_at FROM ${tasks}
         WHERE status = ${TaskStatus.running} AND claimed_by = ${beat.nodeId}
           AND claim_token = ANY(${beat.claimTokens}::uuid[]) AND EXISTS (SELECT 1 FROM beat)
-        RETURNING claim_token::text AS token
+      ),
+      due AS (
+        SELECT t.id FROM ${tasks} AS t JOIN held ON held.id = t.id
+        WHERE held.lease_expires_at < now() + ${millis(beat.leaseDuration) - millis(beat.freshFor)} * interval '1 millisecond'
+          AND t.status = ${TaskStatus.running} AND t.claim_token = held.claim_token
+        FOR NO KEY UPDATE OF t SKIP LOCKED
+      ),
+      renewed AS (
+        UPDATE ${tasks} AS t SET lease_expires_at = now() + ${millis(beat.leaseDuration)} * interval '1 millisecond'
+        FROM due WHERE t.id = due.id
+        RETURNING t.id
       )
-      SELECT EXISTS (SELECT 1 FROM beat) AS "isRegistered", ARRAY(SELECT token FROM renewed) AS renewed`.withoutTransform
+      SELECT EXISTS (SELECT 1 FROM beat) AS "isRegistered", ARRAY(SELECT claim_token::text FROM held) AS held
+        FROM (SELECT count(*) FROM renewed) AS written`.withoutTransform
     const row = rows[0]
-    return { isRegistered: row?.isRegistered === true, renewed: new Set(row?.renewed ?? []) } satisfies HeartbeatResult
+    return { isRegistered: row?.isRegistered === true, held: new Set(row?.held ?? []) } satisfies HeartbeatResult
   })
 
 /**

@@ -52,12 +52,15 @@ export const makeHeartbeat = (options: HeartbeatOptions) =>
     const lastGoodStart = yield* Ref.make(yield* monotonicMillis)
     const fenced = yield* Ref.make<ReadonlySet<string>>(new Set())
     const fenceAfter = Duration.toMillis(options.leaseDuration) - 2 * Duration.toMillis(options.heartbeatInterval)
+    // Leases written within the last half interval are not written again: at the fence every lease
+    // still has at least one and a half intervals to run.
+    const freshFor = Duration.times(options.heartbeatInterval, 0.5)
 
-    const stopLostAttempts = (renewed: ReadonlySet<string>, sent: ReadonlyArray<string>) =>
+    const stopLostAttempts = (held: ReadonlySet<string>, sent: ReadonlyArray<string>) =>
       Effect.gen(function*() {
         // An attempt whose end was written meanwhile (it is ending, or gone) did not lose its claim.
         const live = new Set(yield* options.phases.tokensIn("waiting", "running"))
-        const lost = sent.filter((token) => !renewed.has(token) && live.has(token))
+        const lost = sent.filter((token) => !held.has(token) && live.has(token))
         if (lost.length === 0) return
         yield* Metric.incrementBy(metrics.lostClaims, lost.length)
         yield* Effect.logWarning(`${lost.length} claim(s) lost (rescued, taken back, or this node was replaced): stopping their attempts`, {
@@ -83,9 +86,14 @@ export const makeHeartbeat = (options: HeartbeatOptions) =>
       const current = yield* Ref.get(options.registration)
       if (Option.isNone(current)) return yield* Effect.as(register, false)
       const sent = tokensOf(options.running)
-      const result = yield* options.store.heartbeat({ ...current.value, claimTokens: sent, leaseDuration: options.leaseDuration })
+      const result = yield* options.store.heartbeat({
+        ...current.value,
+        claimTokens: sent,
+        leaseDuration: options.leaseDuration,
+        freshFor
+      })
       if (result.isRegistered) {
-        yield* stopLostAttempts(result.renewed, sent)
+        yield* stopLostAttempts(result.held, sent)
         return true
       }
       yield* Ref.set(options.registration, Option.none())
