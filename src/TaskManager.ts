@@ -42,6 +42,7 @@ import { makeHeartbeat } from "./internal/worker/heartbeat.js"
 import * as managerOptions from "./internal/worker/options.js"
 import { makeListener, wakeOnRegistryChanges } from "./internal/worker/listener.js"
 import { makePhases, stopAttempts, tokensOf } from "./internal/worker/running.js"
+import { makeClaimSlots } from "./internal/worker/slots.js"
 import * as supervisor from "./internal/worker/supervisor.js"
 import { type IncompatibleSchema, InvalidTaskOptions, TaskStoreError } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
@@ -170,8 +171,7 @@ export const make = (
     const registration = yield* Ref.make<Option.Option<TaskStore.Incarnation>>(incarnation)
 
     const handlerSlots = yield* Effect.makeSemaphore(resolved.poolSize)
-    const capacity = resolved.poolSize + resolved.claimAhead
-    const claimSlots = yield* Effect.makeSemaphore(capacity)
+    const claimSlots = yield* makeClaimSlots(resolved.poolSize + resolved.claimAhead)
     const handlersRunning = yield* Ref.make(0)
     const phases = yield* makePhases
     const running = yield* FiberMap.make<string, void, never>()
@@ -186,7 +186,9 @@ export const make = (
     const retryTimers = yield* FiberSet.make<void>().pipe(Scope.extend(claimScope))
     const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
     // Made before the stop's finalizer, so it outlives the executors the stop waits for.
-    const completer = yield* makeCompleter({ store: control, maxBatch: resolved.poolSize })
+    // Ends waiting to be written, at most (the claimer claims nothing more beyond it): one statement writes them all.
+    const maxEndsPending = Math.max(claimSlots.capacity, Duration.toMillis(resolved.completionDelay) > 0 ? 1000 : 100)
+    const completer = yield* makeCompleter({ store: control, maxBatch: maxEndsPending, delay: resolved.completionDelay })
     const execute = makeExecutor({
       store,
       complete: completer.complete,
@@ -207,7 +209,8 @@ export const make = (
       store: control,
       registry,
       claimSlots,
-      capacity,
+      phases,
+      maxEndsPending,
       claimBatchSize: resolved.claimBatchSize,
       policy: resolved.scheduling,
       nodeId,

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Deferred, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
+import { Clock, Deferred, Duration, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
 import { Task, TaskManager, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { waitFor } from "./support/waitFor.js"
@@ -246,6 +246,48 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       expect(yield* waitFor("a claim", counts, (n) => n > 0)).toBe(2)
       yield* Deferred.succeed(release, undefined)
       yield* waitForStatus(schema, ids, [TaskStatus.succeeded])
+    }))
+
+  it.scoped("with completionDelay, ends are held back and written together; a stop writes those still held, and nothing runs twice", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const runs = yield* Ref.make(0)
+      const worker = yield* startWorker(Ping.handler(() => Ref.update(runs, (n) => n + 1)), {
+        schema,
+        poolSize: 4,
+        completionDelay: "5 seconds",
+        nodeTimeout: "20 seconds"
+      })
+      const ids = yield* Tasks.runMany(Ping, [0, 1, 2, 3, 4, 5].map((n) => ({ n }))).pipe(inSchema(schema))
+      yield* waitFor("every handler to have run", Ref.get(runs), (n) => n === ids.length)
+      const store = yield* storeOf(schema)
+      // Their ends wait (for up to 5 s): the tasks still read running, and their handler slots are free.
+      expect((yield* store.getMany(ids)).map((row) => row.status)).toEqual(ids.map(() => TaskStatus.running))
+      expect(yield* worker.manager.running).toBe(0)
+      const stopping = yield* Clock.currentTimeMillis
+      yield* worker.stop
+      // The stop wrote them (it waited for the held batch), well before a lease could lapse.
+      const rows = yield* store.getMany(ids)
+      expect(rows.map((row) => row.status)).toEqual(ids.map(() => TaskStatus.succeeded))
+      expect(rows.map((row) => row.attempt)).toEqual(ids.map(() => 1))
+      expect((yield* Clock.currentTimeMillis) - stopping).toBeLessThan(8_000)
+      expect(yield* Ref.get(runs)).toBe(ids.length)
+    }))
+
+  it.scoped("a busy node claims several tasks per statement, not one each time a handler ends", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      // Handlers of uneven length end one at a time.
+      yield* startWorker(Ping.handler(({ n }) => Effect.sleep(Duration.millis(8 + (n % 5)))), { schema, poolSize: 4 })
+      const ids = yield* Tasks.runMany(Ping, Array.from({ length: 300 }, (_, n) => ({ n }))).pipe(inSchema(schema))
+      yield* waitForStatus(schema, ids, [TaskStatus.succeeded])
+      // A claim gives every task it takes its statement's start as started_at.
+      const sql = yield* SqlClient.SqlClient
+      const [claims] = yield* sql<{ statements: number }>`
+        SELECT count(DISTINCT started_at)::int AS statements FROM ${sql(`${schema}.tasks`)}`.withoutTransform
+      // poolSize 4 and claimAhead 4: while tasks claimed ahead wait, a claim waits for two free places.
+      // (Claiming as each handler ends takes about 165 statements here; waiting for two, about 135.)
+      expect(claims!.statements).toBeLessThanOrEqual(300 / 2)
     }))
 
   it.scoped("two managers on one database never run the same attempt (1,000 tasks)", () =>

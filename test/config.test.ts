@@ -13,7 +13,8 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
         ["EFFECT_TASKS_SCAN_INTERVAL", "2 seconds"],
         ["EFFECT_TASKS_STOP_TIMEOUT", "1 second"],
         ["EFFECT_TASKS_NODE_ID", "node-7"],
-        ["EFFECT_TASKS_SCHEDULING", "strict-priority"]
+        ["EFFECT_TASKS_SCHEDULING", "strict-priority"],
+        ["EFFECT_TASKS_COMPLETION_DELAY", "50 millis"]
       ]), { pathDelim: "_" }) // as the environment provider reads EFFECT_TASKS_POOL_SIZE
       const context = yield* Layer.build(TaskManager.layerConfig()).pipe(Effect.withConfigProvider(provider))
       const manager = yield* Effect.provide(TaskManager.TaskManager, context)
@@ -22,6 +23,7 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
       expect(manager.options).toMatchObject({ schema, poolSize: 7, claimBatchSize: 7, migrate: true, listen: true })
       expect(Duration.toMillis(manager.options.scanInterval)).toBe(2000)
       expect(Duration.toMillis(manager.options.stopTimeout)).toBe(1000)
+      expect(Duration.toMillis(manager.options.completionDelay)).toBe(50)
       expect(Duration.toMillis(manager.options.runningTimeout)).toBe(Duration.toMillis(TaskManager.defaults.runningTimeout))
     }))
 
@@ -32,6 +34,7 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
       expect(Duration.toMillis(resolved.runningTimeout)).toBe(30 * 60_000)
       expect(Duration.toMillis(resolved.stopTimeout)).toBe(30_000)
       expect(resolved.poolSize).toBe(10)
+      expect(Duration.toMillis(resolved.completionDelay)).toBe(0)
       expect(resolved.nodeId).toEqual(Option.none())
       expect(resolved.scheduling).toEqual(SchedulingPolicy.fair())
     }))
@@ -51,7 +54,10 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
         [{ nodeId: "" }, "nodeId"],
         [{ nodeId: "node\u0000" }, "nodeId"],
         [{ nodeId: `node-${"🙂".slice(0, 1)}` }, "nodeId"],
-        [{ nodeId: "n".repeat(201) }, "nodeId"]
+        [{ nodeId: "n".repeat(201) }, "nodeId"],
+        [{ completionDelay: -1 }, "completionDelay"],
+        [{ completionDelay: "10 seconds" }, "completionDelay"],
+        [{ completionDelay: Duration.infinity }, "completionDelay"]
       ] as const
       for (const [options, option] of cases) {
         const error = yield* Effect.flip(TaskManager.resolveOptions(options))

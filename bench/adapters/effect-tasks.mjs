@@ -61,6 +61,17 @@ export const profiles = {
       pgMaxConnections: connectionsFor(C),
     },
   }),
+  // Opt-in batched ends: an end waits up to 250 ms to share its statement (graphile-worker's batched
+  // profile uses the same 250 ms for its completions).
+  batched: (C) => ({
+    manager: { poolSize: C, completionDelay: "250 millis" },
+    maxConnections: connectionsFor(C),
+    described: {
+      poolSize: C,
+      completionDelay: "250 ms",
+      pgMaxConnections: connectionsFor(C),
+    },
+  }),
   // Strict priority: one line across queues and owners (the order graphile-worker and pg-boss use),
   // i.e. the claim reads the runnable index in order instead of the fair policy's group scan.
   strict: (C) => ({
@@ -81,6 +92,7 @@ export const inTransaction =
 export const notes = {
   default:
     "TaskManager.layer({poolSize: C}) + Task.handler, all else default (claimBatchSize = poolSize, fair scheduling, LISTEN/NOTIFY, scanInterval 5 s, heartbeat 2 s); PgClient.layer({url, maxConnections: max(10, C+3)}) for the handlers (the manager adds 4 connections of its own, with prepared statements, for claims, ends of attempts, heartbeat and maintenance, and 1 for LISTEN); claimAhead = poolSize (default); addOne = Tasks.run, addMany = Tasks.runMany; addInTx = Tasks.run with the caller's pg client provided as @effect/sql's SqlClient.TransactionConnection",
+  batched: "as default + completionDelay 250 ms (opt-in: an attempt's end waits up to 250 ms to be written with others; a crash re-runs the attempts that ended in that window)",
   strict: `as default + scheduling: SchedulingPolicy.strictPriority (priority, due time, id across all queues/owners: the peers' order; the claim reads the runnable index instead of the fair policy's per-group scan)${CLAIM_BATCH ? `, claimBatchSize ${CLAIM_BATCH}` : ""}`,
 };
 

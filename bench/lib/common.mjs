@@ -36,6 +36,7 @@ export function loadConfig() {
       "graphile-worker:batched",
       "pg-boss",
       "effect-tasks",
+      "effect-tasks:batched",
       "effect-tasks:strict",
     ]),
     reps: envInt("BENCH_REPS", 3),

@@ -1,5 +1,5 @@
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Ref, Schema } from "effect"
+import { Deferred, Duration, Effect, Fiber, Ref, Schema, TestClock, TestContext } from "effect"
 import { makeCompleter } from "../../src/internal/worker/completer.js"
 import * as TaskStatus from "../../src/TaskStatus.js"
 import { Task, Tasks, TaskError, type TaskStore } from "../../src/index.js"
@@ -39,7 +39,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
     Effect.gen(function*() {
       const { claims, counting, statements, store, succeeded } = yield* claimed(20)
       expect(claims).toHaveLength(20)
-      const completer = yield* makeCompleter({ store: counting, maxBatch: 50 })
+      const completer = yield* makeCompleter({ store: counting, maxBatch: 50, delay: Duration.zero })
       // One end with a token that is not the claim's: stale, refused alone.
       const stale = { ...succeeded(claims[0]!), claimToken: "00000000-0000-0000-0000-000000000000" }
       const applied = yield* Effect.forEach([stale, ...claims.slice(1).map(succeeded)], completer.complete, {
@@ -56,7 +56,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
   it.scoped("an end waits for no other: alone, it is written at once, and batches never exceed maxBatch", () =>
     Effect.gen(function*() {
       const { claims, counting, statements, succeeded } = yield* claimed(12)
-      const completer = yield* makeCompleter({ store: counting, maxBatch: 5 })
+      const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.zero })
       expect(yield* completer.complete(succeeded(claims[0]!))).toBe(true)
       expect(yield* Ref.get(statements)).toEqual([1])
       yield* Effect.forEach(claims.slice(1).map(succeeded), completer.complete, { concurrency: "unbounded" })
@@ -81,7 +81,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
               )
               : store.finishIfClaimed(finishes))
       }
-      const completer = yield* makeCompleter({ store: flaky, maxBatch: 10 })
+      const completer = yield* makeCompleter({ store: flaky, maxBatch: 10, delay: Duration.zero })
       const first = yield* Effect.fork(Effect.either(completer.complete(succeeded(claims[0]!))))
       yield* Deferred.succeed(gate, undefined)
       const failed = yield* first.await
@@ -89,4 +89,25 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
       expect(yield* completer.complete(succeeded(claims[0]!))).toBe(true)
       expect(yield* completer.complete(succeeded(claims[1]!))).toBe(true)
     }))
+  it.scoped("with a delay, ends wait until the first has waited that long, then share one statement; a full batch goes at once", () =>
+    Effect.gen(function*() {
+      const { claims, counting, statements, store, succeeded } = yield* claimed(8)
+      const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.millis(200) })
+      const first = yield* Effect.fork(
+        Effect.forEach(claims.slice(0, 3).map(succeeded), completer.complete, { concurrency: "unbounded" })
+      )
+      // The writer holds the batch open on the (test) clock.
+      while ((yield* TestClock.sleeps()).length === 0) yield* Effect.yieldNow()
+      yield* TestClock.adjust("150 millis")
+      expect(yield* Ref.get(statements)).toEqual([])
+      const rows = yield* store.getMany(claims.slice(0, 3).map((claim) => claim.id))
+      expect(rows.map((row) => row.status)).toEqual([TaskStatus.running, TaskStatus.running, TaskStatus.running])
+      yield* TestClock.adjust("50 millis")
+      expect(yield* Fiber.join(first)).toEqual([true, true, true])
+      expect(yield* Ref.get(statements)).toEqual([3])
+      // maxBatch ends waiting: written without waiting for the clock.
+      const full = yield* Effect.forEach(claims.slice(3).map(succeeded), completer.complete, { concurrency: "unbounded" })
+      expect(full).toEqual([true, true, true, true, true])
+      expect(yield* Ref.get(statements)).toEqual([3, 5])
+    }).pipe(Effect.provide(TestContext.TestContext)))
 })

@@ -6,15 +6,19 @@ import type { Incarnation, TaskStore } from "../../TaskStore.js"
 import type { QueueLimits } from "../store/claim.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import * as metrics from "./metrics.js"
+import type { Phases } from "./running.js"
+import type { ClaimSlots } from "./slots.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
 
 export interface ClaimerOptions {
   readonly store: TaskStore["Type"]
   readonly registry: TaskRegistry["Type"]
-  /** Attempts held at once, running or claimed ahead (`capacity` permits): one per claimed task, released by its executor. */
-  readonly claimSlots: Effect.Semaphore
-  /** `poolSize` plus the tasks this node may claim ahead of free handler slots. */
-  readonly capacity: number
+  /** Attempts held at once, running or claimed ahead (`poolSize + claimAhead`): one per claimed task, given back by its executor. */
+  readonly claimSlots: ClaimSlots
+  /** Where each held attempt is: the claimer waits for a batch only while attempts claimed ahead still wait for a handler. */
+  readonly phases: Phases
+  /** While this many ends wait to be written, the claimer claims nothing more. */
+  readonly maxEndsPending: number
   readonly claimBatchSize: number
   readonly nodeId: string
   /** This process's incarnation of the node; None (claim nothing) while another live process holds the id. */
@@ -64,8 +68,8 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
    */
   const runOnce: Effect.Effect<ClaimResult, TaskStoreError> = Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const busy = yield* FiberMap.size(options.running)
-      const limit = Math.max(1, Math.min(options.claimBatchSize, options.capacity - busy))
+      // The caller holds one slot already.
+      const limit = Math.max(1, Math.min(options.claimBatchSize, (yield* options.claimSlots.free) + 1))
       // A node whose id another process has taken claims nothing until it is registered again.
       const keys = Option.isSome(yield* options.registration) ? yield* options.registry.runnableKeys : []
       const claims = yield* restore(Effect.gen(function*() {
@@ -122,12 +126,32 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
     yield* Effect.timeoutOption(Queue.take(options.wakeups), wait)
   })
 
+  /** A claim waits for this many free slots while attempts claimed ahead keep the handlers busy. */
+  const batchTarget = Math.max(1, Math.ceil(Math.min(options.claimBatchSize, options.claimSlots.capacity) / 2))
+
+  /**
+   * After a claim that filled every slot, slots come free one at a time as handlers end: claiming
+   * at once would claim one task per statement. So, while attempts claimed ahead still wait for a
+   * handler (no handler is about to go idle), the claimer waits until half a batch of slots is free.
+   * Nor does it claim while `maxEndsPending` ends wait to be written: ends written slower than
+   * handlers end (a slow database) hold claiming back, so the attempts held stay bounded.
+   */
+  const untilWorthClaiming = Effect.gen(function*() {
+    for (;;) {
+      const free = (yield* options.claimSlots.free) + 1
+      const backlog = (yield* options.phases.count("ending")) >= options.maxEndsPending
+      if (!backlog && (free >= batchTarget || (yield* options.phases.count("waiting")) === 0)) return
+      yield* options.claimSlots.changed
+    }
+  })
+
   /**
    * Waits for a free slot, claims, and then either goes again at once (a full batch: more work is
    * likely waiting) or waits for a wake-up or the safety scan interval, whichever comes first.
    */
   const loop = Effect.forever(Effect.gen(function*() {
     yield* options.claimSlots.take(1)
+    yield* untilWorthClaiming
     const result = yield* runOnce.pipe(
       Effect.tap(() => recordSuccess(options.board, "claimer")),
       Effect.catchAll((error) =>

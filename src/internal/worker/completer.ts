@@ -1,4 +1,4 @@
-import { Deferred, Effect, Exit, Queue, type Scope } from "effect"
+import { Deferred, Duration, Effect, Exit, Queue, type Scope } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { Finish, TaskStore } from "../../TaskStore.js"
 
@@ -12,6 +12,11 @@ export interface CompleterOptions {
   readonly store: TaskStore["Type"]
   /** Most ends written by one statement. */
   readonly maxBatch: number
+  /**
+   * How long an end may wait for others to share its statement (zero: written at once). A batch is
+   * written when its first end has waited this long, or as soon as it is full.
+   */
+  readonly delay: Duration.Duration
 }
 
 interface Pending {
@@ -20,16 +25,21 @@ interface Pending {
 }
 
 /**
- * Ends that arrive together share one statement, with no added wait: a single writer takes every
- * end queued so far (up to `maxBatch`), writes them with one guarded `finishIfClaimed`, and
- * answers each caller; ends that arrive while that statement runs form the next batch. So an idle
- * node writes each end at once, and a busy one pays one commit for many. Each end is still fenced
- * by its own claim token, and each caller still learns whether its own write applied. A failed
- * statement fails every end of its batch: each caller decides whether to try again.
+ * Ends that arrive together share one statement. With no delay nothing waits: a single writer
+ * takes every end queued so far (up to `maxBatch`), writes them with one guarded `finishIfClaimed`,
+ * and answers each caller; ends that arrive while that statement runs form the next batch. So an
+ * idle node writes each end at once, and a busy one pays one commit for many. With a delay, the
+ * writer holds a batch open until its first end has waited `delay` or it is full: fewer commits,
+ * each end later. Each end is still fenced by its own claim token, and each caller still learns
+ * whether its own write applied. A failed statement fails every end of its batch: each caller
+ * decides whether to try again.
  */
 export const makeCompleter = (options: CompleterOptions): Effect.Effect<Completer, never, Scope.Scope> =>
   Effect.gen(function*() {
     const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending>(), Queue.shutdown)
+    // Tells a writer holding a batch open that it is full. Coalesced: a sliding queue of one.
+    const full = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
+    const isDelayed = Duration.toMillis(options.delay) > 0
     const write = (batch: ReadonlyArray<Pending>) =>
       options.store.finishIfClaimed(
         // One lock order for every batch: two statements never wait on each other's rows crosswise.
@@ -43,14 +53,26 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
           })
         )
       )
-    yield* Queue.takeBetween(queue, 1, options.maxBatch).pipe(
-      Effect.flatMap((batch) => write(Array.from(batch))),
-      Effect.forever,
-      Effect.forkScoped
-    )
+    const heldOpen = Effect.gen(function*() {
+      const first = yield* Queue.take(queue)
+      yield* Queue.takeAll(full)
+      if ((yield* Queue.size(queue)) + 1 < options.maxBatch) {
+        yield* Effect.raceFirst(Effect.sleep(options.delay), Queue.take(full))
+      }
+      return [first, ...(yield* Queue.takeUpTo(queue, options.maxBatch - 1))] as ReadonlyArray<Pending>
+    })
+    const nextBatch = isDelayed ? heldOpen : Effect.map(Queue.takeBetween(queue, 1, options.maxBatch), (chunk): ReadonlyArray<Pending> => Array.from(chunk))
+    yield* nextBatch.pipe(Effect.flatMap(write), Effect.forever, Effect.forkScoped)
+    const offer = (pending: Pending) =>
+      isDelayed
+        ? Effect.zipRight(
+          Queue.offer(queue, pending),
+          Effect.flatMap(Queue.size(queue), (size) => size + 1 >= options.maxBatch ? Queue.offer(full, undefined) : Effect.void)
+        )
+        : Queue.offer(queue, pending)
     return {
       complete: (finish) =>
         Effect.flatMap(Deferred.make<boolean, TaskStoreError>(), (applied) =>
-          Effect.zipRight(Queue.offer(queue, { finish, applied }), Deferred.await(applied)))
+          Effect.zipRight(offer({ finish, applied }), Deferred.await(applied)))
     }
   })

@@ -8,6 +8,7 @@ import { CurrentAttempt } from "./currentAttempt.js"
 import * as metrics from "./metrics.js"
 import * as outcome from "./outcome.js"
 import type { Phases } from "./running.js"
+import type { ClaimSlots } from "./slots.js"
 
 export interface ExecutorOptions {
   /** The application's store: a transactional handler's transaction and its success. */
@@ -17,8 +18,8 @@ export interface ExecutorOptions {
   readonly registry: TaskRegistry["Type"]
   /** Handlers running at once (`poolSize`): an attempt holds a permit while its handler runs. */
   readonly handlerSlots: Effect.Semaphore
-  /** Attempts held at once, running or claimed ahead: the claimer takes one per claim; the executor releases it when the attempt's end is recorded. */
-  readonly claimSlots: Effect.Semaphore
+  /** Attempts held at once, running or claimed ahead: the claimer takes one per claim; the executor gives it back when the handler has ended (or the attempt is handed back unstarted). */
+  readonly claimSlots: ClaimSlots
   /** How many handlers run now. */
   readonly handlersRunning: Ref.Ref<number>
   /** Where each attempt is (waiting for a handler slot, running, ending). */
@@ -37,19 +38,13 @@ export interface ExecutorOptions {
 
 /**
  * A failed finish write (database gone for a moment) is retried for about half a minute. The
- * executor keeps its pool slot meanwhile; a stop stops waiting and releases this node's claims.
+ * attempt stays held (its lease renewed) meanwhile; a stop stops waiting and releases this node's claims.
  */
 const finishRetry = Schedule.exponential("100 millis").pipe(
   Schedule.union(Schedule.spaced("3 seconds")),
   Schedule.intersect(Schedule.recurs(15))
 )
 
-/**
- * Runs one claimed attempt, records how it ended, then releases the attempt's pool permit (taken
- * by the claimer). The handler runs interruptibly (timeout, stop);
- * deciding and writing the outcome do not, so an attempt interrupted by a stop is always handed
- * back, never left `running`.
- */
 /** A transactional attempt found its claim gone when recording success: its transaction rolls back. */
 class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
   override get message() {
@@ -57,6 +52,11 @@ class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
   }
 }
 
+/**
+ * Runs one claimed attempt and records how it ended. Its claim slot (taken by the claimer) goes back
+ * when the handler ends. The handler runs interruptibly (timeout, stop); deciding and writing the
+ * outcome do not, so an attempt interrupted by a stop is always handed back, never left `running`.
+ */
 export const makeExecutor = (options: ExecutorOptions) => {
   /** Records success inside the attempt's own transaction, guarded like every finish. */
   const succeedInTransaction = (claim: ClaimedTask) =>
@@ -114,7 +114,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
       Effect.orElse(() => Effect.interruptible(Effect.retry(write, finishRetry))),
       Effect.flatMap((applied) =>
         applied
-          ? Metric.increment(Metric.tagged(metrics.attemptsEnded, "outcome", ended._tag))
+          ? Metric.increment(metrics.attemptsEndedBy[ended._tag])
           : Effect.zipRight(
             Metric.increment(metrics.staleWrites),
             Effect.logWarning("stale attempt result discarded: the task's claim changed", {
@@ -133,22 +133,29 @@ export const makeExecutor = (options: ExecutorOptions) => {
     )
   }
 
-  /** A claimed-ahead attempt waits here for a handler slot (in claim order), and gives it up when its handler ends. */
+  /**
+   * Runs `self` in a handler slot. A free slot is taken at once; an attempt claimed ahead waits for
+   * one (in claim order), and gives up after `maxWaitForSlot`.
+   */
   const inHandlerSlot = <A, E>(token: string, self: Effect.Effect<A, E>) =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.gen(function*() {
-        yield* options.phases.set(token, "waiting")
-        const slot = yield* restore(options.handlerSlots.take(1).pipe(Effect.timeoutOption(options.maxWaitForSlot)))
-        if (Option.isNone(slot)) {
-          return yield* new outcome.WaitedTooLong({ waitedMillis: Duration.toMillis(options.maxWaitForSlot) })
-        }
-        yield* options.phases.set(token, "running")
-        yield* Ref.update(options.handlersRunning, (n) => n + 1)
-        return yield* restore(self).pipe(
-          Effect.ensuring(Effect.zipRight(Ref.update(options.handlersRunning, (n) => n - 1), options.handlerSlots.release(1)))
-        )
-      })
-    )
+    Effect.uninterruptibleMask((restore) => {
+      const occupied = Effect.zipRight(
+        Effect.zipRight(options.phases.set(token, "running"), Ref.update(options.handlersRunning, (n) => n + 1)),
+        restore(self).pipe(Effect.ensuring(Ref.update(options.handlersRunning, (n) => n - 1)))
+      )
+      return Effect.flatMap(options.handlerSlots.withPermitsIfAvailable(1)(occupied), (now) =>
+        Option.isSome(now) ? Effect.succeed(now.value) : Effect.gen(function*() {
+          yield* options.phases.set(token, "waiting")
+          // Only an attempt that has to wait pays for a timer.
+          const slot = yield* restore(options.handlerSlots.take(1).pipe(Effect.timeoutOption(options.maxWaitForSlot)))
+          if (Option.isNone(slot)) {
+            return yield* new outcome.WaitedTooLong({ waitedMillis: Duration.toMillis(options.maxWaitForSlot) })
+          }
+          // No longer waiting: the claimer may be waiting for that.
+          yield* options.claimSlots.signal
+          return yield* occupied.pipe(Effect.ensuring(options.handlerSlots.release(1)))
+        }))
+    })
 
   /**
    * Uninterruptible except while it waits for a handler slot and while the handler runs: whatever
@@ -156,23 +163,38 @@ export const makeExecutor = (options: ExecutorOptions) => {
    * decided and written, and its claim slot released.
    */
   return (claim: ClaimedTask): Effect.Effect<void> =>
-    Effect.gen(function*() {
-      const exit = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim))))
-      yield* options.phases.set(claim.claimToken, "ending")
-      const isStopping = HashSet.size((yield* Effect.descriptor).interruptors) > 0
-      const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
-      const ended = outcome.decide(claim, exit, delay, isStopping)
-      if (ended._tag === "Retry" || ended._tag === "Failed") {
-        yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
-      }
-      if (Exit.isSuccess(exit) && exit.value) {
-        yield* Metric.increment(Metric.tagged(metrics.attemptsEnded, "outcome", ended._tag))
-      } else {
-        yield* record(claim, ended)
-      }
-      if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
+    Effect.suspend(() => {
+      // The claim slot goes back as soon as the handler has ended: the claimer need not wait for
+      // the end to be written. Given back once, whatever path the attempt takes.
+      let holdsSlot = true
+      const giveBackSlot = Effect.suspend(() => {
+        if (!holdsSlot) return Effect.void
+        holdsSlot = false
+        return options.claimSlots.release(1)
+      })
+      return Effect.gen(function*() {
+        const exit = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim))))
+        yield* options.phases.set(claim.claimToken, "ending")
+        yield* giveBackSlot
+        const isStopping = HashSet.size((yield* Effect.descriptor).interruptors) > 0
+        const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
+        const ended = outcome.decide(claim, exit, delay, isStopping)
+        if (ended._tag === "Retry" || ended._tag === "Failed") {
+          yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
+        }
+        if (Exit.isSuccess(exit) && exit.value) {
+          yield* Metric.increment(metrics.attemptsEndedBy[ended._tag])
+        } else {
+          yield* record(claim, ended)
+        }
+        if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
+      }).pipe(Effect.ensuring(Effect.all([
+        options.phases.remove(claim.claimToken),
+        giveBackSlot,
+        // One end fewer to write: a claimer held back by a backlog of ends may go on.
+        options.claimSlots.signal
+      ], { discard: true })))
     }).pipe(
-      Effect.ensuring(Effect.zipRight(options.phases.remove(claim.claimToken), options.claimSlots.release(1))),
       Effect.uninterruptible,
       Effect.annotateLogs({ module: "TaskManager", fiber: "executor" }),
       Effect.withSpan("TaskManager.execute", {

@@ -6,6 +6,15 @@ export const attemptsEnded = Metric.counter("effect_tasks_attempts_total", {
   incremental: true
 })
 
+/** `attemptsEnded` tagged with each outcome, made once (tagging builds a new metric key). */
+export const attemptsEndedBy = {
+  Succeeded: Metric.tagged(attemptsEnded, "outcome", "Succeeded"),
+  Retry: Metric.tagged(attemptsEnded, "outcome", "Retry"),
+  Failed: Metric.tagged(attemptsEnded, "outcome", "Failed"),
+  Released: Metric.tagged(attemptsEnded, "outcome", "Released"),
+  Snoozed: Metric.tagged(attemptsEnded, "outcome", "Snoozed")
+} as const
+
 /** Writes refused because the claim was no longer ours: the fence doing its job. */
 export const staleWrites = Metric.counter("effect_tasks_stale_writes_total", {
   description: "attempt results discarded because the task's claim had changed",

@@ -1,5 +1,5 @@
 import { Config, Duration, Effect, Option } from "effect"
-import { boundedTextProblem } from "../policy.js"
+import { boundedTextProblem, delayProblem } from "../policy.js"
 import { defaultSchema, validateSchemaName } from "../store/tables.js"
 import { InvalidTaskOptions } from "../../TaskError.js"
 import type { TaskRow } from "../../TaskStore.js"
@@ -23,6 +23,14 @@ export interface Options {
    * runs; fewer leaves waiting work to other nodes.
    */
   readonly claimAhead?: number | undefined
+  /**
+   * How long the end of an attempt may wait to be written in one statement with others. Default: 0,
+   * each end is written as soon as its handler ends (ends that come together still share a
+   * statement). Longer means far fewer commits under load, at a cost: a task's result is visible
+   * that much later, a graceful stop waits for it, and if the process dies the attempts that ended
+   * within that window run again (at least once still holds).
+   */
+  readonly completionDelay?: Duration.DurationInput | undefined
   /** Safety scan period (jittered +0–20 %). NOTIFY makes pickup immediate; the scan catches what NOTIFY missed. */
   readonly scanInterval?: Duration.DurationInput | undefined
   /** Attempt timeout for tasks that set none; also how long a task may run before the checker reports it. */
@@ -63,6 +71,7 @@ export interface ResolvedOptions {
   readonly poolSize: number
   readonly claimBatchSize: number
   readonly claimAhead: number
+  readonly completionDelay: Duration.Duration
   readonly scanInterval: Duration.Duration
   readonly runningTimeout: Duration.Duration
   readonly stopTimeout: Duration.Duration
@@ -87,6 +96,7 @@ export interface ResolvedOptions {
 export const defaults = {
   schema: defaultSchema,
   poolSize: 10,
+  completionDelay: Duration.zero,
   scanInterval: Duration.seconds(5),
   runningTimeout: Duration.minutes(30),
   stopTimeout: Duration.seconds(30),
@@ -124,6 +134,12 @@ const positiveDuration = (option: string, value: Duration.DurationInput) =>
         : invalid(option, `must be a positive, finite duration, got ${String(value)}`)
   })
 
+const nonNegativeDuration = (option: string, value: Duration.DurationInput) => {
+  const decoded = Duration.decodeUnknown(value)
+  const problem = delayProblem(value, Option.match(decoded, { onNone: () => Number.NaN, onSome: Duration.toMillis }))
+  return problem === undefined && Option.isSome(decoded) ? Effect.succeed(decoded.value) : invalid(option, problem ?? "is not a duration")
+}
+
 /** A node id is a key of the node registry and is written to `claimed_by`: stored text, whole. */
 const nodeIdOf = (nodeId: string) => {
   const problem = boundedTextProblem(nodeId, 200)
@@ -145,11 +161,16 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
     if (Duration.lessThan(nodeTimeout, Duration.times(heartbeatInterval, 4))) {
       return yield* invalid("nodeTimeout", "must be at least four times heartbeatInterval, or a live node could look dead")
     }
+    const completionDelay = yield* nonNegativeDuration("completionDelay", options.completionDelay ?? defaults.completionDelay)
+    if (!Duration.lessThan(completionDelay, nodeTimeout)) {
+      return yield* invalid("completionDelay", "must be shorter than nodeTimeout")
+    }
     return {
       schema: yield* validateSchemaName(options.schema ?? defaults.schema),
       poolSize,
       claimBatchSize: yield* positiveInteger("claimBatchSize", options.claimBatchSize ?? poolSize),
       claimAhead: yield* nonNegativeInteger("claimAhead", options.claimAhead ?? poolSize),
+      completionDelay,
       scanInterval: yield* positiveDuration("scanInterval", options.scanInterval ?? defaults.scanInterval),
       runningTimeout: yield* positiveDuration("runningTimeout", options.runningTimeout ?? defaults.runningTimeout),
       stopTimeout: yield* positiveDuration("stopTimeout", options.stopTimeout ?? defaults.stopTimeout),
@@ -170,7 +191,7 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
 
 /**
  * Reads `Options` from configuration: `EFFECT_TASKS_SCHEMA`, `EFFECT_TASKS_POOL_SIZE`,
- * `EFFECT_TASKS_CLAIM_BATCH_SIZE`, `EFFECT_TASKS_CLAIM_AHEAD`, `EFFECT_TASKS_SCAN_INTERVAL`, `EFFECT_TASKS_RUNNING_TIMEOUT`,
+ * `EFFECT_TASKS_CLAIM_BATCH_SIZE`, `EFFECT_TASKS_CLAIM_AHEAD`, `EFFECT_TASKS_COMPLETION_DELAY`, `EFFECT_TASKS_SCAN_INTERVAL`, `EFFECT_TASKS_RUNNING_TIMEOUT`,
  * `EFFECT_TASKS_STOP_TIMEOUT` (durations such as `"5 seconds"`), `EFFECT_TASKS_MIGRATE`,
  * `EFFECT_TASKS_LISTEN`, `EFFECT_TASKS_NODE_ID`, `EFFECT_TASKS_HEARTBEAT_INTERVAL`,
  * `EFFECT_TASKS_NODE_TIMEOUT`, `EFFECT_TASKS_RESCUE_INTERVAL`, `EFFECT_TASKS_MAX_WORKER_LOSSES`,
@@ -184,6 +205,7 @@ export const config: Config.Config<Options> = Config.all({
   poolSize: Config.option(Config.integer("POOL_SIZE")),
   claimBatchSize: Config.option(Config.integer("CLAIM_BATCH_SIZE")),
   claimAhead: Config.option(Config.integer("CLAIM_AHEAD")),
+  completionDelay: Config.option(Config.duration("COMPLETION_DELAY")),
   scanInterval: Config.option(Config.duration("SCAN_INTERVAL")),
   runningTimeout: Config.option(Config.duration("RUNNING_TIMEOUT")),
   stopTimeout: Config.option(Config.duration("STOP_TIMEOUT")),
@@ -204,6 +226,7 @@ export const config: Config.Config<Options> = Config.all({
     poolSize: Option.getOrUndefined(values.poolSize),
     claimBatchSize: Option.getOrUndefined(values.claimBatchSize),
     claimAhead: Option.getOrUndefined(values.claimAhead),
+    completionDelay: Option.getOrUndefined(values.completionDelay),
     scanInterval: Option.getOrUndefined(values.scanInterval),
     runningTimeout: Option.getOrUndefined(values.runningTimeout),
     stopTimeout: Option.getOrUndefined(values.stopTimeout),

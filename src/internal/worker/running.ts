@@ -32,15 +32,32 @@ export interface Phases {
   readonly remove: (token: string) => Effect.Effect<void>
   /** The tokens of the attempts in one of these phases. */
   readonly tokensIn: (...phases: ReadonlyArray<Phase>) => Effect.Effect<ReadonlyArray<string>>
+  /** How many attempts are in this phase. */
+  readonly count: (phase: Phase) => Effect.Effect<number>
 }
 
 export const makePhases: Effect.Effect<Phases> = Effect.sync(() => {
   // One map per manager, touched only through these effects: a Ref of copies would cost a copy per change.
   const phases = new Map<string, Phase>()
+  const counts: Record<Phase, number> = { waiting: 0, running: 0, ending: 0 }
+  const leave = (token: string) => {
+    const previous = phases.get(token)
+    if (previous !== undefined) counts[previous]--
+  }
   return {
-    set: (token, phase) => Effect.sync(() => void phases.set(token, phase)),
-    remove: (token) => Effect.sync(() => void phases.delete(token)),
+    set: (token, phase) =>
+      Effect.sync(() => {
+        leave(token)
+        phases.set(token, phase)
+        counts[phase]++
+      }),
+    remove: (token) =>
+      Effect.sync(() => {
+        leave(token)
+        phases.delete(token)
+      }),
     tokensIn: (...wanted) =>
-      Effect.sync(() => Array.from(phases).flatMap(([token, phase]) => wanted.includes(phase) ? [token] : []))
+      Effect.sync(() => Array.from(phases).flatMap(([token, phase]) => wanted.includes(phase) ? [token] : [])),
+    count: (phase) => Effect.sync(() => counts[phase])
   }
 })
