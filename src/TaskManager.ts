@@ -42,6 +42,7 @@ import { makeHeartbeat } from "./internal/worker/heartbeat.js"
 import * as managerOptions from "./internal/worker/options.js"
 import { makeListener, wakeOnRegistryChanges } from "./internal/worker/listener.js"
 import { makePhases, stopAttempts, tokensOf } from "./internal/worker/running.js"
+import { makeHandlerPace } from "./internal/worker/pace.js"
 import { makeClaimSlots } from "./internal/worker/slots.js"
 import * as supervisor from "./internal/worker/supervisor.js"
 import { type IncompatibleSchema, InvalidTaskOptions, TaskStoreError } from "./TaskError.js"
@@ -174,6 +175,7 @@ export const make = (
     const claimSlots = yield* makeClaimSlots(resolved.poolSize + resolved.claimAhead)
     const handlersRunning = yield* Ref.make(0)
     const phases = yield* makePhases
+    const pace = yield* makeHandlerPace
     const running = yield* FiberMap.make<string, void, never>()
     const wakeups = yield* Queue.sliding<void>(1)
     const board = yield* supervisor.makeHealthBoard
@@ -198,6 +200,7 @@ export const make = (
       claimSlots,
       handlersRunning,
       phases,
+      pace,
       maxWaitForSlot: Duration.times(resolved.nodeTimeout, 0.5),
       // The row's run_at is the database's now() + delay, written before this timer starts.
       wakeAfter: (delay) =>
@@ -211,6 +214,10 @@ export const make = (
       claimSlots,
       phases,
       maxEndsPending,
+      poolSize: resolved.poolSize,
+      claimAhead: resolved.claimAhead,
+      isClaimAheadAdaptive: resolved.isClaimAheadAdaptive,
+      pace,
       claimBatchSize: resolved.claimBatchSize,
       policy: resolved.scheduling,
       nodeId,

@@ -290,6 +290,30 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       expect(claims!.statements).toBeLessThanOrEqual(300 / 2)
     }))
 
+  it.scoped("by default a node holds one task ahead of slow handlers, once it has seen how long they take", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const ended = yield* Ref.make(0)
+      yield* startWorker(
+        Ping.handler(() => Effect.zipRight(Effect.sleep("300 millis"), Ref.update(ended, (n) => n + 1))),
+        { schema, poolSize: 2, scanInterval: "100 millis" }
+      )
+      const ids = yield* Tasks.runMany(Ping, Array.from({ length: 14 }, (_, n) => ({ n }))).pipe(inSchema(schema))
+      const store = yield* storeOf(schema)
+      const held = Effect.map(store.getMany(ids), (rows) => rows.filter((row) => row.status === TaskStatus.running).length)
+      // Before any handler has ended it holds poolSize ahead: 4 in all.
+      expect(yield* waitFor("a claim", held, (n) => n > 0)).toBeLessThanOrEqual(4)
+      // Handlers of 300 ms start about one every 150 ms: what they start within 20 ms is one task.
+      yield* waitFor("six handlers to end", Ref.get(ended), (n) => n >= 6)
+      const seen: Array<number> = []
+      for (let i = 0; i < 6; i++) {
+        seen.push(yield* held)
+        yield* Effect.sleep("50 millis")
+      }
+      expect(Math.max(...seen)).toBeLessThanOrEqual(3)
+      yield* waitForStatus(schema, ids, [TaskStatus.succeeded])
+    }))
+
   it.scoped("two managers on one database never run the same attempt (1,000 tasks)", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema

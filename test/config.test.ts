@@ -20,7 +20,7 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
       const manager = yield* Effect.provide(TaskManager.TaskManager, context)
       expect(manager.nodeId).toBe("node-7")
       expect(manager.options.scheduling).toEqual(SchedulingPolicy.strictPriority)
-      expect(manager.options).toMatchObject({ schema, poolSize: 7, claimBatchSize: 7, migrate: true, listen: true })
+      expect(manager.options).toMatchObject({ schema, poolSize: 7, claimAhead: 32, isClaimAheadAdaptive: true, claimBatchSize: 39, migrate: true, listen: true })
       expect(Duration.toMillis(manager.options.scanInterval)).toBe(2000)
       expect(Duration.toMillis(manager.options.stopTimeout)).toBe(1000)
       expect(Duration.toMillis(manager.options.completionDelay)).toBe(50)

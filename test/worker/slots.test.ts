@@ -22,21 +22,27 @@ describe("claim slots", () => {
       expect(yield* slots.free).toBe(3)
     }))
 
-  it.scoped("a claimer waiting for a change wakes at a release or a signal, and a change made before it waits is not missed", () =>
+  it.scoped("an armed claimer wakes at a release or a signal, also one made between arming and waiting; unarmed, changes are not kept", () =>
     Effect.gen(function*() {
       const slots = yield* makeClaimSlots(2)
       yield* slots.take(2)
-      // Changes since the last wait, coalesced: the first wait returns at once, the next one waits.
+      // Nobody armed: forgotten.
       yield* slots.release(1)
       yield* slots.signal
-      yield* slots.changed
-      const afterRelease = yield* Effect.fork(slots.changed)
-      expect(yield* hasEnded(afterRelease)).toBe(false)
+      yield* slots.arm
+      const unarmed = yield* Effect.fork(slots.changed)
+      expect(yield* hasEnded(unarmed)).toBe(false)
       yield* slots.release(1)
-      yield* Fiber.join(afterRelease)
+      yield* Fiber.join(unarmed)
+      // A change after arming, before waiting: the wait returns at once.
+      yield* slots.arm
+      yield* slots.signal
+      yield* slots.changed
+      yield* slots.arm
       const afterSignal = yield* Effect.fork(slots.changed)
       expect(yield* hasEnded(afterSignal)).toBe(false)
       yield* slots.signal
       yield* Fiber.join(afterSignal)
+      yield* slots.disarm
     }))
 })

@@ -6,6 +6,7 @@ import type { Incarnation, TaskStore } from "../../TaskStore.js"
 import type { QueueLimits } from "../store/claim.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import * as metrics from "./metrics.js"
+import { aheadFor, type HandlerPace } from "./pace.js"
 import type { Phases } from "./running.js"
 import type { ClaimSlots } from "./slots.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
@@ -19,6 +20,15 @@ export interface ClaimerOptions {
   readonly phases: Phases
   /** While this many ends wait to be written, the claimer claims nothing more. */
   readonly maxEndsPending: number
+  /** Handlers running at once. */
+  readonly poolSize: number
+  /**
+   * Tasks held claimed ahead of the handlers, at most (`claimSlots.capacity − poolSize`). Adaptive:
+   * fewer while handlers are slow (see `aheadFor`).
+   */
+  readonly claimAhead: number
+  readonly isClaimAheadAdaptive: boolean
+  readonly pace: HandlerPace
   readonly claimBatchSize: number
   readonly nodeId: string
   /** This process's incarnation of the node; None (claim nothing) while another live process holds the id. */
@@ -46,6 +56,9 @@ export interface ClaimResult {
   readonly limitsChanged: boolean
 }
 
+/** An adaptive claim-ahead buffer holds what the handlers start within this long at their recent pace. */
+const aheadWindowMillis = 20
+
 /** A delayed task is claimed this long after it is due, so the database clock has surely passed it. */
 const dueMargin = Duration.millis(5)
 
@@ -68,8 +81,7 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
    */
   const runOnce: Effect.Effect<ClaimResult, TaskStoreError> = Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      // The caller holds one slot already.
-      const limit = Math.max(1, Math.min(options.claimBatchSize, (yield* options.claimSlots.free) + 1))
+      const limit = Math.max(1, (yield* places).places)
       // A node whose id another process has taken claims nothing until it is registered again.
       const keys = Option.isSome(yield* options.registration) ? yield* options.registry.runnableKeys : []
       const claims = yield* restore(Effect.gen(function*() {
@@ -126,8 +138,23 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
     yield* Effect.timeoutOption(Queue.take(options.wakeups), wait)
   })
 
-  /** A claim waits for this many free slots while attempts claimed ahead keep the handlers busy. */
-  const batchTarget = Math.max(1, Math.ceil(Math.min(options.claimBatchSize, options.claimSlots.capacity) / 2))
+  /** Tasks to hold claimed ahead now. */
+  const aheadNow = options.isClaimAheadAdaptive
+    ? Effect.map(options.pace.meanMillis, (mean) => aheadFor(mean, options.poolSize, options.claimAhead, aheadWindowMillis))
+    : Effect.succeed(options.claimAhead)
+
+  /**
+   * How many tasks the next claim may take: free slots (the caller holds one already), within the
+   * batch size and the claim-ahead buffer as sized now; and the most it takes while it waits for a
+   * batch (`target`).
+   */
+  const places = Effect.gen(function*() {
+    const free = (yield* options.claimSlots.free) + 1
+    const held = options.claimSlots.capacity - free
+    const room = options.poolSize + (yield* aheadNow)
+    const places = Math.min(options.claimBatchSize, free, room - held)
+    return { places, target: Math.max(1, Math.ceil(Math.min(options.claimBatchSize, room) / 2)) }
+  })
 
   /**
    * After a claim that filled every slot, slots come free one at a time as handlers end: claiming
@@ -138,11 +165,13 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
    */
   const untilWorthClaiming = Effect.gen(function*() {
     for (;;) {
-      const free = (yield* options.claimSlots.free) + 1
+      yield* options.claimSlots.arm
       const backlog = (yield* options.phases.count("ending")) >= options.maxEndsPending
-      if (!backlog && (free >= batchTarget || (yield* options.phases.count("waiting")) === 0)) return
+      const { places: now, target } = yield* places
+      if (!backlog && now >= 1 && (now >= target || (yield* options.phases.count("waiting")) === 0)) break
       yield* options.claimSlots.changed
     }
+    yield* options.claimSlots.disarm
   })
 
   /**

@@ -7,6 +7,7 @@ import type { ClaimedTask } from "../store/taskRow.js"
 import { CurrentAttempt } from "./currentAttempt.js"
 import * as metrics from "./metrics.js"
 import * as outcome from "./outcome.js"
+import type { HandlerPace } from "./pace.js"
 import type { Phases } from "./running.js"
 import type { ClaimSlots } from "./slots.js"
 
@@ -24,6 +25,8 @@ export interface ExecutorOptions {
   readonly handlersRunning: Ref.Ref<number>
   /** Where each attempt is (waiting for a handler slot, running, ending). */
   readonly phases: Phases
+  /** Counts how long handlers take (it sizes the claim-ahead buffer). */
+  readonly pace: HandlerPace
   /**
    * Longest an attempt claimed ahead may wait for a handler slot; past it, it is handed back
    * unstarted. The claim's deadline (timeout + nodeTimeout from the claim) must still leave its
@@ -141,7 +144,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
     Effect.uninterruptibleMask((restore) => {
       const occupied = Effect.zipRight(
         Effect.zipRight(options.phases.set(token, "running"), Ref.update(options.handlersRunning, (n) => n + 1)),
-        restore(self).pipe(Effect.ensuring(Ref.update(options.handlersRunning, (n) => n - 1)))
+        options.pace.timed(restore(self)).pipe(Effect.ensuring(Ref.update(options.handlersRunning, (n) => n - 1)))
       )
       return Effect.flatMap(options.handlerSlots.withPermitsIfAvailable(1)(occupied), (now) =>
         Option.isSome(now) ? Effect.succeed(now.value) : Effect.gen(function*() {

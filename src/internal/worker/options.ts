@@ -15,12 +15,15 @@ export interface Options {
   readonly schema?: string | undefined
   /** Handlers running at once in this process (the Semaphore's permits). Keep the SqlClient's `maxConnections` above it. */
   readonly poolSize?: number | undefined
-  /** Most tasks claimed per statement. Default: `poolSize`. Larger batches claim faster, smaller ones spread work across nodes. */
+  /** Most tasks claimed per statement. Default: `poolSize + claimAhead`. Larger batches claim faster, smaller ones spread work across nodes. */
   readonly claimBatchSize?: number | undefined
   /**
    * Tasks claimed ahead of free handler slots, started the moment a handler ends (in claim order;
-   * handed back at once on stop). Default: `poolSize`. More keeps handlers busy while the next claim
-   * runs; fewer leaves waiting work to other nodes.
+   * handed back at once on stop). Default: adaptive, as many as the handlers start within 20 ms at
+   * their recent pace (`poolSize` until a handler has ended), at least 1 and at most
+   * `max(poolSize, 32)`: short tasks are claimed many per statement, long ones are left to other
+   * nodes. A number fixes it: more keeps handlers busy while the next claim runs; fewer leaves
+   * waiting work to other nodes.
    */
   readonly claimAhead?: number | undefined
   /**
@@ -70,7 +73,10 @@ export interface ResolvedOptions {
   readonly schema: string
   readonly poolSize: number
   readonly claimBatchSize: number
+  /** The most tasks claimed ahead (adaptive below it unless set). */
   readonly claimAhead: number
+  /** Whether the claim-ahead buffer follows the handlers' pace (`claimAhead` was not set). */
+  readonly isClaimAheadAdaptive: boolean
   readonly completionDelay: Duration.Duration
   readonly scanInterval: Duration.Duration
   readonly runningTimeout: Duration.Duration
@@ -117,6 +123,9 @@ export const defaults = {
 } as const
 
 
+/** The adaptive claim-ahead buffer holds at most `max(poolSize, this)` tasks. */
+const adaptiveClaimAheadMax = 32
+
 const invalid = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
 
 const positiveInteger = (option: string, value: number) =>
@@ -161,6 +170,9 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
     if (Duration.lessThan(nodeTimeout, Duration.times(heartbeatInterval, 4))) {
       return yield* invalid("nodeTimeout", "must be at least four times heartbeatInterval, or a live node could look dead")
     }
+    const claimAhead = options.claimAhead === undefined
+      ? Math.max(poolSize, adaptiveClaimAheadMax)
+      : yield* nonNegativeInteger("claimAhead", options.claimAhead)
     const completionDelay = yield* nonNegativeDuration("completionDelay", options.completionDelay ?? defaults.completionDelay)
     if (!Duration.lessThan(completionDelay, nodeTimeout)) {
       return yield* invalid("completionDelay", "must be shorter than nodeTimeout")
@@ -168,8 +180,9 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
     return {
       schema: yield* validateSchemaName(options.schema ?? defaults.schema),
       poolSize,
-      claimBatchSize: yield* positiveInteger("claimBatchSize", options.claimBatchSize ?? poolSize),
-      claimAhead: yield* nonNegativeInteger("claimAhead", options.claimAhead ?? poolSize),
+      claimBatchSize: yield* positiveInteger("claimBatchSize", options.claimBatchSize ?? poolSize + claimAhead),
+      claimAhead,
+      isClaimAheadAdaptive: options.claimAhead === undefined,
       completionDelay,
       scanInterval: yield* positiveDuration("scanInterval", options.scanInterval ?? defaults.scanInterval),
       runningTimeout: yield* positiveDuration("runningTimeout", options.runningTimeout ?? defaults.runningTimeout),
