@@ -11,6 +11,7 @@
 //
 //   npm run build
 //   node bench/tools/profile-effect-tasks.mjs drain   [N=20000] [C=10] [profile=default]
+//   BENCH_PROFILE_HISTORY=1000000 node bench/tools/profile-effect-tasks.mjs drain   the same after 1 M finished tasks
 //   node bench/tools/profile-effect-tasks.mjs explain [N=20000] [profile=default]   EXPLAIN ANALYZE of the claim and the finish
 //
 // Connection settings as for the benchmark (BENCH_PGHOST, ...); database BENCH_PROFILE_DB (bench_et_prof).
@@ -26,6 +27,8 @@ console.log = console.error.bind(console);
 const [mode = "drain", nArg, cArg, profArg] = process.argv.slice(2);
 const pgc = loadConfig().pg;
 const DB = process.env.BENCH_PROFILE_DB || "bench_et_prof";
+// Finished tasks inserted before the drain's (BENCH_PROFILE_HISTORY, default 0): throughput with a long history.
+const HISTORY = Number(process.env.BENCH_PROFILE_HISTORY || 0);
 const conn = connectionString(pgc, DB);
 
 // ---- statement accounting (wraps every pg client of this process) ----
@@ -99,8 +102,17 @@ async function enqueue(n) {
 async function drain(N, C, profile) {
   await recreateDatabase(pgc, DB);
   await A.install({ connectionString: conn, profile });
-  await enqueue(N);
   const a = await admin();
+  if (HISTORY > 0) {
+    // Finished history, as a long-running system keeps it: the drain must not slow down for it.
+    await a.query(
+      `INSERT INTO effect_tasks.tasks (key, status, args, attempt, max_attempts, run_at, started_at, finished_at, created_at, updated_at)
+       SELECT 'bench_noop', 'succeeded', '{"seq": -1}'::jsonb, 1, 1, t, t, t, t, t
+       FROM generate_series(1, $1::int) AS g, LATERAL (SELECT now() - interval '1 day' + g * interval '1 millisecond') AS at(t)`,
+      [HISTORY],
+    );
+  }
+  await enqueue(N);
   await a.query("VACUUM ANALYZE");
   const tableStats = async () =>
     (
@@ -192,6 +204,7 @@ async function drain(N, C, profile) {
     N,
     C,
     profile,
+    history_rows: HISTORY,
     jobs_per_s: N / elapsed,
     elapsed_s: elapsed,
     startup_ms: tReady - tStart,
@@ -232,8 +245,17 @@ async function drain(N, C, profile) {
 async function explain(N, profile) {
   await recreateDatabase(pgc, DB);
   await A.install({ connectionString: conn, profile });
-  await enqueue(N);
   const a = await admin();
+  if (HISTORY > 0) {
+    // Finished history, as a long-running system keeps it: the drain must not slow down for it.
+    await a.query(
+      `INSERT INTO effect_tasks.tasks (key, status, args, attempt, max_attempts, run_at, started_at, finished_at, created_at, updated_at)
+       SELECT 'bench_noop', 'succeeded', '{"seq": -1}'::jsonb, 1, 1, t, t, t, t, t
+       FROM generate_series(1, $1::int) AS g, LATERAL (SELECT now() - interval '1 day' + g * interval '1 millisecond') AS at(t)`,
+      [HISTORY],
+    );
+  }
+  await enqueue(N);
   await a.query("VACUUM ANALYZE");
   let handled = 0;
   capture = true;
