@@ -54,7 +54,8 @@ export const profiles = {
     maxConnections: connectionsFor(C),
     described: {
       poolSize: C,
-      claimBatchSize: `${C} (default = poolSize)`,
+      claimAhead: `adaptive, at most ${Math.max(C, 32)} (default)`,
+      claimBatchSize: `${C + Math.max(C, 32)} (default = poolSize + claimAhead)`,
       scheduling: "fair (default)",
       scanInterval: "5 s (default)",
       listen: "true (default)",
@@ -79,7 +80,7 @@ export const profiles = {
     maxConnections: connectionsFor(C),
     described: {
       poolSize: C,
-      claimBatchSize: CLAIM_BATCH ?? `${C} (default = poolSize)`,
+      claimBatchSize: CLAIM_BATCH ?? `${C + Math.max(C, 32)} (default = poolSize + claimAhead)`,
       scheduling: "strictPriority",
       pgMaxConnections: connectionsFor(C),
     },
@@ -91,7 +92,7 @@ export const inTransaction =
 
 export const notes = {
   default:
-    "TaskManager.layer({poolSize: C}) + Task.handler, all else default (claimBatchSize = poolSize, fair scheduling, LISTEN/NOTIFY, scanInterval 5 s, heartbeat 2 s); PgClient.layer({url, maxConnections: max(10, C+3)}) for the handlers (the manager adds 4 connections of its own, with prepared statements, for claims, ends of attempts, heartbeat and maintenance, and 1 for LISTEN); claimAhead = poolSize (default); addOne = Tasks.run, addMany = Tasks.runMany; addInTx = Tasks.run with the caller's pg client provided as @effect/sql's SqlClient.TransactionConnection",
+    "TaskManager.layer({poolSize: C}) + Task.handler, all else default (claimAhead adaptive, at most max(C, 32); claimBatchSize = poolSize + claimAhead; completionDelay 0; fair scheduling, LISTEN/NOTIFY, scanInterval 5 s, heartbeat 2 s); PgClient.layer({url, maxConnections: max(10, C+3)}) for the handlers (the manager adds 4 connections of its own, with prepared statements, for claims, ends of attempts, heartbeat and maintenance, and 1 for LISTEN); addOne = Tasks.run, addMany = Tasks.runMany; addInTx = Tasks.run with the caller's pg client provided as @effect/sql's SqlClient.TransactionConnection",
   batched: "as default + completionDelay 250 ms (opt-in: an attempt's end waits up to 250 ms to be written with others; a crash re-runs the attempts that ended in that window)",
   strict: `as default + scheduling: SchedulingPolicy.strictPriority (priority, due time, id across all queues/owners: the peers' order; the claim reads the runnable index instead of the fair policy's per-group scan)${CLAIM_BATCH ? `, claimBatchSize ${CLAIM_BATCH}` : ""}`,
 };
