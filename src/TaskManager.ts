@@ -42,6 +42,7 @@ import { makeHeartbeat } from "./internal/worker/heartbeat.js"
 import * as managerOptions from "./internal/worker/options.js"
 import { makeListener, wakeOnRegistryChanges } from "./internal/worker/listener.js"
 import { makePhases, stopAttempts, tokensOf } from "./internal/worker/running.js"
+import { makeDeadlines } from "./internal/worker/deadlines.js"
 import { makeHandlerPace } from "./internal/worker/pace.js"
 import { makeClaimSlots } from "./internal/worker/slots.js"
 import * as supervisor from "./internal/worker/supervisor.js"
@@ -176,6 +177,7 @@ export const make = (
     const handlersRunning = yield* Ref.make(0)
     const phases = yield* makePhases
     const pace = yield* makeHandlerPace
+    const deadlines = yield* makeDeadlines
     const running = yield* FiberMap.make<string, void, never>()
     const wakeups = yield* Queue.sliding<void>(1)
     const board = yield* supervisor.makeHealthBoard
@@ -201,6 +203,7 @@ export const make = (
       handlersRunning,
       phases,
       pace,
+      deadlines,
       maxWaitForSlot: Duration.times(resolved.nodeTimeout, 0.5),
       // The row's run_at is the database's now() + delay, written before this timer starts.
       wakeAfter: (delay) =>

@@ -25,6 +25,35 @@ layer(PgTest, { excludeTestServices: true })("transactional handlers", (it) => {
       expect(rows[0]?.n).toBe(0)
     }))
 
+  it.scoped("a handler past its timeout is interrupted: its row rolls back, the attempt fails with the timeout, and the retry commits", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const Ship = Task.make("ship", {
+        args: Schema.Struct({ order: Schema.Number }),
+        transactional: true,
+        timeout: "300 millis",
+        retry: { times: 1 }
+      })
+      const shipments = sql(`${schema}.shipments`)
+      const attempts = yield* Ref.make(0)
+      const live = Ship.handler(({ order }) =>
+        Effect.gen(function*() {
+          yield* sql`INSERT INTO ${shipments} (order_id) VALUES (${order})`
+          // The first attempt hangs past its timeout after writing; the second returns at once.
+          if ((yield* Ref.updateAndGet(attempts, (n) => n + 1)) === 1) yield* Effect.never
+        })
+      )
+      yield* startWorker(live, { schema, scanInterval: "100 millis" })
+      yield* sql`CREATE TABLE ${shipments} (order_id int PRIMARY KEY)`
+      const id = yield* Tasks.run(Ship, { order: 3 }).pipe(inSchema(schema))
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
+      expect(row).toMatchObject({ attempt: 2 })
+      expect(row?.lastError).toContain("timed out after 300 ms")
+      const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${shipments}`
+      expect(rows[0]?.n).toBe(1)
+    }))
+
   it.scoped("one that succeeds commits its row and its success together, once", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient

@@ -1,4 +1,4 @@
-import { Data, Duration, Effect, Exit, HashSet, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
+import { Cause, Data, Duration, Effect, Equal, Exit, HashSet, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
 import * as Task from "../../Task.js"
 import type { Finish, TaskStore } from "../../TaskStore.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
@@ -7,6 +7,7 @@ import type { ClaimedTask } from "../store/taskRow.js"
 import { CurrentAttempt } from "./currentAttempt.js"
 import * as metrics from "./metrics.js"
 import * as outcome from "./outcome.js"
+import type { Deadlines } from "./deadlines.js"
 import type { HandlerPace } from "./pace.js"
 import type { Phases } from "./running.js"
 import type { ClaimSlots } from "./slots.js"
@@ -27,6 +28,8 @@ export interface ExecutorOptions {
   readonly phases: Phases
   /** Counts how long handlers take (it sizes the claim-ahead buffer). */
   readonly pace: HandlerPace
+  /** Interrupts handlers that run past their timeout. */
+  readonly deadlines: Deadlines
   /**
    * Longest an attempt claimed ahead may wait for a handler slot; past it, it is handed back
    * unstarted. The claim's deadline (timeout + nodeTimeout from the claim) must still leave its
@@ -47,6 +50,11 @@ const finishRetry = Schedule.exponential("100 millis").pipe(
   Schedule.union(Schedule.spaced("3 seconds")),
   Schedule.intersect(Schedule.recurs(15))
 )
+
+/** Set when the attempt's deadline passed and interrupted its handler. */
+interface Timer {
+  timedOutAfter: number | undefined
+}
 
 /** A transactional attempt found its claim gone when recording success: its transaction rolls back. */
 class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
@@ -69,7 +77,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
     )
 
   /** Runs the handler; succeeds with whether its success is already recorded (a transactional task). */
-  const attempt = (claim: ClaimedTask): Effect.Effect<boolean, unknown> =>
+  const attempt = (claim: ClaimedTask, timer: Timer): Effect.Effect<boolean, unknown> =>
     Effect.gen(function*() {
       const entry = yield* options.registry.get(claim.key)
       const task = Option.map(entry, (found) => found.task)
@@ -90,13 +98,13 @@ export const makeExecutor = (options: ExecutorOptions) => {
           Option.some({ id: claim.id, rootId: claim.rootId ?? claim.id, claimToken: claim.claimToken, submitting })
         )
       )
-      // Only the handler is timed: a timeout must never fire while a transaction commits.
-      const timed = run.pipe(
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () => new TaskTimeout({ id: claim.id, key: claim.key, timeoutMillis: Duration.toMillis(timeout) })
-        })
-      )
+      // Only the handler is timed. (A deadline that passes just as the handler ends, before a
+      // transactional handler's success commits, rolls the transaction back and counts as a
+      // timeout; one that passes as it commits leaves the success in place, and the attempt's
+      // later write is refused as stale.)
+      const timed = options.deadlines.within(run, timeout, () => {
+        timer.timedOutAfter = Duration.toMillis(timeout)
+      })
       return yield* task.value.transactional
         ? options.store.withTransaction(Effect.zipRight(timed, succeedInTransaction(claim))).pipe(Effect.as(true))
         : Effect.as(timed, false)
@@ -109,12 +117,15 @@ export const makeExecutor = (options: ExecutorOptions) => {
         onSome: ({ task }) => outcome.retryDelay(task.retry.schedule, claim.attempt)
       }))
 
-  const record = (claim: ClaimedTask, ended: outcome.Outcome) => {
+  const record = (claim: ClaimedTask, ended: outcome.Outcome, timedOut: boolean) => {
     const write = options.complete(outcome.toFinish(claim, ended))
     // The first write is not interruptible; waiting to retry it is, so a stop never hangs on a
-    // database that is gone (the stop then releases this node's claims itself).
+    // database that is gone (the stop then releases this node's claims itself). Not after a
+    // timeout: the deadline's interruption is still pending on this fiber and would cut the retry
+    // at once (a stop then waits for it, within its own bounds).
+    const retry = Effect.retry(write, finishRetry)
     return write.pipe(
-      Effect.orElse(() => Effect.interruptible(Effect.retry(write, finishRetry))),
+      Effect.orElse(() => timedOut ? retry : Effect.interruptible(retry)),
       Effect.flatMap((applied) =>
         applied
           ? Metric.increment(metrics.attemptsEndedBy[ended._tag])
@@ -175,11 +186,18 @@ export const makeExecutor = (options: ExecutorOptions) => {
         holdsSlot = false
         return options.claimSlots.release(1)
       })
+      const timer: Timer = { timedOutAfter: undefined }
       return Effect.gen(function*() {
-        const exit = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim))))
+        const ran = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim, timer))))
         yield* options.phases.set(claim.claimToken, "ending")
         yield* giveBackSlot
-        const isStopping = HashSet.size((yield* Effect.descriptor).interruptors) > 0
+        const isStopping = HashSet.some(
+          (yield* Effect.descriptor).interruptors,
+          (by) => !Equal.equals(by, options.deadlines.interruptor)
+        )
+        const exit = timer.timedOutAfter !== undefined && !isStopping && Exit.isFailure(ran) && Cause.isInterruptedOnly(ran.cause)
+          ? Exit.fail(new TaskTimeout({ id: claim.id, key: claim.key, timeoutMillis: timer.timedOutAfter }))
+          : ran
         const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
         const ended = outcome.decide(claim, exit, delay, isStopping)
         if (ended._tag === "Retry" || ended._tag === "Failed") {
@@ -188,7 +206,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
         if (Exit.isSuccess(exit) && exit.value) {
           yield* Metric.increment(metrics.attemptsEndedBy[ended._tag])
         } else {
-          yield* record(claim, ended)
+          yield* record(claim, ended, timer.timedOutAfter !== undefined)
         }
         if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
       }).pipe(Effect.ensuring(Effect.all([
