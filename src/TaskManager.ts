@@ -190,9 +190,14 @@ export const make = (
     const retryTimers = yield* FiberSet.make<void>().pipe(Scope.extend(claimScope))
     const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
     // Made before the stop's finalizer, so it outlives the executors the stop waits for.
-    // Ends waiting to be written, at most (the claimer claims nothing more beyond it): one statement writes them all.
+    // Ends waiting to be written, at most: beyond it the claimer claims nothing more.
     const maxEndsPending = Math.max(claimSlots.capacity, Duration.toMillis(resolved.completionDelay) > 0 ? 1000 : 100)
-    const completer = yield* makeCompleter({ store: control, maxBatch: maxEndsPending, delay: resolved.completionDelay })
+    // A held batch is written once it holds half that: claims go on while it is written.
+    const completer = yield* makeCompleter({
+      store: control,
+      maxBatch: Math.ceil(maxEndsPending / 2),
+      delay: resolved.completionDelay
+    })
     const execute = makeExecutor({
       store,
       complete: completer.complete,
