@@ -1,5 +1,5 @@
 /**
- * A chaos-test worker process: `node --import tsx chaosWorker.ts URL SCHEMA NODE`. Runs "chaos-job"
+ * A chaos-test worker process: `node --import tsx chaosWorker.ts URL SCHEMA NODE [MAX_WORKER_LOSSES]`. Runs "chaos-job"
  * tasks that sleep, then record their execution (task, attempt, node) in `<schema>.executions`.
  * Settings are short, so a killed node's work moves on within a couple of seconds.
  */
@@ -10,7 +10,7 @@ import { Clock, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { Task, TaskManager } from "../../src/index.js"
 import { ChaosJob } from "./chaosJob.js"
 
-const [url, schema, node] = process.argv.slice(2)
+const [url, schema, node, maxWorkerLosses] = process.argv.slice(2)
 
 const ChaosJobLive = ChaosJob.handler(({ millis }) =>
   Effect.gen(function*() {
@@ -34,7 +34,8 @@ Layer.launch(
       heartbeatInterval: "250 millis",
       nodeTimeout: "2 seconds",
       rescueInterval: "250 millis",
-      stopTimeout: "1 second"
+      stopTimeout: "1 second",
+      maxWorkerLosses: maxWorkerLosses === undefined ? undefined : Number(maxWorkerLosses)
     })),
     Layer.provide(
       PgClient.layer({ url: Redacted.make(url!), maxConnections: 6, applicationName: "chaos-worker", connectTimeout: "2 seconds" })

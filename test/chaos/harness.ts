@@ -90,7 +90,11 @@ const waitInScenario = <A, E>(
   )
 
 /** Starts a worker process, its output going to the scenario's log directory; the scope kills it if it still runs. */
-export const startWorker = (schema: string, node: string): Effect.Effect<Worker, never, Chaos | Scope.Scope> =>
+export const startWorker = (
+  schema: string,
+  node: string,
+  maxWorkerLosses?: number
+): Effect.Effect<Worker, never, Chaos | Scope.Scope> =>
   Effect.gen(function*() {
     const { url } = yield* Chaos
     const log = yield* Effect.acquireRelease(
@@ -99,7 +103,15 @@ export const startWorker = (schema: string, node: string): Effect.Effect<Worker,
     )
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        spawn(process.execPath, ["--import", "tsx", "test/chaos/chaosWorker.ts", url, schema, node], {
+        spawn(process.execPath, [
+          "--import",
+          "tsx",
+          "test/chaos/chaosWorker.ts",
+          url,
+          schema,
+          node,
+          ...(maxWorkerLosses === undefined ? [] : [String(maxWorkerLosses)])
+        ], {
           stdio: ["ignore", log, log]
         })
       ),
@@ -195,6 +207,14 @@ export const settle = (scenario: string, schema: string, startedAt: number, with
         (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)} WHERE last_error LIKE '%worker lost%') AS rescued,
         (SELECT count(*)::int FROM ${sql(`${schema}.tasks`)} WHERE attempt > 1) AS retried`
       .pipe(Effect.provide(admin))).pipe(Effect.orDie)
+    if (tally!.failed > 0) {
+      // Say why: a failure here is what a user would have to investigate.
+      const reasons = yield* persistent(sql<{ id: string; attempt: number; lostCount: number; lastError: string | null }>`
+        SELECT id::text AS id, attempt, lost_count AS "lostCount", last_error AS "lastError"
+        FROM ${sql(`${schema}.tasks`)} WHERE status = ${TaskStatus.failed} ORDER BY id LIMIT 5`
+        .pipe(Effect.provide(admin))).pipe(Effect.orDie)
+      yield* Effect.logError(`${scenario}: ${tally!.failed} task(s) failed`, reasons)
+    }
     return {
       scenario,
       tasks: tally!.tasks,
