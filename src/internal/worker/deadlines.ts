@@ -52,9 +52,9 @@ export const makeDeadlines: Effect.Effect<Deadlines, never, Scope.Scope> = Effec
   yield* Effect.forkScoped(Effect.forever(watch))
 
   const within = <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.Duration, onDue: () => void) =>
-    Effect.withFiberRuntime<A, E, R>((fiber) =>
-      Effect.flatMap(nowMillis, (now) => {
-        const key = sequence++
+    Effect.withFiberRuntime<A, E, R>((fiber) => {
+      const key = sequence++
+      const register = Effect.flatMap(nowMillis, (now) => {
         const at = now + Duration.toMillis(timeout)
         entries.set(key, {
           at,
@@ -63,11 +63,11 @@ export const makeDeadlines: Effect.Effect<Deadlines, never, Scope.Scope> = Effec
             fiber.unsafeInterruptAsFork(interruptor)
           }
         })
-        const wake = at < nextWake
+        return at < nextWake
           ? Effect.zipRight(Effect.sync(() => void (nextWake = at)), Queue.offer(earlier, undefined))
           : Effect.void
-        return Effect.zipRight(wake, Effect.ensuring(self, Effect.sync(() => void entries.delete(key))))
       })
-    )
+      return Effect.ensuring(Effect.zipRight(register, self), Effect.sync(() => void entries.delete(key)))
+    })
   return { interruptor, within }
 })
