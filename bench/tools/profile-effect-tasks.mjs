@@ -99,7 +99,9 @@ async function enqueue(n) {
   await prod.close();
 }
 
-async function drain(N, C, profile) {
+// A fresh database with the schema, HISTORY finished tasks and N tasks waiting, analysed; returns
+// an admin client on it.
+async function prepare(N, profile) {
   await recreateDatabase(pgc, DB);
   await A.install({ connectionString: conn, profile });
   const a = await admin();
@@ -114,6 +116,11 @@ async function drain(N, C, profile) {
   }
   await enqueue(N);
   await a.query("VACUUM ANALYZE");
+  return a;
+}
+
+async function drain(N, C, profile) {
+  const a = await prepare(N, profile);
   const tableStats = async () =>
     (
       await a.query(
@@ -243,20 +250,7 @@ async function drain(N, C, profile) {
 // statements are captured from a real worker (which claims a first batch and some single claims),
 // then explained inside a transaction that is rolled back.
 async function explain(N, profile) {
-  await recreateDatabase(pgc, DB);
-  await A.install({ connectionString: conn, profile });
-  const a = await admin();
-  if (HISTORY > 0) {
-    // Finished history, as a long-running system keeps it: the drain must not slow down for it.
-    await a.query(
-      `INSERT INTO effect_tasks.tasks (key, status, args, attempt, max_attempts, run_at, started_at, finished_at, created_at, updated_at)
-       SELECT 'bench_noop', 'succeeded', '{"seq": -1}'::jsonb, 1, 1, t, t, t, t, t
-       FROM generate_series(1, $1::int) AS g, LATERAL (SELECT now() - interval '1 day' + g * interval '1 millisecond') AS at(t)`,
-      [HISTORY],
-    );
-  }
-  await enqueue(N);
-  await a.query("VACUUM ANALYZE");
+  const a = await prepare(N, profile);
   let handled = 0;
   capture = true;
   const w = await A.worker({ connectionString: conn, profile, concurrency: 10, onJob: () => handled++ });
