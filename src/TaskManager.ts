@@ -174,7 +174,6 @@ export const make = (
 
     const handlerSlots = yield* Effect.makeSemaphore(resolved.poolSize)
     const claimSlots = yield* makeClaimSlots(resolved.poolSize + resolved.claimAhead)
-    const handlersRunning = yield* Ref.make(0)
     const phases = yield* makePhases
     const pace = yield* makeHandlerPace
     const deadlines = yield* makeDeadlines
@@ -205,7 +204,6 @@ export const make = (
       defaultTimeout: resolved.runningTimeout,
       handlerSlots,
       claimSlots,
-      handlersRunning,
       phases,
       pace,
       deadlines,
@@ -346,7 +344,7 @@ export const make = (
     return {
       nodeId,
       options: resolved,
-      running: Ref.get(handlersRunning),
+      running: phases.count("running"),
       wake,
       isLeader: leadership.isLeader,
       health: Effect.map(Ref.get(board), (fibers) => Array.from(fibers.values()))

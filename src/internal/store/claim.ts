@@ -138,7 +138,8 @@ const claimStatement = (tables: Tables, request: ClaimRequest, limits: QueueLimi
         ORDER BY candidates.turn, candidates.priority DESC, candidates.run_at, candidates.id
         LIMIT ${request.limit}
         FOR UPDATE OF t SKIP LOCKED
-      )
+      ),
+      claimed AS (
       UPDATE ${tasks} AS t SET
         status = ${TaskStatus.running},
         attempt = t.attempt + 1,
@@ -152,7 +153,11 @@ const claimStatement = (tables: Tables, request: ClaimRequest, limits: QueueLimi
         updated_at = now()
       FROM next, unnest(${request.keys}::text[], ${request.timeouts.map(Duration.toMillis)}::float8[]) AS timeouts(key, millis)
       WHERE t.id = next.id AND timeouts.key = t.key
-      RETURNING ${sql.literal(claimedColumns)}`.withoutTransform
+      RETURNING ${sql.literal(claimedColumns)}
+      )
+      -- In claim order (RETURNING follows no order): the worker starts the tasks in this order.
+      SELECT claimed.* FROM claimed JOIN candidates ON candidates.id = claimed.id::bigint
+      ORDER BY candidates.turn, candidates.priority DESC, candidates.run_at, candidates.id`.withoutTransform
   })
 
 const decodeClaimed = Schema.decodeUnknownEither(ClaimedTask)

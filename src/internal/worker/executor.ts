@@ -1,4 +1,4 @@
-import { Cause, Data, Duration, Effect, Equal, Exit, HashSet, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
+import { Cause, Data, Duration, Effect, Equal, Exit, HashSet, Metric, Option, ParseResult, Schedule, Schema } from "effect"
 import * as Task from "../../Task.js"
 import type { Finish, TaskStore } from "../../TaskStore.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
@@ -22,8 +22,6 @@ export interface ExecutorOptions {
   readonly handlerSlots: Effect.Semaphore
   /** Attempts held at once, running or claimed ahead: the claimer takes one per claim; the executor gives it back when the handler has ended (or the attempt is handed back unstarted). */
   readonly claimSlots: ClaimSlots
-  /** How many handlers run now. */
-  readonly handlersRunning: Ref.Ref<number>
   /** Where each attempt is (waiting for a handler slot, running, ending). */
   readonly phases: Phases
   /** Counts how long handlers take (it sizes the claim-ahead buffer). */
@@ -153,11 +151,17 @@ export const makeExecutor = (options: ExecutorOptions) => {
    */
   const inHandlerSlot = <A, E>(token: string, self: Effect.Effect<A, E>) =>
     Effect.uninterruptibleMask((restore) => {
+      // "running" exactly while the handler slot is held: `manager.running` counts these.
       const occupied = Effect.zipRight(
-        Effect.zipRight(options.phases.set(token, "running"), Ref.update(options.handlersRunning, (n) => n + 1)),
-        options.pace.timed(restore(self)).pipe(Effect.ensuring(Ref.update(options.handlersRunning, (n) => n - 1)))
+        options.phases.set(token, "running"),
+        options.pace.timed(restore(self)).pipe(Effect.ensuring(options.phases.set(token, "ending")))
       )
-      return Effect.flatMap(options.handlerSlots.withPermitsIfAvailable(1)(occupied), (now) =>
+      // A free slot goes to this attempt only when none claimed before it waits: claim order holds.
+      const atOnce = Effect.flatMap(
+        options.phases.count("waiting"),
+        (waiting) => waiting === 0 ? options.handlerSlots.withPermitsIfAvailable(1)(occupied) : Effect.succeedNone
+      )
+      return Effect.flatMap(atOnce, (now) =>
         Option.isSome(now) ? Effect.succeed(now.value) : Effect.gen(function*() {
           yield* options.phases.set(token, "waiting")
           // Only an attempt that has to wait pays for a timer.
