@@ -228,8 +228,8 @@ export class TaskStoreError extends Schema.TaggedError<TaskStoreError>()("TaskSt
 }
 
 /**
- * The effect-tasks tables do not exist in `schema` (SQLSTATE 42P01 or 3F000): nothing has migrated
- * it yet. A worker migrates at start (unless `migrate: false`); a deploy step can run
+ * `schema` does not hold the effect-tasks tables, or not those of this version (SQLSTATE 42P01,
+ * 42883 or 3F000): nothing has migrated it yet. A worker migrates at start (unless `migrate: false`); a deploy step can run
  * `TaskStore.migrate`. Nothing was written, and the caller's transaction should roll back.
  * @since 0.1.0
  * @category errors
@@ -240,22 +240,22 @@ export class SchemaNotMigrated extends Schema.TaggedError<SchemaNotMigrated>()("
   readonly [TypeId]: TypeId = TypeId
 
   /**
-   * Maps a `TaskStoreError` that found no table or schema to `SchemaNotMigrated`; other errors pass
-   * through.
+   * Maps a `TaskStoreError` that found no table, function or schema to `SchemaNotMigrated`; other
+   * errors pass through.
    * @since 0.1.0
    */
   static refail(schema: string) {
     return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | SchemaNotMigrated, R> =>
       Effect.catchIf(
         self,
-        (error) => error instanceof TaskStoreError && (error.sqlState === "42P01" || error.sqlState === "3F000"),
+        (error) => error instanceof TaskStoreError && (error.sqlState === "42P01" || error.sqlState === "42883" || error.sqlState === "3F000"),
         () => Effect.fail(new SchemaNotMigrated({ schema }))
       )
   }
 
   override get message(): string {
-    return `the effect-tasks tables do not exist in schema "${this.schema}" yet: start a worker (TaskManager migrates ` +
-      "at start unless migrate: false), or run TaskStore.migrate in a deploy step"
+    return `schema "${this.schema}" does not hold the effect-tasks tables of this version yet: start a worker ` +
+      "(TaskManager migrates at start unless migrate: false), or run TaskStore.migrate in a deploy step"
   }
 }
 

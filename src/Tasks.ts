@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Option, ParseResult, Schema } from "effect"
+import { Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
 import * as insertOps from "./internal/store/insert.js"
 import { boundedTextProblem, delayProblem, maxLength, priorityProblem, queueProblem, runAtProblem, textProblem } from "./internal/policy.js"
 import { currentTables } from "./internal/store/tables.js"
@@ -78,27 +78,28 @@ const stringify = (encoded: unknown): { readonly json: string; readonly lossy: s
 }
 
 /**
+ * The JSON text of encoded arguments, or why it cannot be stored; `undefined` in `lossy` when the
+ * text surely reads back as written.
+ */
+const storable = (task: Task.Any, encoded: unknown): { readonly json: string; readonly lossy: string | undefined } | InvalidTaskArgs => {
+  try {
+    return stringify(encoded)
+  } catch (cause) {
+    return new InvalidTaskArgs({
+      key: task.key,
+      issue: cause instanceof Unstorable
+        ? cause.issue
+        : `the encoded arguments are not JSON-serialisable: ${cause instanceof Error ? cause.message : String(cause)}`
+    })
+  }
+}
+
+/**
  * Proves the text decodes back with the task's Schema (what the worker will do) whenever it may
  * not: arguments that pass validation but cannot run are refused here, not on their first attempt.
  */
-const toJson = (task: Task.Any, encoded: unknown): Effect.Effect<string, InvalidTaskArgs> => {
-  // A plain try, not Effect.try + flatMap: this runs per argument of a bulk enqueue, where each Effect step shows.
-  let stored: ReturnType<typeof stringify>
-  try {
-    stored = stringify(encoded)
-  } catch (cause) {
-    return Effect.fail(
-      new InvalidTaskArgs({
-        key: task.key,
-        issue: cause instanceof Unstorable
-          ? cause.issue
-          : `the encoded arguments are not JSON-serialisable: ${cause instanceof Error ? cause.message : String(cause)}`
-      })
-    )
-  }
-  const { json, lossy } = stored
-  if (lossy === undefined) return Effect.succeed(json)
-  return Schema.decodeUnknown(task.args)(JSON.parse(json), { errors: "all" }).pipe(Effect.mapBoth({
+const decodesBack = (task: Task.Any, json: string, lossy: string): Effect.Effect<string, InvalidTaskArgs> =>
+  Schema.decodeUnknown(task.args)(JSON.parse(json), { errors: "all" }).pipe(Effect.mapBoth({
     onFailure: (error) =>
       new InvalidTaskArgs({
         key: task.key,
@@ -108,7 +109,53 @@ const toJson = (task: Task.Any, encoded: unknown): Effect.Effect<string, Invalid
       }),
     onSuccess: () => json
   }))
-}
+
+const invalidArgs = (task: Task.Any, issue: ParseResult.ParseIssue) =>
+  new InvalidTaskArgs({ key: task.key, issue: ParseResult.TreeFormatter.formatIssueSync(issue) })
+
+/**
+ * The arguments encoded with the task's Schema, as JSON texts in input order. A plain loop with no
+ * Effect per argument when the Schema is synchronous (its encoding then answers an `Either`): this
+ * runs per argument of a bulk enqueue, where each Effect step shows.
+ */
+const encodeAll = (task: Task.Any, args: Iterable<unknown>): Effect.Effect<Array<string>, InvalidTaskArgs> =>
+  Effect.suspend(() => {
+    const encode = ParseResult.encodeUnknown(task.args, { errors: "all" }) as (
+      u: unknown
+    ) => Either.Either<unknown, ParseResult.ParseIssue> | Effect.Effect<unknown, ParseResult.ParseIssue>
+    const texts: Array<string> = []
+    const iterator = args[Symbol.iterator]()
+    const loop = (): Effect.Effect<Array<string>, InvalidTaskArgs> => {
+      for (let next = iterator.next(); !next.done; next = iterator.next()) {
+        const encoded = encode(next.value)
+        if (!Either.isEither(encoded)) {
+          // An asynchronous Schema: this argument through the Effect, then on with the rest.
+          return Effect.flatMap(Effect.mapError(encoded, (issue) => invalidArgs(task, issue)), (value) =>
+            Effect.flatMap(store(value), () => loop()))
+        }
+        if (Either.isLeft(encoded)) return Effect.fail(invalidArgs(task, encoded.left))
+        const stored = storable(task, encoded.right)
+        if (stored instanceof InvalidTaskArgs) return Effect.fail(stored)
+        if (stored.lossy !== undefined) {
+          return Effect.flatMap(decodesBack(task, stored.json, stored.lossy), (json) => {
+            texts.push(json)
+            return loop()
+          })
+        }
+        texts.push(stored.json)
+      }
+      return Effect.succeed(texts)
+    }
+    const store = (value: unknown): Effect.Effect<void, InvalidTaskArgs> => {
+      const stored = storable(task, value)
+      if (stored instanceof InvalidTaskArgs) return Effect.fail(stored)
+      if (stored.lossy === undefined) return Effect.sync(() => texts.push(stored.json))
+      return Effect.map(decodesBack(task, stored.json, stored.lossy), (json) => {
+        texts.push(json)
+      })
+    }
+    return loop()
+  })
 
 /**
  * Per-enqueue options. Each overrides or adds to the task definition's policy for this task only.
@@ -150,44 +197,44 @@ interface Placement {
   readonly paused: boolean
 }
 
-const invalidOption = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
+const invalidOption = (option: string, reason: string) => new InvalidTaskOptions({ option, reason })
 
-const placement = (task: Task.Any, options: RunOptions): Effect.Effect<Placement, InvalidTaskOptions> =>
-  Effect.gen(function*() {
-    const queue = options.queue ?? task.queue
-    const queueIssue = queueProblem(queue)
-    if (queueIssue !== undefined) return yield* invalidOption("queue", queueIssue)
-    const priority = options.priority ?? task.priority
-    const priorityIssue = priorityProblem(priority)
-    if (priorityIssue !== undefined) return yield* invalidOption("priority", priorityIssue)
-    const runAtIssue = options.runAt === undefined ? undefined : runAtProblem(options.runAt)
-    if (runAtIssue !== undefined) return yield* invalidOption("runAt", runAtIssue)
-    const delayMillis = options.delay === undefined
-      ? 0
-      : Option.match(Duration.decodeUnknown(options.delay), { onNone: () => Number.NaN, onSome: Duration.toMillis })
-    const delayIssue = options.delay === undefined
-      ? undefined
-      : delayProblem(options.delay, delayMillis)
-    if (delayIssue !== undefined) return yield* invalidOption("delay", delayIssue)
-    for (const option of ["uniqueKey", "owner"] as const) {
-      const value = options[option]
-      if (value === undefined) continue
-      const issue = boundedTextProblem(value, maxLength[option])
-      if (issue !== undefined) return yield* invalidOption(option, issue)
-    }
-    if (options.paused !== undefined && typeof options.paused !== "boolean") {
-      return yield* invalidOption("paused", "must be a boolean")
-    }
-    return {
-      queue,
-      priority,
-      runAt: options.runAt ?? null,
-      delayMillis,
-      uniqueKey: options.uniqueKey ?? null,
-      owner: options.owner ?? null,
-      paused: options.paused ?? false
-    }
-  })
+/** Where and when the tasks go, or the first bad option. Plain code: it runs on every enqueue. */
+const placement = (task: Task.Any, options: RunOptions): Placement | InvalidTaskOptions => {
+  const queue = options.queue ?? task.queue
+  const queueIssue = queueProblem(queue)
+  if (queueIssue !== undefined) return invalidOption("queue", queueIssue)
+  const priority = options.priority ?? task.priority
+  const priorityIssue = priorityProblem(priority)
+  if (priorityIssue !== undefined) return invalidOption("priority", priorityIssue)
+  const runAtIssue = options.runAt === undefined ? undefined : runAtProblem(options.runAt)
+  if (runAtIssue !== undefined) return invalidOption("runAt", runAtIssue)
+  const delayMillis = options.delay === undefined
+    ? 0
+    : Option.match(Duration.decodeUnknown(options.delay), { onNone: () => Number.NaN, onSome: Duration.toMillis })
+  const delayIssue = options.delay === undefined
+    ? undefined
+    : delayProblem(options.delay, delayMillis)
+  if (delayIssue !== undefined) return invalidOption("delay", delayIssue)
+  for (const option of ["uniqueKey", "owner"] as const) {
+    const value = options[option]
+    if (value === undefined) continue
+    const issue = boundedTextProblem(value, maxLength[option])
+    if (issue !== undefined) return invalidOption(option, issue)
+  }
+  if (options.paused !== undefined && typeof options.paused !== "boolean") {
+    return invalidOption("paused", "must be a boolean")
+  }
+  return {
+    queue,
+    priority,
+    runAt: options.runAt ?? null,
+    delayMillis,
+    uniqueKey: options.uniqueKey ?? null,
+    owner: options.owner ?? null,
+    paused: options.paused ?? false
+  }
+}
 
 interface Lineage {
   readonly parentId: string | null
@@ -197,19 +244,23 @@ interface Lineage {
 
 const noLineage: Lineage = { parentId: null, rootId: null, heldBy: null }
 
-const encodeArgs = (
-  task: Task.Any,
-  args: unknown,
-  place: Placement,
-  lineage: Lineage
-): Effect.Effect<insertOps.NewTask, InvalidTaskArgs> =>
-  Schema.encodeUnknown(task.args)(args, { errors: "all" }).pipe(
-    Effect.mapError((error) =>
-      new InvalidTaskArgs({ key: task.key, issue: ParseResult.TreeFormatter.formatErrorSync(error) })
-    ),
-    Effect.flatMap((encoded) => toJson(task, encoded)),
-    Effect.map((json) => ({ ...place, ...lineage, key: task.key, args: json, maxAttempts: task.maxAttempts }))
-  )
+/** One row per JSON text, the rest shared. */
+const newTasks = (task: Task.Any, place: Placement, lineage: Lineage, texts: ReadonlyArray<string>) =>
+  texts.map((args): insertOps.NewTask => ({
+    key: task.key,
+    queue: place.queue,
+    priority: place.priority,
+    args,
+    maxAttempts: task.maxAttempts,
+    runAt: place.runAt,
+    delayMillis: place.delayMillis,
+    uniqueKey: place.uniqueKey,
+    owner: place.owner,
+    parentId: lineage.parentId,
+    rootId: lineage.rootId,
+    heldBy: lineage.heldBy,
+    paused: place.paused
+  }))
 
 /** A missing table means nothing has migrated the schema yet: say so, typed, rather than as SQLSTATE 42P01. */
 const refailUnmigrated = <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -227,12 +278,13 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
         if (Option.isSome(attempt) && options.uniqueKey !== undefined) {
           return yield* new InvalidTaskOptions({ option: "uniqueKey", reason: "child tasks cannot be deduplicated" })
         }
-        const place = yield* placement(task, options)
+        const place = placement(task, options)
+        if (place instanceof InvalidTaskOptions) return yield* place
         const lineage = Option.match(attempt, {
           onNone: () => noLineage,
           onSome: (parent) => ({ parentId: parent.id, rootId: parent.rootId, heldBy: parent.claimToken })
         })
-        const rows = yield* Effect.forEach(args, (arg) => encodeArgs(task, arg, place, lineage))
+        const rows = newTasks(task, place, lineage, yield* encodeAll(task, args))
         const tables = yield* currentTables
         if (Option.isNone(attempt)) return yield* insertOps.insertMany(tables, rows)
         const parent = attempt.value

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Either, Ref, Schema } from "effect"
+import { Effect, Either, ParseResult, Ref, Schema } from "effect"
 import { Task, TaskAdmin, TaskError, TaskRegistry, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
 import { asAdmin, startWorker, storeOf, waitForStatus } from "./support/worker.js"
@@ -180,5 +180,51 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
       expect(read).toBeInstanceOf(TaskError.SchemaNotMigrated)
       const schemas = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = ${schema}`
       expect(schemas[0]?.n).toBe(0)
+    }))
+
+  it.scoped("arguments whose Schema encodes asynchronously are stored in input order, and a refused one writes nothing", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      yield* (yield* storeOf(schema)).migrate
+      // Names starting with "slow" take an asynchronous step to encode; "bad" is refused by the encoding.
+      const Name = Schema.transformOrFail(Schema.String, Schema.String, {
+        strict: true,
+        decode: (name) => ParseResult.succeed(name),
+        encode: (name, _, ast) =>
+          name === "bad"
+            ? ParseResult.fail(new ParseResult.Type(ast, name, "not a name"))
+            : name.startsWith("slow")
+            ? Effect.as(Effect.sleep("1 millis"), name)
+            : ParseResult.succeed(name)
+      })
+      const Greet = Task.make("greet", { args: Schema.Struct({ name: Name }) })
+      const names = ["a", "slow-b", "c", "slow-d", "e"]
+      const ids = yield* Tasks.runMany(Greet, names.map((name) => ({ name }))).pipe(inSchema(schema))
+      const rows = yield* sql<{ id: string; name: string }>`
+        SELECT id::text AS id, args->>'name' AS name FROM ${sql(`${schema}.tasks`)} ORDER BY id`
+      expect(rows.map((row) => row.name)).toEqual(names)
+      expect(rows.map((row) => row.id)).toEqual(ids)
+      const refused = yield* Tasks.runMany(Greet, [{ name: "slow-f" }, { name: "bad" }]).pipe(inSchema(schema), Effect.flip)
+      expect(refused).toMatchObject({ _tag: "InvalidTaskArgs", key: "greet", issue: expect.stringContaining("not a name") })
+      const one = yield* Tasks.run(Greet, { name: "slow-g" }).pipe(inSchema(schema))
+      const after = yield* sql<{ name: string }>`
+        SELECT args->>'name' AS name FROM ${sql(`${schema}.tasks`)} WHERE id > ${Number(ids[4])} ORDER BY id`
+      expect(after.map((row) => row.name)).toEqual(["slow-g"])
+      expect(one).toBe(String(Number(ids[4]) + 1))
+    }))
+
+  it.scoped("enqueuing into a schema migrated by an older version (no enqueue function yet) fails with SchemaNotMigrated and writes nothing", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      yield* (yield* storeOf(schema)).migrate
+      // What version 10 of the schema looked like: the tables, without the function of migration 11.
+      yield* sql`DROP FUNCTION ${sql(`${schema}.enqueue`)}`
+      const one = yield* Tasks.run(SendReceipt, { orderId: 1 }).pipe(inSchema(schema), Effect.flip)
+      expect(one).toBeInstanceOf(TaskError.SchemaNotMigrated)
+      expect(one.message).toContain("TaskStore.migrate")
+      const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)}`
+      expect(rows[0]?.n).toBe(0)
     }))
 })

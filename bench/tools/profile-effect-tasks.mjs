@@ -37,7 +37,7 @@ function kindOf(text) {
   if (/WITH RECURSIVE caps/.test(t)) return "claim";
   if (/WITH finished AS/.test(t)) return "finish";
   if (/AS limited, count\(/.test(t)) return "claim: queue-limits read"; // also matches pg_stat_activity's 40-character prefix
-  if (/INSERT INTO .*tasks .*unnest/s.test(t)) return "enqueue insert";
+  if (/INSERT INTO .*tasks .*unnest/s.test(t) || /\.enqueue"?\(/.test(t)) return "enqueue insert";
   if (/FROM .*queues WHERE name = ANY/.test(t)) return "enqueue: queue max_size read";
   if (/WITH beat AS/.test(t)) return "heartbeat";
   if (/min\(run_at\) - now\(\)/.test(t)) return "next-due read";

@@ -3,7 +3,6 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import { QueueFull } from "../../TaskError.js"
 import * as TaskStatus from "../../TaskStatus.js"
-import { notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
 import { isUnfinished } from "./waits.js"
 
@@ -118,48 +117,23 @@ const insertRows = (
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const table = sql(tables.tasks)
-    const queues = [...new Set(tasks.map((task) => task.queue))]
-    const isLimited = options.unlessLimited
-      ? sql`EXISTS (SELECT 1 FROM ${sql(tables.queues)} WHERE name = ANY(${queues}::text[]) AND max_size IS NOT NULL)`
-      : sql`false`
-    // Ids are drawn in `ordinal` order, so the inserted rows without a unique key, sorted by id,
-    // are in input order; rows with one are matched by their key.
+    // One call of the schema's enqueue function (migration 0011), which PostgreSQL plans once per connection.
     const answer = yield* sql<{ id: string | null; uniqueKey: string | null; isLimited: boolean }>`
-      WITH limits AS (SELECT ${isLimited} AS is_limited),
-      inserted AS (
-        INSERT INTO ${table} (key, queue, priority, args, max_attempts, run_at, unique_key, owner, parent_id, root_id, held_by, status)
-        SELECT key, queue, priority, args, max_attempts,
-               coalesce(run_at, now() + delay_ms * interval '1 millisecond'), unique_key, owner, parent_id, root_id, held_by,
-               CASE WHEN paused THEN ${TaskStatus.paused} ELSE ${TaskStatus.initialized} END
-        FROM unnest(
-          ${tasks.map((task) => task.key)}::text[],
-          ${tasks.map((task) => task.queue)}::text[],
-          ${tasks.map((task) => task.priority)}::int[],
-          ${tasks.map((task) => task.args)}::jsonb[],
-          ${tasks.map((task) => task.maxAttempts)}::int[],
-          ${tasks.map((task) => task.runAt)}::timestamptz[],
-          ${tasks.map((task) => task.delayMillis)}::float8[],
-          ${tasks.map((task) => task.uniqueKey)}::text[],
-          ${tasks.map((task) => task.owner)}::text[],
-          ${tasks.map((task) => task.parentId)}::bigint[],
-          ${tasks.map((task) => task.rootId)}::bigint[],
-          ${tasks.map((task) => task.heldBy)}::uuid[],
-          ${tasks.map((task) => task.paused)}::boolean[]
-        ) WITH ORDINALITY AS input(
-          key, queue, priority, args, max_attempts, run_at, delay_ms, unique_key, owner, parent_id, root_id, held_by, paused, ordinal
-        )
-        WHERE NOT (SELECT is_limited FROM limits)
-        ORDER BY ordinal
-        -- Literal statuses: the conflict target must match the index predicate even in a generic plan.
-        ON CONFLICT (key, unique_key) WHERE unique_key IS NOT NULL AND status IN ('initialized', 'paused', 'running')
-        DO NOTHING
-        RETURNING id, key, unique_key, status
-      ),
-      notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM inserted WHERE status = ${TaskStatus.initialized}`)})
-      -- Always one row at least, to carry the answer about limits.
-      SELECT rows.id::text AS id, rows.unique_key AS "uniqueKey", limits.is_limited AS "isLimited"
-      FROM limits LEFT JOIN (SELECT inserted.id, inserted.unique_key FROM inserted CROSS JOIN notified) AS rows ON true
-      ORDER BY rows.id`.withoutTransform
+      SELECT task_id AS id, task_unique_key AS "uniqueKey", limited AS "isLimited" FROM ${sql(tables.enqueue)}(
+        ${tasks.map((task) => task.key)}::text[],
+        ${tasks.map((task) => task.queue)}::text[],
+        ${tasks.map((task) => task.priority)}::int[],
+        ${tasks.map((task) => task.args)}::jsonb[],
+        ${tasks.map((task) => task.maxAttempts)}::int[],
+        ${tasks.map((task) => task.runAt)}::timestamptz[],
+        ${tasks.map((task) => task.delayMillis)}::float8[],
+        ${tasks.map((task) => task.uniqueKey)}::text[],
+        ${tasks.map((task) => task.owner)}::text[],
+        ${tasks.map((task) => task.parentId)}::bigint[],
+        ${tasks.map((task) => task.rootId)}::bigint[],
+        ${tasks.map((task) => task.heldBy)}::uuid[],
+        ${tasks.map((task) => task.paused)}::boolean[],
+        ${tables.channel}, ${options.unlessLimited})`.withoutTransform
     if (answer[0]?.isLimited === true) return "limited"
     const rows = answer.flatMap((row) => row.id === null ? [] : [{ id: row.id, uniqueKey: row.uniqueKey }])
     const fresh = rows.filter((row) => row.uniqueKey === null).map((row) => row.id)

@@ -12,10 +12,11 @@ import { addPaused } from "./migrations/0007_paused.js"
 import { addConcurrencyAndShares } from "./migrations/0008_concurrency_and_shares.js"
 import { addWaitingFor } from "./migrations/0009_waiting_for.js"
 import { addIncarnations } from "./migrations/0010_incarnations.js"
+import { addEnqueueFunction } from "./migrations/0011_enqueue_function.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 10
+export const latestVersion = 11
 
 const loader = (tables: Tables) =>
   Migrator.fromRecord({
@@ -28,7 +29,8 @@ const loader = (tables: Tables) =>
     "0007_paused": addPaused(tables),
     "0008_concurrency_and_shares": addConcurrencyAndShares(tables),
     "0009_waiting_for": addWaitingFor(tables),
-    "0010_incarnations": addIncarnations(tables)
+    "0010_incarnations": addIncarnations(tables),
+    "0011_enqueue_function": addEnqueueFunction(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */

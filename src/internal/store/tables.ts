@@ -24,6 +24,8 @@ export interface Tables {
   readonly leases: string
   readonly queues: string
   readonly channel: string
+  /** The producer's insert function (migration 0011). */
+  readonly enqueue: string
 }
 
 export const tables = (schema: string): Tables => ({
@@ -33,7 +35,8 @@ export const tables = (schema: string): Tables => ({
   nodes: `${schema}.nodes`,
   leases: `${schema}.leases`,
   queues: `${schema}.queues`,
-  channel: `${schema}_tasks`
+  channel: `${schema}_tasks`,
+  enqueue: `${schema}.enqueue`
 })
 
 export const validateSchemaName = (schema: string): Effect.Effect<string, InvalidTaskOptions> =>
