@@ -11,7 +11,7 @@
  *   starts for every one of a queue of weight 1. Priority orders tasks within a group. No busy
  *   queue or owner starves the others.
  * - `strictPriority`: one line across all queues and owners, by priority, then due time, then id
- *   (the order of graphile-worker, pg-boss and River). A busy queue can delay the others.
+ *   (one global line, as most job queues order their work). A busy queue can delay the others.
  *
  * Per-queue concurrency limits (`TaskAdmin.defineQueue`) apply under every policy.
  *

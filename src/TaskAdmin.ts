@@ -8,7 +8,7 @@
  */
 import { Effect, Option } from "effect"
 import { priorityProblem, queueProblem } from "./internal/policy.js"
-import { InvalidTaskOptions, SchemaNotMigrated, type TaskStoreError } from "./TaskError.js"
+import { InvalidTaskId, InvalidTaskOptions, SchemaNotMigrated, type TaskStoreError } from "./TaskError.js"
 import { type QueueDefinition, TaskStore, type TaskRow } from "./TaskStore.js"
 
 /**
@@ -83,9 +83,9 @@ const maxId = 2n ** 63n - 1n
 
 const isTaskId = (id: unknown): boolean => typeof id === "string" && idPattern.test(id) && BigInt(id) <= maxId
 
-const checkIds = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions> => {
+const checkIds = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, InvalidTaskId> => {
   const bad = ids.find((id) => !isTaskId(id))
-  return bad === undefined ? Effect.succeed(ids) : invalid("ids", `"${String(bad)}" is not a task id`)
+  return bad === undefined ? Effect.succeed(ids) : Effect.fail(new InvalidTaskId({ id: String(bad) }))
 }
 
 /**
@@ -96,7 +96,7 @@ const checkIds = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<strin
  */
 export const pause = (
   ids: ReadonlyArray<string>
-): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions | SchemaNotMigrated | TaskStoreError, TaskStore> =>
+): Effect.Effect<ReadonlyArray<string>, InvalidTaskId | SchemaNotMigrated | TaskStoreError, TaskStore> =>
   Effect.flatMap(checkIds(ids), (checked) => withStore((store) => store.pauseWaiting(checked)))
 
 /**
@@ -107,7 +107,7 @@ export const pause = (
  */
 export const resume = (
   ids: ReadonlyArray<string>
-): Effect.Effect<ReadonlyArray<string>, InvalidTaskOptions | SchemaNotMigrated | TaskStoreError, TaskStore> =>
+): Effect.Effect<ReadonlyArray<string>, InvalidTaskId | SchemaNotMigrated | TaskStoreError, TaskStore> =>
   Effect.flatMap(checkIds(ids), (checked) => withStore((store) => store.resumePaused(checked)))
 
 /**
@@ -117,7 +117,7 @@ export const resume = (
  */
 export const get = (
   id: string
-): Effect.Effect<Option.Option<TaskRow>, InvalidTaskOptions | SchemaNotMigrated | TaskStoreError, TaskStore> =>
+): Effect.Effect<Option.Option<TaskRow>, InvalidTaskId | SchemaNotMigrated | TaskStoreError, TaskStore> =>
   Effect.map(getMany([id]), (rows) => Option.fromNullable(rows[0]))
 
 /**
@@ -127,5 +127,5 @@ export const get = (
  */
 export const getMany = (
   ids: ReadonlyArray<string>
-): Effect.Effect<ReadonlyArray<TaskRow>, InvalidTaskOptions | SchemaNotMigrated | TaskStoreError, TaskStore> =>
+): Effect.Effect<ReadonlyArray<TaskRow>, InvalidTaskId | SchemaNotMigrated | TaskStoreError, TaskStore> =>
   Effect.flatMap(checkIds(ids), (checked) => withStore((store) => store.getMany(checked)))

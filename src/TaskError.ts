@@ -168,6 +168,37 @@ export class InvalidTaskOptions extends Schema.TaggedError<InvalidTaskOptions>()
 }
 
 /**
+ * A task id given to an operation is not one: ids are positive 64-bit integers in decimal, as
+ * `Tasks.run` returns them. Nothing was read or changed.
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidTaskId extends Schema.TaggedError<InvalidTaskId>()("InvalidTaskId", {
+  id: Schema.String
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `${JSON.stringify(this.id)} is not a task id (a positive 64-bit integer in decimal, as Tasks.run returns)`
+  }
+}
+
+/**
+ * A worker was started with the `nodeId` of a node that is still alive (its heartbeat is younger
+ * than its `nodeTimeout`). Give each process its own id, or leave it out to get a generated one.
+ * @since 0.1.0
+ * @category errors
+ */
+export class NodeIdInUse extends Schema.TaggedError<NodeIdInUse>()("NodeIdInUse", {
+  nodeId: Schema.String
+}) {
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `node id ${JSON.stringify(this.nodeId)} is already used by a live node: give each process its own, or leave ` +
+      "nodeId out to get a generated one"
+  }
+}
+
+/**
  * The embedded PostgreSQL server (the zero-setup default of the examples and tests) could not be
  * started. `reason` says what to do about it.
  * @since 0.1.0
@@ -274,6 +305,8 @@ export type TaskError =
   | QueueFull
   | IncompatibleSchema
   | InvalidTaskOptions
+  | InvalidTaskId
+  | NodeIdInUse
   | TaskStoreError
   | SchemaNotMigrated
   | EmbeddedPostgresError

@@ -46,7 +46,7 @@ import { makeDeadlines } from "./internal/worker/deadlines.js"
 import { makeHandlerPace } from "./internal/worker/pace.js"
 import { makeClaimSlots } from "./internal/worker/slots.js"
 import * as supervisor from "./internal/worker/supervisor.js"
-import { type IncompatibleSchema, InvalidTaskOptions, TaskStoreError } from "./TaskError.js"
+import { type IncompatibleSchema, type InvalidTaskOptions, NodeIdInUse, TaskStoreError } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 import * as TaskStore from "./TaskStore.js"
 
@@ -152,7 +152,7 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<
   TaskManager["Type"],
-  InvalidTaskOptions | TaskStoreError | IncompatibleSchema,
+  InvalidTaskOptions | NodeIdInUse | TaskStoreError | IncompatibleSchema,
   Scope.Scope | SqlClient.SqlClient | PgClient.PgClient | TaskRegistry.TaskRegistry
 > =>
   Effect.gen(function*() {
@@ -168,7 +168,7 @@ export const make = (
     const host = os.hostname()
     const incarnation = yield* control.register({ nodeId, host, pid: process.pid, nodeTimeout: resolved.nodeTimeout })
     if (Option.isNone(incarnation)) {
-      return yield* new InvalidTaskOptions({ option: "nodeId", reason: `"${nodeId}" is already used by a live node` })
+      return yield* new NodeIdInUse({ nodeId })
     }
     const registration = yield* Ref.make<Option.Option<TaskStore.Incarnation>>(incarnation)
 
@@ -376,7 +376,7 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<
   TaskManager | TaskRegistry.TaskRegistry | DatabaseSchema,
-  InvalidTaskOptions | TaskStoreError | IncompatibleSchema,
+  InvalidTaskOptions | NodeIdInUse | TaskStoreError | IncompatibleSchema,
   SqlClient.SqlClient | PgClient.PgClient
 > =>
   Layer.scoped(TaskManager, make(options)).pipe(

@@ -185,6 +185,14 @@ export interface RunOptions {
    * Default: false.
    */
   readonly paused?: boolean | undefined
+  /**
+   * Inside a running handler, enqueue an independent task instead of a child of that attempt: it
+   * is neither held until the attempt succeeds nor ordered after its siblings, it is not deleted
+   * if the attempt fails, and it may carry a `uniqueKey`. It is written like any enqueue: in the
+   * handler's transaction for a transactional handler, at once otherwise. Outside a handler every
+   * task is independent. Default: false.
+   */
+  readonly independent?: boolean | undefined
 }
 
 interface Placement {
@@ -222,8 +230,9 @@ const placement = (task: Task.Any, options: RunOptions): Placement | InvalidTask
     const issue = boundedTextProblem(value, maxLength[option])
     if (issue !== undefined) return invalidOption(option, issue)
   }
-  if (options.paused !== undefined && typeof options.paused !== "boolean") {
-    return invalidOption("paused", "must be a boolean")
+  for (const option of ["paused", "independent"] as const) {
+    const value = options[option]
+    if (value !== undefined && typeof value !== "boolean") return invalidOption(option, "must be a boolean")
   }
   return {
     queue,
@@ -267,19 +276,23 @@ const refailUnmigrated = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Effect.flatMap(currentTables, (tables) => SchemaNotMigrated.refail(tables.schema)(self))
 
 /**
- * Inside a handler, new tasks are children of the running attempt: held back until that attempt
- * succeeds (and deleted if it does not), and run one after another in the order submitted.
+ * Inside a handler, new tasks are children of the running attempt unless `independent`: held back
+ * until that attempt succeeds (and deleted if it does not), and run one after another in the order
+ * submitted.
  */
 const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options: RunOptions) =>
   resolve(taskOrKey).pipe(
     Effect.flatMap((task) =>
       Effect.gen(function*() {
-        const attempt = yield* CurrentAttempt
-        if (Option.isSome(attempt) && options.uniqueKey !== undefined) {
-          return yield* new InvalidTaskOptions({ option: "uniqueKey", reason: "child tasks cannot be deduplicated" })
-        }
         const place = placement(task, options)
         if (place instanceof InvalidTaskOptions) return yield* place
+        const attempt = options.independent === true ? Option.none() : yield* CurrentAttempt
+        if (Option.isSome(attempt) && options.uniqueKey !== undefined) {
+          return yield* new InvalidTaskOptions({
+            option: "uniqueKey",
+            reason: "child tasks cannot be deduplicated (enqueue it with independent: true)"
+          })
+        }
         const lineage = Option.match(attempt, {
           onNone: () => noLineage,
           onSome: (parent) => ({ parentId: parent.id, rootId: parent.rootId, heldBy: parent.claimToken })
@@ -308,6 +321,8 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
  * its queue or priority, or deduplicate it by a unique key (`InvalidTaskOptions` on a bad option). A string key is looked up in
  * the `TaskRegistry` in context (`TaskNotFound` when there is none or it lacks the key). Before
  * anything has migrated the schema (a worker at start, or a deploy step), it fails with `SchemaNotMigrated`.
+ * Inside a running handler the task is a child of that attempt (see the README's "Child tasks"),
+ * unless `independent: true`.
  *
  * @example
  * ```ts

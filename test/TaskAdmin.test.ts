@@ -65,7 +65,8 @@ layer(PgTest, { excludeTestServices: true })("TaskAdmin", (it) => {
     Effect.gen(function*() {
       for (const id of ["abc", "", "-1", "1.5", "99999999999999999999", "9999999999999999999"]) {
         const error = yield* Effect.flip(TaskAdmin.resume([id]).pipe(asAdmin("never_created")))
-        expect(error).toMatchObject({ _tag: "InvalidTaskOptions", option: "ids" })
+        expect(error).toMatchObject({ _tag: "InvalidTaskId", id })
+        expect(error.message).toContain("is not a task id")
       }
     }))
 })

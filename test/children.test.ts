@@ -103,6 +103,51 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
       expect((yield* childRows(schema)).map((row) => row.name)).toEqual(["X-attempt-2"])
     }))
 
+  it.scoped("independent: true inside a handler enqueues a task that is not a child: not held, kept when the attempt fails, deduplicated by its unique key", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const { ChildLive, runs } = yield* recorder
+      const independentRan = yield* Deferred.make<void>()
+      const enqueued = yield* Ref.make<ReadonlyArray<readonly [string, string]>>([])
+      const ParentLive = Parent.handler(() =>
+        Effect.gen(function*() {
+          const current = Option.getOrThrow(yield* Task.CurrentTask)
+          yield* Tasks.run(Child, { name: `held-${current.attempt}`, spawn: [] })
+          const free = { independent: true, uniqueKey: `audit-${current.attempt}` }
+          const first = yield* Tasks.run(Child, { name: `free-${current.attempt}`, spawn: [] }, free)
+          // The same unique key while that task is unfinished (it sleeps 30 ms): the same task.
+          const again = yield* Tasks.run(Child, { name: `again-${current.attempt}`, spawn: [] }, free)
+          yield* Ref.update(enqueued, (all) => [...all, [first, again] as const])
+          if (current.attempt === 1) {
+            // Not held back by this attempt, which has not ended: the independent task runs meanwhile.
+            yield* waitFor("the independent task to run", Ref.get(runs), (all) => all.some((run) => run.name === "free-1"))
+            yield* Deferred.succeed(independentRan, undefined)
+            return yield* Effect.fail("parent failed after submitting")
+          }
+        })
+      )
+      yield* startWorker(Layer.merge(ParentLive, ChildLive), { schema, poolSize: 4, scanInterval: "200 millis" })
+      const parent = yield* Tasks.run(Parent, { children: [] }).pipe(inSchema(schema))
+      yield* Deferred.await(independentRan)
+      yield* waitForStatus(schema, [parent], [TaskStatus.succeeded])
+      yield* waitFor("the second attempt's tasks to run", Ref.get(runs), (all) => all.length === 3)
+      expect((yield* Ref.get(runs)).map((run) => run.name).sort()).toEqual(["free-1", "free-2", "held-2"])
+      const pairs = yield* Ref.get(enqueued)
+      expect(pairs.length).toBe(2)
+      for (const [first, again] of pairs) expect(again).toBe(first)
+      const rows = yield* childRows(schema)
+      expect(rows.map((row) => [row.name, row.parentId])).toEqual([
+        ["free-1", null],
+        ["held-2", parent],
+        ["free-2", null]
+      ])
+      const refused = yield* Tasks.run(Child, { name: "x", spawn: [] }, { independent: "yes" as never }).pipe(
+        inSchema(schema),
+        Effect.flip
+      )
+      expect(refused).toMatchObject({ _tag: "InvalidTaskOptions", option: "independent" })
+    }))
+
   it.scoped("grandchildren keep their order within their parent, and the tree is visible", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema

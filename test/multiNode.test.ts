@@ -236,7 +236,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       const schema = yield* freshSchema
       const first = yield* startWorker(Job.handler(() => Effect.void), { schema, nodeId: "twin", ...fast })
       const refused = yield* Effect.flip(startWorker(Job.handler(() => Effect.void), { schema, nodeId: "twin", ...fast }))
-      expect(refused).toMatchObject({ _tag: "InvalidTaskOptions", option: "nodeId" })
+      expect(refused).toMatchObject({ _tag: "NodeIdInUse", nodeId: "twin" })
       yield* first.stop
       const again = yield* startWorker(Job.handler(() => Effect.void), { schema, nodeId: "twin", ...fast })
       expect(again.manager.nodeId).toBe("twin")
