@@ -21,6 +21,12 @@ export * as TaskAdmin from "./TaskAdmin.js"
 /** @since 0.1.0 */
 export * as SchedulingPolicy from "./SchedulingPolicy.js"
 
+/**
+ * A test kit: `Tasks.run` into memory and handlers run on the `TestClock`, without PostgreSQL.
+ * @since 0.1.0
+ */
+export * as TaskTest from "./TaskTest.js"
+
 /** @since 0.1.0 */
 export * as TaskStore from "./TaskStore.js"
 

@@ -71,6 +71,13 @@ describe("the README's quick start", () => {
     const blocks = tsBlocks(readFileSync("README.md", "utf8"))
     for (const part of parts) expect(blocks, `region ${part.name}`).toContain(part.code)
   })
+
+  it("shows every region of examples/receipt.test.ts (the test kit) verbatim as one of its code blocks", () => {
+    const parts = regions(readFileSync("examples/receipt.test.ts", "utf8"))
+    expect(parts.map((part) => part.name)).toEqual(["app", "test"])
+    const blocks = tsBlocks(readFileSync("README.md", "utf8"))
+    for (const part of parts) expect(blocks, `region ${part.name}`).toContain(part.code)
+  })
 })
 
 layer(PgTest, { excludeTestServices: true })("examples", (it) => {

@@ -28,7 +28,10 @@ const isNotRunnableHere = (error: unknown): boolean => error instanceof TaskNotF
 
 const maxErrorLength = 16_384
 
-const describe = (claim: ClaimedTask, cause: Cause.Cause<unknown>): string => {
+/** What `decide` reads of the attempt. */
+export type AttemptNumber = Pick<ClaimedTask, "attempt" | "maxAttempts">
+
+const describe = (claim: AttemptNumber, cause: Cause.Cause<unknown>): string => {
   // PostgreSQL text cannot hold NUL: an error message carrying one would make the finish write fail forever.
   const text = `attempt ${claim.attempt}/${claim.maxAttempts}: ${Cause.pretty(cause, { renderErrorCause: true })}`
     .replaceAll("\u0000", "\\0")
@@ -42,7 +45,7 @@ const describe = (claim: ClaimedTask, cause: Cause.Cause<unknown>): string => {
  * a hand-back; a handler that interrupts itself has failed its attempt like any other failure.
  */
 export const decide = (
-  claim: ClaimedTask,
+  claim: AttemptNumber,
   exit: Exit.Exit<unknown, unknown>,
   retryDelay: Option.Option<Duration.Duration>,
   isStopping: boolean

@@ -1,0 +1,138 @@
+import { SqlClient } from "@effect/sql"
+import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, ParseResult, Schema, TestClock } from "effect"
+import * as Task from "../../Task.js"
+import { TaskTimeout, UndecodableTask } from "../../TaskError.js"
+import type { Handler } from "../../TaskRegistry.js"
+import { TaskRegistry } from "../../TaskRegistry.js"
+import * as TaskStatus from "../../TaskStatus.js"
+import { CurrentAttempt } from "../currentAttempt.js"
+import * as outcome from "../worker/outcome.js"
+import type { Memory, MemoryRow } from "./memory.js"
+
+/** Spins of the scheduler without a pending sleep before the drain waits for a handler plainly. */
+const idleSpins = 100
+
+/**
+ * Waits for `fiber`, moving the TestClock to the earliest pending sleep whenever the fiber is not
+ * done: a handler's own sleeps, its timeout and its retries' waits pass at once. A fiber that waits
+ * for something other than the clock (a real promise) is then simply awaited.
+ */
+const driveToEnd = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): Effect.Effect<Exit.Exit<A, E>> =>
+  Effect.gen(function*() {
+    let idle = 0
+    while (true) {
+      const done = yield* Fiber.poll(fiber)
+      if (Option.isSome(done)) return done.value
+      const sleeps = Chunk.toReadonlyArray(yield* TestClock.sleeps())
+      if (sleeps.length > 0) {
+        const now = yield* Clock.currentTimeMillis
+        yield* TestClock.adjust(Duration.millis(Math.max(0, Math.min(...sleeps) - now)))
+        idle = 0
+      } else if (++idle < idleSpins) {
+        yield* Effect.yieldNow()
+      } else {
+        return yield* Fiber.await(fiber)
+      }
+    }
+  })
+
+/** One attempt of `row` through its real handler, decided and recorded as a worker would. */
+const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
+  Effect.gen(function*() {
+    const task = row.task
+    row.status = TaskStatus.running
+    row.attempt += 1
+    const token = `test-attempt-${row.id}-${row.attempt}`
+    const current: Task.Current = { id: row.id, key: task.key, attempt: row.attempt, maxAttempts: row.maxAttempts }
+    const submitting = yield* Effect.makeSemaphore(1)
+    const handled = Effect.flatMap(
+      Schema.decodeUnknown(task.args)(JSON.parse(row.args), { errors: "all" }).pipe(
+        Effect.mapError((error) =>
+          new UndecodableTask({ id: row.id, key: task.key, issue: ParseResult.TreeFormatter.formatErrorSync(error) })
+        )
+      ),
+      (args) =>
+        Option.match(task.timeout, {
+          onNone: () => handler(args),
+          onSome: (timeout) =>
+            Effect.timeoutFail(handler(args), {
+              duration: timeout,
+              onTimeout: () => new TaskTimeout({ id: row.id, key: task.key, timeoutMillis: Duration.toMillis(timeout) })
+            })
+        })
+    )
+    const sql = yield* SqlClient.SqlClient
+    const program = (task.transactional ? sql.withTransaction(handled) : handled).pipe(
+      Effect.provideService(Task.CurrentTask, Option.some(current)),
+      Effect.provideService(
+        CurrentAttempt,
+        Option.some({ id: row.id, rootId: row.rootId ?? row.id, claimToken: token, submitting })
+      )
+    )
+    const exit = yield* driveToEnd(yield* Effect.fork(program))
+    const retryDelay = Exit.isFailure(exit) ? yield* outcome.retryDelay(task.retry.schedule, row.attempt) : Option.none()
+    const ended = outcome.decide(row, exit, retryDelay, false)
+    const now = yield* Clock.currentTimeMillis
+    switch (ended._tag) {
+      case "Succeeded":
+        row.status = TaskStatus.succeeded
+        row.finishedAt = now
+        break
+      case "Failed":
+        row.status = TaskStatus.failed
+        row.finishedAt = now
+        row.lastError = ended.error
+        row.errors.push(ended.error)
+        break
+      case "Retry":
+        row.status = TaskStatus.initialized
+        row.runAt = now + Duration.toMillis(ended.delay)
+        row.lastError = ended.error
+        row.errors.push(ended.error)
+        break
+      case "Snoozed":
+        row.status = TaskStatus.initialized
+        row.runAt = now + Duration.toMillis(ended.delay)
+        row.attempt -= 1
+        break
+      case "Released":
+        row.status = TaskStatus.initialized
+        row.attempt -= 1
+        break
+    }
+    memory.settleChildren(token, ended._tag === "Succeeded" || ended._tag === "Snoozed")
+  })
+
+/**
+ * Runs the tasks in memory through their handlers, one attempt at a time in priority, due time, id
+ * order, moving the TestClock to the next due time whenever nothing is due, until no task that has
+ * a handler is left waiting. Fails, as a defect, after `limit` attempts (a task that keeps
+ * re-enqueuing itself).
+ */
+export const drain = (memory: Memory, limit: number) =>
+  Effect.gen(function*() {
+    const registry = yield* TaskRegistry
+    const handlers = new Map<string, Option.Option<Handler>>()
+    const handlerOf = (key: string) => handlers.get(key) ?? Option.none()
+    const runnable = (key: string) => Option.isSome(handlerOf(key))
+    for (let attempts = 0; attempts <= limit;) {
+      for (const row of memory.rows.values()) {
+        if (!handlers.has(row.task.key)) {
+          handlers.set(row.task.key, Option.flatMap(yield* registry.get(row.task.key), (entry) => entry.handler))
+        }
+      }
+      const now = yield* Clock.currentTimeMillis
+      const next = memory.nextRunnable(now, runnable)
+      if (Option.isSome(next)) {
+        if (++attempts > limit) break
+        yield* runAttempt(memory, next.value, Option.getOrThrow(handlerOf(next.value.task.key)))
+        continue
+      }
+      const due = memory.nextDue(runnable)
+      if (Option.isNone(due)) return
+      yield* TestClock.adjust(Duration.millis(due.value - now))
+    }
+    return yield* Effect.dieMessage(
+      `TaskTest.drain: tasks were still waiting after ${limit} attempts (a task that enqueues itself forever?)`
+    )
+  })
