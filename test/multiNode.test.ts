@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Fiber, Layer, Metric, Option, Ref, Schema } from "effect"
-import { metricsForTests } from "../src/internal/worker/metrics.js"
+import { staleWrites } from "../src/internal/worker/metrics.js"
 import { Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { Sleepy } from "./support/sleepy.js"
@@ -93,7 +93,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       yield* startWorker(live, { schema, poolSize: 2, heartbeatInterval: "15 seconds", nodeTimeout: "60 seconds", rescueInterval: "100 millis" })
       const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
       yield* Deferred.await(firstRunning)
-      const staleBefore = (yield* Metric.value(metricsForTests.staleWrites)).count
+      const staleBefore = (yield* Metric.value(staleWrites)).count
       yield* expireLease(schema, id)
       // Rescued (lost attempt counted), claimed again and finished by attempt 2...
       const [second] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
@@ -101,7 +101,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       expect(second?.lastError).toContain("attempt 1/11: worker lost (lease expired")
       // ...then attempt 1 completes: its write presents the old token and matches nothing.
       yield* Deferred.succeed(releaseFirst, undefined)
-      yield* waitFor("the stale write to be counted", Metric.value(metricsForTests.staleWrites), (state) =>
+      yield* waitFor("the stale write to be counted", Metric.value(staleWrites), (state) =>
         state.count === staleBefore + 1)
       const [after] = yield* (yield* storeOf(schema)).getMany([id])
       expect(after).toMatchObject({ status: "succeeded", attempt: 2 })

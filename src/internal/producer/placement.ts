@@ -1,20 +1,9 @@
 import { Duration, Option } from "effect"
 import type * as Task from "../../Task.js"
+import type { RunOptions } from "../../Tasks.js"
 import { InvalidTaskOptions } from "../../TaskError.js"
 import type * as insertOps from "../store/insert.js"
 import { boundedTextProblem, delayProblem, maxLength, priorityProblem, queueProblem, runAtProblem } from "../policy.js"
-
-/** The per-enqueue options `placement` reads (`Tasks.RunOptions`). */
-export interface PlacementOptions {
-  readonly queue?: string | undefined
-  readonly priority?: number | undefined
-  readonly runAt?: Date | undefined
-  readonly delay?: Duration.DurationInput | undefined
-  readonly uniqueKey?: string | undefined
-  readonly owner?: string | undefined
-  readonly paused?: boolean | undefined
-  readonly independent?: boolean | undefined
-}
 
 export interface Placement {
   readonly queue: string
@@ -29,7 +18,7 @@ export interface Placement {
 const invalidOption = (option: string, reason: string) => new InvalidTaskOptions({ option, reason })
 
 /** Where and when the tasks go, or the first bad option. Plain code: it runs on every enqueue. */
-export const placement = (task: Task.Any, options: PlacementOptions): Placement | InvalidTaskOptions => {
+export const placement = (task: Task.Any, options: RunOptions): Placement | InvalidTaskOptions => {
   const queue = options.queue ?? task.queue
   const queueIssue = queueProblem(queue)
   if (queueIssue !== undefined) return invalidOption("queue", queueIssue)

@@ -73,33 +73,18 @@ const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
     const retryDelay = Exit.isFailure(exit) ? yield* outcome.retryDelay(task.retry.schedule, row.attempt) : Option.none()
     const ended = outcome.decide(row, exit, retryDelay, false)
     const now = yield* Clock.currentTimeMillis
-    switch (ended._tag) {
-      case "Succeeded":
-        row.status = TaskStatus.succeeded
-        row.finishedAt = now
-        break
-      case "Failed":
-        row.status = TaskStatus.failed
-        row.finishedAt = now
-        row.lastError = ended.error
-        row.errors.push(ended.error)
-        break
-      case "Retry":
-        row.status = TaskStatus.initialized
-        row.runAt = now + Duration.toMillis(ended.delay)
-        row.lastError = ended.error
-        row.errors.push(ended.error)
-        break
-      case "Snoozed":
-        row.status = TaskStatus.initialized
-        row.runAt = now + Duration.toMillis(ended.delay)
-        row.attempt -= 1
-        break
-      case "Released":
-        row.status = TaskStatus.initialized
-        row.attempt -= 1
-        break
+    if (ended._tag === "Retry" || ended._tag === "Failed") {
+      row.lastError = ended.error
+      row.errors.push(ended.error)
     }
+    if (ended._tag === "Snoozed" || ended._tag === "Released") row.attempt -= 1
+    if (ended._tag === "Retry" || ended._tag === "Snoozed") row.runAt = now + Duration.toMillis(ended.delay)
+    row.status = ended._tag === "Succeeded"
+      ? TaskStatus.succeeded
+      : ended._tag === "Failed"
+      ? TaskStatus.failed
+      : TaskStatus.initialized
+    if (TaskStatus.isTerminal(row.status)) row.finishedAt = now
     memory.settleChildren(token, ended._tag === "Succeeded" || ended._tag === "Snoozed")
   })
 

@@ -41,6 +41,3 @@ export const rescuedTasks = Metric.counter("effect_tasks_rescued_total", {
 
 /** Tasks the last check found waiting or running abnormally long. */
 export const stuckTasks = Metric.gauge("effect_tasks_stuck")
-
-/** The counters tests read. */
-export const metricsForTests = { staleWrites, lostClaims, rescuedTasks } as const
