@@ -9,7 +9,6 @@
  *
  * @since 0.1.0
  */
-import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import {
@@ -18,35 +17,34 @@ import {
   Duration,
   Effect,
   ExecutionStrategy,
-  Exit,
   FiberMap,
   FiberSet,
   Layer,
-  Option,
   Queue,
-  Random,
   Ref,
   Schedule,
   Scope
 } from "effect"
-import * as os from "node:os"
 import type { DatabaseSchema } from "./internal/store/tables.js"
 import { makeChecker } from "./internal/maintenance/checker.js"
 import { makeLeadership } from "./internal/maintenance/leadership.js"
+import { makeNodeReaper, silentNodeRetention } from "./internal/maintenance/reaper.js"
 import { makeRescuer } from "./internal/maintenance/rescuer.js"
 import { makeClaimer } from "./internal/worker/claimer.js"
 import { makeCompleter } from "./internal/worker/completer.js"
-import { makeOwnClient } from "./internal/worker/ownClient.js"
+import { makeManagerClient } from "./internal/worker/ownClient.js"
 import { makeExecutor } from "./internal/worker/executor.js"
 import { makeHeartbeat } from "./internal/worker/heartbeat.js"
 import * as managerOptions from "./internal/worker/options.js"
 import { makeListener, wakeOnRegistryChanges } from "./internal/worker/listener.js"
-import { makePhases, stopAttempts, tokensOf } from "./internal/worker/running.js"
+import { makePhases } from "./internal/worker/running.js"
 import { makeDeadlines } from "./internal/worker/deadlines.js"
+import { registerNode } from "./internal/worker/node.js"
+import { gracefulStop } from "./internal/worker/stop.js"
 import { makeHandlerPace } from "./internal/worker/pace.js"
 import { makeClaimSlots } from "./internal/worker/slots.js"
 import * as supervisor from "./internal/worker/supervisor.js"
-import { type IncompatibleSchema, type InvalidTaskOptions, NodeIdInUse, TaskStoreError } from "./TaskError.js"
+import type { IncompatibleSchema, InvalidTaskOptions, NodeIdInUse, TaskStoreError } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 import * as TaskStore from "./TaskStore.js"
 
@@ -114,35 +112,6 @@ export type FiberHealth = supervisor.FiberHealth
 
 const retryWakeMargin = Duration.millis(10)
 
-/** Nodes silent this long are removed from the registry (their tasks were rescued long before). */
-const silentNodeRetention = Duration.hours(1)
-
-/** How long a stop waits for interrupted handlers to write their hand-back, and for each of its own writes. */
-const handBackTimeout = Duration.seconds(5)
-
-/**
- * Connections of the manager's own, for the heartbeat, claims, attempts' ends, maintenance and
- * LISTEN pings (one statement at a time each):
- * handlers that hold every connection of the application's pool cannot starve the heartbeat, so a
- * healthy node never fences itself or loses its leases for want of a connection.
- */
-const ownConnections = 4
-
-const generatedNodeId = Effect.map(
-  Random.nextIntBetween(0, 36 ** 6),
-  (n) => `${os.hostname()}/${process.pid}/${n.toString(36).padStart(6, "0")}`
-)
-
-/**
- * The manager's own PgClient (prepared statements, the application's connection settings).
- * `Reactivity` is provided fresh: it only matters to queries that use it, and the manager's do not.
- */
-const ownClient = (pg: PgClient.PgClient) =>
-  makeOwnClient(pg.config, ownConnections).pipe(
-    Effect.provide(Reactivity.layer),
-    Effect.mapError((cause) => new TaskStoreError({ operation: "connect", cause }))
-  )
-
 /**
  * Starts a manager in the current scope; closing the scope stops it gracefully.
  * @since 0.1.0
@@ -158,19 +127,12 @@ export const make = (
   Effect.gen(function*() {
     const resolved = yield* resolveOptions(options)
     const registry = yield* TaskRegistry.TaskRegistry
-    const own = yield* ownClient(yield* PgClient.PgClient)
+    const own = yield* makeManagerClient(yield* PgClient.PgClient)
     // A transactional handler's transaction and success go through the application's client;
     // everything else the manager writes, attempts' ends included, through its own connections.
     const store = yield* TaskStore.make({ schema: resolved.schema })
     const control = yield* TaskStore.make({ schema: resolved.schema }).pipe(Effect.provideService(SqlClient.SqlClient, own))
-    yield* resolved.migrate ? control.migrate : control.verifyVersion
-    const nodeId = Option.isSome(resolved.nodeId) ? resolved.nodeId.value : yield* generatedNodeId
-    const host = os.hostname()
-    const incarnation = yield* control.register({ nodeId, host, pid: process.pid, nodeTimeout: resolved.nodeTimeout })
-    if (Option.isNone(incarnation)) {
-      return yield* new NodeIdInUse({ nodeId })
-    }
-    const registration = yield* Ref.make<Option.Option<TaskStore.Incarnation>>(incarnation)
+    const { host, nodeId, registration } = yield* registerNode(control, resolved)
 
     const handlerSlots = yield* Effect.makeSemaphore(resolved.poolSize)
     const claimSlots = yield* makeClaimSlots(resolved.poolSize + resolved.claimAhead)
@@ -265,64 +227,27 @@ export const make = (
       runningTimeout: resolved.runningTimeout,
       limit: 100,
       checkCallback: resolved.checkCallback
-    }).pipe(Effect.zipLeft(Effect.whenEffect(control.deleteSilentNodes(silentNodeRetention), leadership.isLeader)))
-
-    /** A stop's own writes: bounded, so a stop during an outage ends (the rescuer then covers what they missed). */
-    const bounded = <A>(what: string, write: Effect.Effect<A, TaskStoreError>) =>
-      write.pipe(
-        Effect.disconnect,
-        Effect.timeout(handBackTimeout),
-        Effect.tapError((error) => Effect.logError(`could not ${what}`, error.message)),
-        Effect.option,
-        // Finalizers are uninterruptible: without this the timeout could not cut the write short.
-        Effect.interruptible
-      )
+    })
+    const reaper = makeNodeReaper({ store: control, leadership, retention: silentNodeRetention })
 
     yield* Effect.addFinalizer(() =>
-      Effect.gen(function*() {
-        yield* Scope.close(claimScope, Exit.void)
-        // Tasks claimed ahead that have not started go back at once (not counted, due time kept).
-        yield* stopAttempts(running, yield* phases.tokensIn("waiting"))
-        const drained = yield* FiberMap.awaitEmpty(running).pipe(
-          // Finalizers are uninterruptible; without this the timeout could never interrupt the wait.
-          Effect.interruptible,
-          Effect.timeoutOption(resolved.stopTimeout)
-        )
-        if (Option.isNone(drained)) {
-          const left = tokensOf(running)
-          yield* Effect.logWarning(`stop timeout reached: interrupting ${left.length} running task(s) and handing them back`)
-          // Each interrupted executor writes its own hand-back; waiting for that is bounded too.
-          yield* stopAttempts(running, left)
-          yield* FiberMap.awaitEmpty(running).pipe(Effect.interruptible, Effect.timeoutOption(handBackTimeout))
-        }
-        // Handlers that would not stop keep their claims: handing those back would let another node
-        // run the task while it still runs here. Their leases lapse once the heartbeat stops.
-        const stillRunning = tokensOf(running)
-        if (stillRunning.length > 0) {
-          yield* Effect.logError(`${stillRunning.length} handler(s) did not stop; their tasks will be rescued after their leases lapse`)
-        }
-        yield* Scope.close(nodeScope, Exit.void)
-        const node = yield* Ref.get(registration)
-        if (Option.isNone(node)) return
-        // Whatever else this node still holds (a write that failed, a claim cut short) goes back now.
-        const released = yield* bounded("hand back this node's claims", control.releaseClaimedBy(node.value, stillRunning))
-        if (Option.isSome(released) && released.value.length > 0) {
-          yield* Effect.logWarning(
-            `handed back ${released.value.length} claimed task(s) that no running attempt held (a claim cut short by the stop, or an end that could not be written)`,
-            released.value
-          )
-        }
-        yield* bounded("deregister this node", control.deregister(node.value))
-      }).pipe(
-        Effect.withSpan("TaskManager.stop", { attributes: { "node.id": nodeId } }),
-        Effect.annotateLogs({ module: "TaskManager", nodeId })
-      )
+      gracefulStop({
+        nodeId,
+        store: control,
+        claimScope,
+        nodeScope,
+        running,
+        phases,
+        registration,
+        stopTimeout: resolved.stopTimeout
+      })
     )
 
     yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", Schedule.forever, heartbeat.round), nodeScope)
     yield* Effect.forkIn(heartbeat.fence, nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), rescuer), nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "reaper", Schedule.spaced(resolved.checkInterval), reaper), nodeScope)
     yield* Effect.forkIn(claimer.loop, claimScope)
     yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
     if (resolved.listen) {

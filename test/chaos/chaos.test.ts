@@ -50,7 +50,7 @@ layer(ChaosLive, { excludeTestServices: true, timeout: "60 seconds" })("after a 
       const { server } = yield* Chaos
       const client = yield* Layer.build(PgClient.layer({ url: server.url, maxConnections: 6 }))
       const schema = yield* prepareSchema("fibers")
-      const fiberNames = ["heartbeat", "rescuer", "checker", "listener"]
+      const fiberNames = ["heartbeat", "rescuer", "checker", "reaper", "listener"]
       const { manager } = yield* startManager(ChaosJob.handler(() => Effect.void), {
         schema,
         scanInterval: "60 seconds", // only a recovered LISTEN explains a prompt pickup afterwards

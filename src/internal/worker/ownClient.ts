@@ -1,5 +1,6 @@
-import type * as Reactivity from "@effect/experimental/Reactivity"
+import * as Reactivity from "@effect/experimental/Reactivity"
 import type { SqlError } from "@effect/sql/SqlError"
+import { TaskStoreError } from "../../TaskError.js"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Redacted, type Scope } from "effect"
 import { createHash } from "node:crypto"
@@ -72,3 +73,21 @@ export const makeOwnClient = (
     transformJson: config.transformJson,
     types: config.types
   })
+
+/**
+ * Connections of the manager's own, for the heartbeat, claims, attempts' ends, maintenance and
+ * LISTEN pings (one statement at a time each):
+ * handlers that hold every connection of the application's pool cannot starve the heartbeat, so a
+ * healthy node never fences itself or loses its leases for want of a connection.
+ */
+const ownConnections = 4
+
+/**
+ * The manager's own PgClient (prepared statements, the application's connection settings).
+ * `Reactivity` is provided fresh: it only matters to queries that use it, and the manager's do not.
+ */
+export const makeManagerClient = (pg: PgClient.PgClient) =>
+  makeOwnClient(pg.config, ownConnections).pipe(
+    Effect.provide(Reactivity.layer),
+    Effect.mapError((cause) => new TaskStoreError({ operation: "connect", cause }))
+  )

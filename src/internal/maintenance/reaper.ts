@@ -1,0 +1,20 @@
+import { Duration, Effect } from "effect"
+import type { TaskStore } from "../../TaskStore.js"
+import type { Leadership } from "./leadership.js"
+
+/** Nodes silent this long are removed from the registry (their tasks were rescued long before). */
+export const silentNodeRetention = Duration.hours(1)
+
+export interface NodeReaperOptions {
+  readonly store: TaskStore["Type"]
+  readonly leadership: Leadership
+  readonly retention: Duration.Duration
+}
+
+/**
+ * One round of the node reaper, on the maintenance leader only: forget nodes whose heartbeat has
+ * been silent for `retention`. Returns how many it removed.
+ */
+export const makeNodeReaper = (options: NodeReaperOptions): Effect.Effect<number, unknown> =>
+  Effect.flatMap(options.leadership.isLeader, (isLeader) =>
+    isLeader ? options.store.deleteSilentNodes(options.retention) : Effect.succeed(0))
