@@ -6,9 +6,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Ref, Schedule, type Schema } from "effect"
 import { priorityProblem, queueProblem, textProblem } from "./internal/policy.js"
-import { InvalidTaskDefinition, TaskSnooze } from "./TaskError.js"
+import { CurrentAttempt } from "./internal/currentAttempt.js"
+import { InvalidTaskDefinition } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 
 /**
@@ -215,10 +216,10 @@ export class CurrentTask extends Context.Reference<CurrentTask>()("effect-tasks/
 const maxSnoozeMillis = 365 * 24 * 60 * 60 * 1000
 
 /**
- * From inside a handler: end this attempt and run the task again after `duration`, without counting
- * the attempt. Children the attempt submitted stay. Its effect is to
- * fail with `TaskSnooze`, which the worker understands; outside a handler it is just that failure.
- * At most a year.
+ * From inside a handler: end this attempt and run the task again after `duration` (at most a
+ * year), without counting the attempt or recording an error; children the attempt submitted stay.
+ * It ends the attempt by interrupting the handler (its finalizers run), so it is not in the error
+ * channel and no `catchAll` can swallow it. Outside a handler it is a defect.
  *
  * @example
  * ```ts
@@ -230,8 +231,15 @@ const maxSnoozeMillis = 365 * 24 * 60 * 60 * 1000
  * @since 0.1.0
  * @category combinators
  */
-export const snooze = (duration: Duration.DurationInput): Effect.Effect<never, TaskSnooze> =>
-  Effect.fail(new TaskSnooze({ millis: Math.min(Math.max(0, Duration.toMillis(Duration.decode(duration))), maxSnoozeMillis) }))
+export const snooze = (duration: Duration.DurationInput): Effect.Effect<never> =>
+  Effect.flatMap(CurrentAttempt, (attempt) =>
+    Option.match(attempt, {
+      onNone: () => Effect.dieMessage("Task.snooze ends a handler's attempt: call it inside a task handler"),
+      onSome: ({ snoozed }) => {
+        const millis = Math.min(Math.max(0, Duration.toMillis(Duration.decode(duration))), maxSnoozeMillis)
+        return Effect.zipRight(Ref.set(snoozed, Option.some(Duration.millis(millis))), Effect.interrupt)
+      }
+    }))
 
 
 /**

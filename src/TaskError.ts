@@ -117,21 +117,6 @@ export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
 }
 
 /**
- * Not an error but a handler's request, made with `Task.snooze`: run this task again after
- * `millis`, without counting the attempt as failed.
- * @since 0.1.0
- * @category errors
- */
-export class TaskSnooze extends Schema.TaggedError<TaskSnooze>()("TaskSnooze", {
-  millis: Schema.Number
-}) {
-  readonly [TypeId]: TypeId = TypeId
-  override get message(): string {
-    return `snoozed for ${this.millis} ms`
-  }
-}
-
-/**
  * The database's effect-tasks schema is not the version this process knows: newer (it refuses to
  * start rather than write rows an older protocol might corrupt; upgrade the process) or, when the
  * process does not migrate, older (run the migrations).
@@ -301,7 +286,6 @@ export type TaskError =
   | InvalidTaskArgs
   | UndecodableTask
   | TaskTimeout
-  | TaskSnooze
   | QueueFull
   | IncompatibleSchema
   | InvalidTaskOptions

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Ref, Schema } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Ref, Schema } from "effect"
 import { Task, TaskAdmin, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { asAdmin, startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
@@ -115,10 +115,18 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
     Effect.gen(function*() {
       const schema = yield* freshSchema
       const starts = yield* Ref.make<ReadonlyArray<number>>([])
+      const finalized = yield* Ref.make(0)
       const live = Job.handler(() =>
         Effect.gen(function*() {
           const previous = yield* Ref.getAndUpdate(starts, (all) => [...all, Date.now()])
-          if (previous.length === 0) return yield* Task.snooze("400 millis")
+          // Not in the error channel: a handler that recovers from every failure still snoozes,
+          // and its finalizers run.
+          if (previous.length === 0) {
+            return yield* Task.snooze("400 millis").pipe(
+              Effect.catchAll(() => Effect.void),
+              Effect.ensuring(Ref.update(finalized, (n) => n + 1))
+            )
+          }
         })
       )
       yield* startWorker(live, { schema, scanInterval: "30 seconds" })
@@ -129,6 +137,10 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
       const [first, second] = yield* Ref.get(starts)
       expect(second! - first!).toBeGreaterThanOrEqual(390)
       expect(second! - first!).toBeLessThan(1500)
+      expect(yield* Ref.get(finalized)).toBe(1)
+      // Outside a handler there is no attempt to end.
+      const outside = yield* Effect.exit(Task.snooze("1 second"))
+      expect(Exit.isFailure(outside) && Cause.isDie(outside.cause)).toBe(true)
     }))
 
   it.scoped("a full queue refuses with QueueFull inside the caller's transaction, which rolls back cleanly", () =>

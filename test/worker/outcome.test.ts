@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, FiberId, Option, Schedule, TestClock } from "effect"
 import * as outcome from "../../src/internal/worker/outcome.js"
-import { TaskSnooze, TaskTimeout, UndecodableTask } from "../../src/TaskError.js"
+import { TaskTimeout, UndecodableTask } from "../../src/TaskError.js"
 
 const claim = (attempt: number, maxAttempts: number) => ({
   id: "1",
@@ -94,7 +94,13 @@ describe("decide", () => {
   })
 
   it("a snooze runs the task again after its delay, not counted and with no error", () => {
-    const decided = outcome.decide(claim(2, 2), Exit.fail(new TaskSnooze({ millis: 250 })), oneSecond, false)
+    // Task.snooze records its delay, then interrupts the handler: a snooze even on the last attempt, even while stopping.
+    const interrupted = Exit.failCause(Cause.interrupt(FiberId.none))
+    const snoozed = Option.some(Duration.millis(250))
+    expect(outcome.decide(claim(2, 2), interrupted, oneSecond, true, snoozed)).toEqual({ _tag: "Snoozed", delay: Duration.millis(250) })
+    // A snooze requested, but the handler then failed anyway: the failure counts.
+    expect(outcome.decide(claim(1, 2), Exit.fail("x"), oneSecond, false, snoozed)._tag).toBe("Retry")
+    const decided = outcome.decide(claim(2, 2), interrupted, oneSecond, false, snoozed)
     expect(decided).toEqual({ _tag: "Snoozed", delay: Duration.millis(250) })
     expect(outcome.toFinish(claim(2, 2), decided)).toMatchObject({
       status: "initialized",

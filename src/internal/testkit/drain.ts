@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, ParseResult, Schema, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, ParseResult, Ref, Schema, TestClock } from "effect"
 import * as Task from "../../Task.js"
 import { TaskTimeout, UndecodableTask } from "../../TaskError.js"
 import type { Handler } from "../../TaskRegistry.js"
@@ -45,6 +45,7 @@ const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
     const token = `test-attempt-${row.id}-${row.attempt}`
     const current: Task.Current = { id: row.id, key: task.key, attempt: row.attempt, maxAttempts: row.maxAttempts }
     const submitting = yield* Effect.makeSemaphore(1)
+    const snoozed = yield* Ref.make(Option.none<Duration.Duration>())
     const handled = Effect.flatMap(
       Schema.decodeUnknown(task.args)(JSON.parse(row.args), { errors: "all" }).pipe(
         Effect.mapError((error) =>
@@ -66,12 +67,12 @@ const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
       Effect.provideService(Task.CurrentTask, Option.some(current)),
       Effect.provideService(
         CurrentAttempt,
-        Option.some({ id: row.id, rootId: row.rootId ?? row.id, claimToken: token, submitting })
+        Option.some({ id: row.id, rootId: row.rootId ?? row.id, claimToken: token, submitting, snoozed })
       )
     )
     const exit = yield* driveToEnd(yield* Effect.fork(program))
     const retryDelay = Exit.isFailure(exit) ? yield* outcome.retryDelay(task.retry.schedule, row.attempt) : Option.none()
-    const ended = outcome.decide(row, exit, retryDelay, false)
+    const ended = outcome.decide(row, exit, retryDelay, false, yield* Ref.get(snoozed))
     const now = yield* Clock.currentTimeMillis
     if (ended._tag === "Retry" || ended._tag === "Failed") {
       row.lastError = ended.error

@@ -1,4 +1,4 @@
-import { Cause, Data, Duration, Effect, Equal, Exit, HashSet, Metric, Option, ParseResult, Schedule, Schema } from "effect"
+import { Cause, Data, Duration, Effect, Equal, Exit, HashSet, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
 import * as Task from "../../Task.js"
 import type { Finish, TaskStore } from "../../TaskStore.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
@@ -75,7 +75,11 @@ export const makeExecutor = (options: ExecutorOptions) => {
     )
 
   /** Runs the handler; succeeds with whether its success is already recorded (a transactional task). */
-  const attempt = (claim: ClaimedTask, timer: Timer): Effect.Effect<boolean, unknown> =>
+  const attempt = (
+    claim: ClaimedTask,
+    timer: Timer,
+    snoozed: Ref.Ref<Option.Option<Duration.Duration>>
+  ): Effect.Effect<boolean, unknown> =>
     Effect.gen(function*() {
       const entry = yield* options.registry.get(claim.key)
       const task = Option.map(entry, (found) => found.task)
@@ -93,7 +97,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
         Effect.provideService(Task.CurrentTask, Option.some(current)),
         Effect.provideService(
           CurrentAttempt,
-          Option.some({ id: claim.id, rootId: claim.rootId ?? claim.id, claimToken: claim.claimToken, submitting })
+          Option.some({ id: claim.id, rootId: claim.rootId ?? claim.id, claimToken: claim.claimToken, submitting, snoozed })
         )
       )
       // Only the handler is timed. (A deadline that passes just as the handler ends, before a
@@ -192,7 +196,8 @@ export const makeExecutor = (options: ExecutorOptions) => {
       })
       const timer: Timer = { timedOutAfter: undefined }
       return Effect.gen(function*() {
-        const ran = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim, timer))))
+        const snoozed = yield* Ref.make(Option.none<Duration.Duration>())
+        const ran = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim, timer, snoozed))))
         yield* options.phases.set(claim.claimToken, "ending")
         yield* giveBackSlot
         const isStopping = HashSet.some(
@@ -203,7 +208,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
           ? Exit.fail(new TaskTimeout({ id: claim.id, key: claim.key, timeoutMillis: timer.timedOutAfter }))
           : ran
         const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
-        const ended = outcome.decide(claim, exit, delay, isStopping)
+        const ended = outcome.decide(claim, exit, delay, isStopping, yield* Ref.get(snoozed))
         if (ended._tag === "Retry" || ended._tag === "Failed") {
           yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
         }

@@ -1,6 +1,6 @@
 import { Cause, Clock, Data, Duration, Effect, Exit, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
 import type { ClaimedTask } from "../store/taskRow.js"
-import { TaskNotFound, TaskSnooze, UndecodableTask } from "../../TaskError.js"
+import { TaskNotFound, UndecodableTask } from "../../TaskError.js"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { Finish } from "../store/finish.js"
 
@@ -39,24 +39,25 @@ const describe = (claim: AttemptNumber, cause: Cause.Cause<unknown>): string => 
 }
 
 /**
- * The one place where retry, timeout and stop are decided. Pure: `retryDelay` is the wait the
- * task's schedule gives before the next attempt (None when the schedule is exhausted), and
- * `isStopping` says whether the worker itself interrupted the attempt. Only then is an interruption
- * a hand-back; a handler that interrupts itself has failed its attempt like any other failure.
+ * The one place where retry, timeout, snooze and stop are decided. Pure: `retryDelay` is the wait
+ * the task's schedule gives before the next attempt (None when the schedule is exhausted),
+ * `isStopping` says whether the worker itself interrupted the attempt, and `snoozed` is the delay
+ * `Task.snooze` asked for before it interrupted the handler. Only then is an interruption a
+ * hand-back or a snooze; a handler that interrupts itself otherwise has failed its attempt.
  */
 export const decide = (
   claim: AttemptNumber,
   exit: Exit.Exit<unknown, unknown>,
   retryDelay: Option.Option<Duration.Duration>,
-  isStopping: boolean
+  isStopping: boolean,
+  snoozed: Option.Option<Duration.Duration> = Option.none()
 ): Outcome => {
   if (Exit.isSuccess(exit)) return { _tag: "Succeeded" }
   const cause = exit.cause
+  if (Option.isSome(snoozed) && Cause.isInterruptedOnly(cause)) return { _tag: "Snoozed", delay: snoozed.value }
   if (isStopping && Cause.isInterruptedOnly(cause)) return { _tag: "Released" }
   const failures = Array.from(Cause.failures(cause))
   if (failures.some(isNotRunnableHere)) return { _tag: "Released" }
-  const snoozed = failures.find((error): error is TaskSnooze => error instanceof TaskSnooze)
-  if (snoozed !== undefined && Cause.isFailType(cause)) return { _tag: "Snoozed", delay: Duration.millis(snoozed.millis) }
   const error = describe(claim, cause)
   if (failures.some(isPermanent) || claim.attempt >= claim.maxAttempts || Option.isNone(retryDelay)) {
     return { _tag: "Failed", error }
