@@ -14,13 +14,15 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
         ["EFFECT_TASKS_STOP_TIMEOUT", "1 second"],
         ["EFFECT_TASKS_NODE_ID", "node-7"],
         ["EFFECT_TASKS_SCHEDULING", "strict-priority"],
-        ["EFFECT_TASKS_COMPLETION_DELAY", "50 millis"]
+        ["EFFECT_TASKS_COMPLETION_DELAY", "50 millis"],
+        ["EFFECT_TASKS_MAX_WORKER_LOSSES", "5"],
+        ["EFFECT_TASKS_LISTEN", "false"]
       ]), { pathDelim: "_" }) // as the environment provider reads EFFECT_TASKS_POOL_SIZE
       const context = yield* Layer.build(TaskManager.layerConfig()).pipe(Effect.withConfigProvider(provider))
       const manager = yield* Effect.provide(TaskManager.TaskManager, context)
       expect(manager.nodeId).toBe("node-7")
       expect(manager.options.scheduling).toEqual(SchedulingPolicy.strictPriority)
-      expect(manager.options).toMatchObject({ schema, poolSize: 7, claimAhead: 32, isClaimAheadAdaptive: true, claimBatchSize: 39, migrate: true, listen: true })
+      expect(manager.options).toMatchObject({ schema, poolSize: 7, claimAhead: 32, isClaimAheadAdaptive: true, claimBatchSize: 39, migrate: true, listen: false, maxWorkerLosses: 5 })
       expect(Duration.toMillis(manager.options.scanInterval)).toBe(2000)
       expect(Duration.toMillis(manager.options.stopTimeout)).toBe(1000)
       expect(Duration.toMillis(manager.options.completionDelay)).toBe(50)

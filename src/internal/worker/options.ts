@@ -202,60 +202,46 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
   })
 
 
+/** Each `Option` as its value, or `undefined` when the key is unset (`resolveOptions` then applies the default). */
+const orUndefined = <R extends { readonly [key: string]: Option.Option<unknown> }>(values: R) =>
+  Object.fromEntries(Object.entries(values).map(([name, value]) => [name, Option.getOrUndefined(value)])) as {
+    readonly [K in keyof R]: R[K] extends Option.Option<infer A> ? A | undefined : never
+  }
+
+/** An optional key of the configuration, described (`Config.withDescription`) for tools that list them. */
+const key = <A>(read: Config.Config<A>, description: string) => Config.option(Config.withDescription(read, description))
+
 /**
- * Reads `Options` from configuration: `EFFECT_TASKS_SCHEMA`, `EFFECT_TASKS_POOL_SIZE`,
- * `EFFECT_TASKS_CLAIM_BATCH_SIZE`, `EFFECT_TASKS_CLAIM_AHEAD`, `EFFECT_TASKS_COMPLETION_DELAY`, `EFFECT_TASKS_SCAN_INTERVAL`, `EFFECT_TASKS_RUNNING_TIMEOUT`,
- * `EFFECT_TASKS_STOP_TIMEOUT` (durations such as `"5 seconds"`), `EFFECT_TASKS_MIGRATE`,
- * `EFFECT_TASKS_LISTEN`, `EFFECT_TASKS_NODE_ID`, `EFFECT_TASKS_HEARTBEAT_INTERVAL`,
- * `EFFECT_TASKS_NODE_TIMEOUT`, `EFFECT_TASKS_RESCUE_INTERVAL`, `EFFECT_TASKS_MAX_WORKER_LOSSES`,
- * `EFFECT_TASKS_INITIALIZED_TIMEOUT`, `EFFECT_TASKS_CHECK_INTERVAL`, `EFFECT_TASKS_SCHEDULING`
- * (`fair` or `strict-priority`). Unset keys take the defaults.
+ * Reads `Options` from configuration: `EFFECT_TASKS_<NAME>`, each described (durations such as
+ * `"5 seconds"`; `SCHEDULING` is `fair` or `strict-priority`). Unset keys take the defaults.
  * @since 0.1.0
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
-  schema: Config.option(Config.string("SCHEMA")),
-  poolSize: Config.option(Config.integer("POOL_SIZE")),
-  claimBatchSize: Config.option(Config.integer("CLAIM_BATCH_SIZE")),
-  claimAhead: Config.option(Config.integer("CLAIM_AHEAD")),
-  completionDelay: Config.option(Config.duration("COMPLETION_DELAY")),
-  scanInterval: Config.option(Config.duration("SCAN_INTERVAL")),
-  runningTimeout: Config.option(Config.duration("RUNNING_TIMEOUT")),
-  stopTimeout: Config.option(Config.duration("STOP_TIMEOUT")),
-  migrate: Config.option(Config.boolean("MIGRATE")),
-  listen: Config.option(Config.boolean("LISTEN")),
-  nodeId: Config.option(Config.string("NODE_ID")),
-  heartbeatInterval: Config.option(Config.duration("HEARTBEAT_INTERVAL")),
-  nodeTimeout: Config.option(Config.duration("NODE_TIMEOUT")),
-  rescueInterval: Config.option(Config.duration("RESCUE_INTERVAL")),
-  maxWorkerLosses: Config.option(Config.integer("MAX_WORKER_LOSSES")),
-  initializedTimeout: Config.option(Config.duration("INITIALIZED_TIMEOUT")),
-  checkInterval: Config.option(Config.duration("CHECK_INTERVAL")),
-  scheduling: Config.option(Config.literal("fair", "strict-priority")("SCHEDULING"))
+  schema: key(Config.string("SCHEMA"), "database schema of the task tables (a plain identifier)"),
+  poolSize: key(Config.integer("POOL_SIZE"), "handlers running at once in this process"),
+  claimBatchSize: key(Config.integer("CLAIM_BATCH_SIZE"), "most tasks claimed per statement (default poolSize + claimAhead)"),
+  claimAhead: key(Config.integer("CLAIM_AHEAD"), "tasks claimed ahead of free handler slots (default adaptive)"),
+  completionDelay: key(Config.duration("COMPLETION_DELAY"), "how long an attempt's end may wait to share a statement"),
+  scanInterval: key(Config.duration("SCAN_INTERVAL"), "safety scan period, besides LISTEN/NOTIFY"),
+  runningTimeout: key(Config.duration("RUNNING_TIMEOUT"), "attempt timeout of tasks that set none"),
+  stopTimeout: key(Config.duration("STOP_TIMEOUT"), "how long a stop lets running handlers finish"),
+  migrate: key(Config.boolean("MIGRATE"), "apply pending migrations at start"),
+  listen: key(Config.boolean("LISTEN"), "LISTEN for enqueues (off: pickup waits for the scan)"),
+  nodeId: key(Config.string("NODE_ID"), "this node's name (default host/pid/random)"),
+  heartbeatInterval: key(Config.duration("HEARTBEAT_INTERVAL"), "how often the node renews its leases"),
+  nodeTimeout: key(Config.duration("NODE_TIMEOUT"), "a node silent this long is dead (at least 4 heartbeats)"),
+  rescueInterval: key(Config.duration("RESCUE_INTERVAL"), "how often the leader looks for lapsed claims"),
+  maxWorkerLosses: key(Config.integer("MAX_WORKER_LOSSES"), "worker losses in a row that fail a task as poison"),
+  initializedTimeout: key(Config.duration("INITIALIZED_TIMEOUT"), "the checker reports tasks due but not started this long"),
+  checkInterval: key(Config.duration("CHECK_INTERVAL"), "how often the leader runs the abnormal-task check"),
+  scheduling: key(Config.literal("fair", "strict-priority")("SCHEDULING"), "claim order: fair or strict-priority")
 }).pipe(
   Config.nested("EFFECT_TASKS"),
-  Config.map((values): Options => ({
-    schema: Option.getOrUndefined(values.schema),
-    poolSize: Option.getOrUndefined(values.poolSize),
-    claimBatchSize: Option.getOrUndefined(values.claimBatchSize),
-    claimAhead: Option.getOrUndefined(values.claimAhead),
-    completionDelay: Option.getOrUndefined(values.completionDelay),
-    scanInterval: Option.getOrUndefined(values.scanInterval),
-    runningTimeout: Option.getOrUndefined(values.runningTimeout),
-    stopTimeout: Option.getOrUndefined(values.stopTimeout),
-    migrate: Option.getOrUndefined(values.migrate),
-    listen: Option.getOrUndefined(values.listen),
-    nodeId: Option.getOrUndefined(values.nodeId),
-    heartbeatInterval: Option.getOrUndefined(values.heartbeatInterval),
-    nodeTimeout: Option.getOrUndefined(values.nodeTimeout),
-    rescueInterval: Option.getOrUndefined(values.rescueInterval),
-    maxWorkerLosses: Option.getOrUndefined(values.maxWorkerLosses),
-    initializedTimeout: Option.getOrUndefined(values.initializedTimeout),
-    checkInterval: Option.getOrUndefined(values.checkInterval),
-    scheduling: Option.getOrUndefined(Option.map(
-      values.scheduling,
-      (name) => name === "fair" ? SchedulingPolicy.fair() : SchedulingPolicy.strictPriority
-    ))
+  Config.map(({ scheduling, ...values }): Options => ({
+    ...orUndefined(values),
+    scheduling: Option.getOrUndefined(
+      Option.map(scheduling, (name) => name === "fair" ? SchedulingPolicy.fair() : SchedulingPolicy.strictPriority)
+    )
   }))
 )
-
