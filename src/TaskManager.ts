@@ -9,41 +9,13 @@
  *
  * @since 0.1.0
  */
-import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import {
-  Config,
-  Context,
-  Duration,
-  Effect,
-  ExecutionStrategy,
-  FiberMap,
-  FiberSet,
-  Layer,
-  Queue,
-  Ref,
-  Schedule,
-  Scope
-} from "effect"
+import type { SqlClient } from "@effect/sql"
+import type { PgClient } from "@effect/sql-pg"
+import { type Config, Context, Effect, Layer, type Scope } from "effect"
 import type { DatabaseSchema } from "./internal/store/tables.js"
-import { makeChecker } from "./internal/maintenance/checker.js"
-import { makeLeadership } from "./internal/maintenance/leadership.js"
-import { makeNodeReaper, silentNodeRetention } from "./internal/maintenance/reaper.js"
-import { makeRescuer } from "./internal/maintenance/rescuer.js"
-import { makeClaimer } from "./internal/worker/claimer.js"
-import { makeCompleter } from "./internal/worker/completer.js"
-import { makeManagerClient } from "./internal/worker/ownClient.js"
-import { makeExecutor } from "./internal/worker/executor.js"
-import { makeHeartbeat } from "./internal/worker/heartbeat.js"
+import { startManager } from "./internal/worker/manager.js"
 import * as managerOptions from "./internal/worker/options.js"
-import { makeListener, wakeOnRegistryChanges } from "./internal/worker/listener.js"
-import { makePhases } from "./internal/worker/running.js"
-import { makeDeadlines } from "./internal/worker/deadlines.js"
-import { registerNode } from "./internal/worker/node.js"
-import { gracefulStop } from "./internal/worker/stop.js"
-import { makeHandlerPace } from "./internal/worker/pace.js"
-import { makeClaimSlots } from "./internal/worker/slots.js"
-import * as supervisor from "./internal/worker/supervisor.js"
+import type * as supervisor from "./internal/worker/supervisor.js"
 import type { IncompatibleSchema, InvalidTaskOptions, NodeIdInUse, TaskStoreError } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 import * as TaskStore from "./TaskStore.js"
@@ -110,8 +82,6 @@ export class TaskManager extends Context.Tag("effect-tasks/TaskManager")<TaskMan
  */
 export type FiberHealth = supervisor.FiberHealth
 
-const retryWakeMargin = Duration.millis(10)
-
 /**
  * Starts a manager in the current scope; closing the scope stops it gracefully.
  * @since 0.1.0
@@ -124,157 +94,7 @@ export const make = (
   InvalidTaskOptions | NodeIdInUse | TaskStoreError | IncompatibleSchema,
   Scope.Scope | SqlClient.SqlClient | PgClient.PgClient | TaskRegistry.TaskRegistry
 > =>
-  Effect.gen(function*() {
-    const resolved = yield* resolveOptions(options)
-    const registry = yield* TaskRegistry.TaskRegistry
-    const own = yield* makeManagerClient(yield* PgClient.PgClient)
-    // A transactional handler's transaction and success go through the application's client;
-    // everything else the manager writes, attempts' ends included, through its own connections.
-    const store = yield* TaskStore.make({ schema: resolved.schema })
-    const control = yield* TaskStore.make({ schema: resolved.schema }).pipe(Effect.provideService(SqlClient.SqlClient, own))
-    const { host, nodeId, registration } = yield* registerNode(control, resolved)
-
-    const handlerSlots = yield* Effect.makeSemaphore(resolved.poolSize)
-    const claimSlots = yield* makeClaimSlots(resolved.poolSize + resolved.claimAhead)
-    const phases = yield* makePhases
-    const pace = yield* makeHandlerPace
-    const deadlines = yield* makeDeadlines
-    const running = yield* FiberMap.make<string, void, never>()
-    const wakeups = yield* Queue.sliding<void>(1)
-    const board = yield* supervisor.makeHealthBoard
-    const leadership = yield* makeLeadership
-    const leaseDuration = Duration.subtract(resolved.nodeTimeout, resolved.heartbeatInterval)
-    // Three lifetimes, closed in this order on stop: claiming; then (after running attempts are
-    // done) the node's heartbeat and maintenance; then the node itself.
-    const claimScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-    const nodeScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-    const retryTimers = yield* FiberSet.make<void>().pipe(Scope.extend(claimScope))
-    const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
-    // Made before the stop's finalizer, so it outlives the executors the stop waits for.
-    // Ends waiting to be written, at most: beyond it the claimer claims nothing more.
-    const maxEndsPending = Math.max(claimSlots.capacity, Duration.toMillis(resolved.completionDelay) > 0 ? 1000 : 100)
-    // A held batch is written once it holds half that: claims go on while it is written.
-    const completer = yield* makeCompleter({
-      store: control,
-      maxBatch: Math.ceil(maxEndsPending / 2),
-      delay: resolved.completionDelay
-    })
-    const execute = makeExecutor({
-      store,
-      complete: completer.complete,
-      registry,
-      defaultTimeout: resolved.runningTimeout,
-      handlerSlots,
-      claimSlots,
-      phases,
-      pace,
-      deadlines,
-      maxWaitForSlot: Duration.times(resolved.nodeTimeout, 0.5),
-      // The row's run_at is the database's now() + delay, written before this timer starts.
-      wakeAfter: (delay) =>
-        FiberSet.run(retryTimers, Effect.zipRight(Effect.sleep(Duration.sum(delay, retryWakeMargin)), wake)).pipe(
-          Effect.asVoid
-        )
-    })
-    const claimer = yield* makeClaimer({
-      store: control,
-      registry,
-      claimSlots,
-      phases,
-      maxEndsPending,
-      poolSize: resolved.poolSize,
-      claimAhead: resolved.claimAhead,
-      isClaimAheadAdaptive: resolved.isClaimAheadAdaptive,
-      pace,
-      claimBatchSize: resolved.claimBatchSize,
-      policy: resolved.scheduling,
-      nodeId,
-      registration,
-      leaseDuration,
-      defaultTimeout: resolved.runningTimeout,
-      deadlineGrace: resolved.nodeTimeout,
-      scanInterval: resolved.scanInterval,
-      running,
-      execute,
-      wakeups,
-      board
-    })
-    const heartbeat = yield* makeHeartbeat({
-      store: control,
-      nodeId,
-      host,
-      pid: process.pid,
-      nodeTimeout: resolved.nodeTimeout,
-      registration,
-      running,
-      phases,
-      leaseDuration,
-      heartbeatInterval: resolved.heartbeatInterval,
-      leadership
-    })
-    const rescuer = makeRescuer({
-      store: control,
-      registration,
-      leadership,
-      leaderLeaseDuration: leaseDuration,
-      maxWorkerLosses: resolved.maxWorkerLosses,
-      batchSize: 1000
-    })
-    const checker = makeChecker({
-      store: control,
-      leadership,
-      initializedTimeout: resolved.initializedTimeout,
-      runningTimeout: resolved.runningTimeout,
-      limit: 100,
-      checkCallback: resolved.checkCallback
-    })
-    const reaper = makeNodeReaper({ store: control, leadership, retention: silentNodeRetention })
-
-    yield* Effect.addFinalizer(() =>
-      gracefulStop({
-        nodeId,
-        store: control,
-        claimScope,
-        nodeScope,
-        running,
-        phases,
-        registration,
-        stopTimeout: resolved.stopTimeout
-      })
-    )
-
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", Schedule.forever, heartbeat.round), nodeScope)
-    yield* Effect.forkIn(heartbeat.fence, nodeScope)
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), rescuer), nodeScope)
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "reaper", Schedule.spaced(resolved.checkInterval), reaper), nodeScope)
-    yield* Effect.forkIn(claimer.loop, claimScope)
-    yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
-    if (resolved.listen) {
-      yield* Effect.forkIn(
-        makeListener({
-          pg: own,
-          channel: control.channel,
-          nodeId,
-          registry,
-          wakeups,
-          pingInterval: resolved.heartbeatInterval,
-          board
-        }).pipe(Effect.provideService(SqlClient.SqlClient, own)),
-        claimScope
-      )
-    }
-    yield* Effect.logDebug("task manager started").pipe(Effect.annotateLogs({ module: "TaskManager", nodeId }))
-
-    return {
-      nodeId,
-      options: resolved,
-      running: phases.count("running"),
-      wake,
-      isLeader: leadership.isLeader,
-      health: Effect.map(Ref.get(board), (fibers) => Array.from(fibers.values()))
-    }
-  })
+  Effect.flatMap(resolveOptions(options), startManager)
 
 /**
  * The worker Layer. It provides the `TaskManager`, the `TaskRegistry` that handler Layers register

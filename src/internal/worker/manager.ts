@@ -1,0 +1,191 @@
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, ExecutionStrategy, FiberMap, FiberSet, Queue, Ref, Schedule, Scope } from "effect"
+import type { IncompatibleSchema, InvalidTaskOptions, NodeIdInUse, TaskStoreError } from "../../TaskError.js"
+import type { TaskManager } from "../../TaskManager.js"
+import * as TaskRegistry from "../../TaskRegistry.js"
+import * as TaskStore from "../../TaskStore.js"
+import { makeChecker } from "../maintenance/checker.js"
+import { makeLeadership } from "../maintenance/leadership.js"
+import { makeNodeReaper, silentNodeRetention } from "../maintenance/reaper.js"
+import { makeRescuer } from "../maintenance/rescuer.js"
+import { makeClaimer } from "./claimer.js"
+import { makeCompleter } from "./completer.js"
+import { makeDeadlines } from "./deadlines.js"
+import { makeExecutor } from "./executor.js"
+import { makeHeartbeat } from "./heartbeat.js"
+import { makeListener, wakeOnRegistryChanges } from "./listener.js"
+import { registerNode } from "./node.js"
+import type { ResolvedOptions } from "./options.js"
+import { makeManagerClient } from "./ownClient.js"
+import { makeHandlerPace } from "./pace.js"
+import { makePhases } from "./running.js"
+import { makeClaimSlots } from "./slots.js"
+import { gracefulStop } from "./stop.js"
+import * as supervisor from "./supervisor.js"
+
+/** A retry's wake-up comes this long after its due time, so the claim finds it due. */
+const retryWakeMargin = Duration.millis(10)
+
+/**
+ * The worker's duties wired together and forked in the current scope, whose close is the graceful
+ * stop: the claimer, listener and retry wake-ups live in a claim scope closed first; the heartbeat,
+ * fence and maintenance in a node scope closed once no attempt runs.
+ */
+export const startManager = (
+  resolved: ResolvedOptions
+): Effect.Effect<
+  TaskManager["Type"],
+  InvalidTaskOptions | NodeIdInUse | TaskStoreError | IncompatibleSchema,
+  Scope.Scope | SqlClient.SqlClient | PgClient.PgClient | TaskRegistry.TaskRegistry
+> =>
+  Effect.gen(function*() {
+    const registry = yield* TaskRegistry.TaskRegistry
+    const own = yield* makeManagerClient(yield* PgClient.PgClient)
+    // A transactional handler's transaction and success go through the application's client;
+    // everything else the manager writes, attempts' ends included, through its own connections.
+    const store = yield* TaskStore.make({ schema: resolved.schema })
+    const control = yield* TaskStore.make({ schema: resolved.schema }).pipe(Effect.provideService(SqlClient.SqlClient, own))
+    const { host, nodeId, registration } = yield* registerNode(control, resolved)
+
+    const handlerSlots = yield* Effect.makeSemaphore(resolved.poolSize)
+    const claimSlots = yield* makeClaimSlots(resolved.poolSize + resolved.claimAhead)
+    const phases = yield* makePhases
+    const pace = yield* makeHandlerPace
+    const deadlines = yield* makeDeadlines
+    const running = yield* FiberMap.make<string, void, never>()
+    const wakeups = yield* Queue.sliding<void>(1)
+    const board = yield* supervisor.makeHealthBoard
+    const leadership = yield* makeLeadership
+    const leaseDuration = Duration.subtract(resolved.nodeTimeout, resolved.heartbeatInterval)
+    // Three lifetimes, closed in this order on stop: claiming; then (after running attempts are
+    // done) the node's heartbeat and maintenance; then the node itself.
+    const claimScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const nodeScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const retryTimers = yield* FiberSet.make<void>().pipe(Scope.extend(claimScope))
+    const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
+    // Made before the stop's finalizer, so it outlives the executors the stop waits for.
+    // Ends waiting to be written, at most: beyond it the claimer claims nothing more.
+    const maxEndsPending = Math.max(claimSlots.capacity, Duration.toMillis(resolved.completionDelay) > 0 ? 1000 : 100)
+    // A held batch is written once it holds half that: claims go on while it is written.
+    const completer = yield* makeCompleter({
+      store: control,
+      maxBatch: Math.ceil(maxEndsPending / 2),
+      delay: resolved.completionDelay
+    })
+    const execute = makeExecutor({
+      store,
+      complete: completer.complete,
+      registry,
+      defaultTimeout: resolved.runningTimeout,
+      handlerSlots,
+      claimSlots,
+      phases,
+      pace,
+      deadlines,
+      maxWaitForSlot: Duration.times(resolved.nodeTimeout, 0.5),
+      // The row's run_at is the database's now() + delay, written before this timer starts.
+      wakeAfter: (delay) =>
+        FiberSet.run(retryTimers, Effect.zipRight(Effect.sleep(Duration.sum(delay, retryWakeMargin)), wake)).pipe(
+          Effect.asVoid
+        )
+    })
+    const claimer = yield* makeClaimer({
+      store: control,
+      registry,
+      claimSlots,
+      phases,
+      maxEndsPending,
+      poolSize: resolved.poolSize,
+      claimAhead: resolved.claimAhead,
+      isClaimAheadAdaptive: resolved.isClaimAheadAdaptive,
+      pace,
+      claimBatchSize: resolved.claimBatchSize,
+      policy: resolved.scheduling,
+      nodeId,
+      registration,
+      leaseDuration,
+      defaultTimeout: resolved.runningTimeout,
+      deadlineGrace: resolved.nodeTimeout,
+      scanInterval: resolved.scanInterval,
+      running,
+      execute,
+      wakeups,
+      board
+    })
+    const heartbeat = yield* makeHeartbeat({
+      store: control,
+      nodeId,
+      host,
+      pid: process.pid,
+      nodeTimeout: resolved.nodeTimeout,
+      registration,
+      running,
+      phases,
+      leaseDuration,
+      heartbeatInterval: resolved.heartbeatInterval,
+      leadership
+    })
+    const rescuer = makeRescuer({
+      store: control,
+      registration,
+      leadership,
+      leaderLeaseDuration: leaseDuration,
+      maxWorkerLosses: resolved.maxWorkerLosses,
+      batchSize: 1000
+    })
+    const checker = makeChecker({
+      store: control,
+      leadership,
+      initializedTimeout: resolved.initializedTimeout,
+      runningTimeout: resolved.runningTimeout,
+      limit: 100,
+      checkCallback: resolved.checkCallback
+    })
+    const reaper = makeNodeReaper({ store: control, leadership, retention: silentNodeRetention })
+
+    yield* Effect.addFinalizer(() =>
+      gracefulStop({
+        nodeId,
+        store: control,
+        claimScope,
+        nodeScope,
+        running,
+        phases,
+        registration,
+        stopTimeout: resolved.stopTimeout
+      })
+    )
+
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", Schedule.forever, heartbeat.round), nodeScope)
+    yield* Effect.forkIn(heartbeat.fence, nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), rescuer), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "reaper", Schedule.spaced(resolved.checkInterval), reaper), nodeScope)
+    yield* Effect.forkIn(claimer.loop, claimScope)
+    yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
+    if (resolved.listen) {
+      yield* Effect.forkIn(
+        makeListener({
+          pg: own,
+          channel: control.channel,
+          nodeId,
+          registry,
+          wakeups,
+          pingInterval: resolved.heartbeatInterval,
+          board
+        }).pipe(Effect.provideService(SqlClient.SqlClient, own)),
+        claimScope
+      )
+    }
+    yield* Effect.logDebug("task manager started").pipe(Effect.annotateLogs({ module: "TaskManager", nodeId }))
+
+    return {
+      nodeId,
+      options: resolved,
+      running: phases.count("running"),
+      wake,
+      isLeader: leadership.isLeader,
+      health: Effect.map(Ref.get(board), (fibers) => Array.from(fibers.values()))
+    }
+  })
