@@ -18,7 +18,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { queueProblem } from "./internal/policy.js"
+import { problemOf, QueueName } from "./internal/validation.js"
 import { InvalidTaskOptions } from "./TaskError.js"
 
 /**
@@ -92,7 +92,7 @@ export const validate = (policy: SchedulingPolicy): Effect.Effect<SchedulingPoli
   if (typeof policy.weights !== "object" || policy.weights === null) return invalid("weights must be a record of queue names")
   const weights = Object.entries(policy.weights)
   for (const [queue, weight] of weights) {
-    const problem = queueProblem(queue)
+    const problem = problemOf(QueueName, queue)
     if (problem !== undefined) return invalid(`weights: the queue name ${JSON.stringify(queue)} ${problem}`)
     if (!Number.isInteger(weight) || weight < 1 || weight > 100) {
       return invalid(`the weight of queue "${queue}" must be an integer from 1 to 100, got ${weight}`)

@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option, Ref, Schedule, type Schema } from "effect"
-import { priorityProblem, queueProblem, textProblem } from "./internal/policy.js"
+import { Context, Duration, Effect, Either, Layer, Option, Ref, Schedule, Schema } from "effect"
+import { decodeWith, Flag, IntegerIn, PositiveDuration, Priority, problemOf, QueueName, textProblem } from "./internal/validation.js"
 import { CurrentAttempt } from "./internal/currentAttempt.js"
 import { InvalidTaskDefinition } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
@@ -107,31 +107,33 @@ export const defaults = {
 const maxKeyLength = 128
 const maxRetryTimes = 1_000
 
-const validate = <A, I>(key: string, options: Options<A, I>): string | undefined => {
-  if (typeof key !== "string" || key.trim().length === 0) return "the key is empty"
+/** A task key: non-empty, not padded, at most 128 characters, storable. */
+const TaskKey = Schema.String.annotations({ message: () => "the key is empty" }).pipe(Schema.filter((key) => {
+  if (key.trim().length === 0) return "the key is empty"
   if (key !== key.trim()) return "the key has leading or trailing white space"
   if (key.length > maxKeyLength) return `the key is longer than ${maxKeyLength} characters`
-  const keyText = textProblem(key)
-  if (keyText !== undefined) return `the key ${keyText}`
+  const text = textProblem(key)
+  return text === undefined ? true : `the key ${text}`
+}))
+
+/** The policy part of `Options`, checked. */
+const Definition = Schema.Struct({
+  retry: Schema.optional(Schema.Struct({
+    times: Schema.optional(IntegerIn(0, maxRetryTimes, `an integer from 0 to ${maxRetryTimes}`))
+  })),
+  timeout: Schema.optional(PositiveDuration),
+  queue: Schema.optional(QueueName),
+  priority: Schema.optional(Priority),
+  transactional: Schema.optional(Flag)
+})
+
+const definitionProblem = decodeWith(Definition, (path, message) => `${path.join(".")} ${message}`)
+
+const validate = <A, I>(key: string, options: Options<A, I>): string | undefined => {
+  const keyProblem = problemOf(TaskKey, key)
+  if (keyProblem !== undefined) return keyProblem
   if (options === undefined || options.args === undefined) return "options.args (a Schema) is required"
-  const times = options.retry?.times ?? defaults.retryTimes
-  if (!Number.isInteger(times) || times < 0 || times > maxRetryTimes) {
-    return `retry.times must be an integer from 0 to ${maxRetryTimes}, got ${times}`
-  }
-  if (options.timeout !== undefined) {
-    const timeout = Duration.decodeUnknown(options.timeout)
-    if (Option.isNone(timeout) || !Duration.isFinite(timeout.value) || Duration.toMillis(timeout.value) <= 0) {
-      return `timeout must be a positive, finite duration, got ${String(options.timeout)}`
-    }
-  }
-  const queue = options.queue === undefined ? undefined : queueProblem(options.queue)
-  if (queue !== undefined) return `queue ${queue}`
-  const priority = priorityProblem(options.priority ?? defaults.priority)
-  if (priority !== undefined) return `priority ${priority}`
-  if (options.transactional !== undefined && typeof options.transactional !== "boolean") {
-    return "transactional must be a boolean"
-  }
-  return undefined
+  return Either.getLeft(definitionProblem(options)).pipe(Option.getOrUndefined)
 }
 
 /**

@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option } from "effect"
-import { priorityProblem, queueProblem } from "./internal/policy.js"
+import { Effect, Option, Schema } from "effect"
+import { decodeWith, PositiveInteger, QueueName } from "./internal/validation.js"
 import { InvalidTaskId, InvalidTaskOptions, SchemaNotMigrated, type TaskStoreError } from "./TaskError.js"
 import { type QueueDefinition, TaskStore, type TaskRow } from "./TaskStore.js"
 
@@ -26,18 +26,22 @@ export interface QueueOptions {
   readonly concurrencyPerNode?: number | undefined
 }
 
-const invalid = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
+/** `QueueOptions`, checked: a storable name, limits of at least 1. */
+const QueueOptionsSchema = Schema.Struct({
+  name: QueueName,
+  maxSize: Schema.optional(PositiveInteger),
+  concurrency: Schema.optional(PositiveInteger),
+  concurrencyPerNode: Schema.optional(PositiveInteger)
+})
+
+const decodeQueueOptions = decodeWith(
+  QueueOptionsSchema,
+  (path, reason) => new InvalidTaskOptions({ option: path.join("."), reason })
+)
 
 /** Runs a store operation; missing tables mean nothing has migrated the schema yet, which the error says. */
 const withStore = <A>(operation: (store: TaskStore["Type"]) => Effect.Effect<A, TaskStoreError>) =>
   Effect.flatMap(TaskStore, (store) => SchemaNotMigrated.refail(store.schema)(operation(store)))
-
-const limit = (option: string, value: number | undefined): Effect.Effect<number | null, InvalidTaskOptions> =>
-  value === undefined
-    ? Effect.succeed(null)
-    : Number.isInteger(value) && value >= 1 && priorityProblem(value) === undefined
-    ? Effect.succeed(value)
-    : invalid(option, `must be an integer ≥ 1, got ${value}`)
 
 /**
  * Creates a queue's definition in the database, or replaces it whole, so that every node and
@@ -59,13 +63,12 @@ export const defineQueue = (
   queue: QueueOptions
 ): Effect.Effect<void, InvalidTaskOptions | SchemaNotMigrated | TaskStoreError, TaskStore> =>
   Effect.gen(function*() {
-    const problem = queueProblem(queue.name)
-    if (problem !== undefined) return yield* invalid("name", problem)
+    const checked = yield* decodeQueueOptions(queue)
     const definition: QueueDefinition = {
-      name: queue.name,
-      maxSize: yield* limit("maxSize", queue.maxSize),
-      concurrency: yield* limit("concurrency", queue.concurrency),
-      concurrencyPerNode: yield* limit("concurrencyPerNode", queue.concurrencyPerNode)
+      name: checked.name,
+      maxSize: checked.maxSize ?? null,
+      concurrency: checked.concurrency ?? null,
+      concurrencyPerNode: checked.concurrencyPerNode ?? null
     }
     yield* withStore((store) => store.defineQueue(definition))
   })

@@ -1,7 +1,7 @@
 import { Effect, Either, ParseResult, Schema } from "effect"
 import type * as Task from "../../Task.js"
 import { InvalidTaskArgs } from "../../TaskError.js"
-import { textProblem } from "../policy.js"
+import { textProblem } from "../validation.js"
 
 /** Encoded arguments jsonb cannot store: refused here, typed, rather than as a failed insert. */
 class Unstorable {

@@ -1,9 +1,9 @@
-import { Duration, Option } from "effect"
+import { Duration, Either, Schema } from "effect"
 import type * as Task from "../../Task.js"
 import type { RunOptions } from "../../Tasks.js"
 import { InvalidTaskOptions } from "../../TaskError.js"
 import type * as insertOps from "../store/insert.js"
-import { boundedTextProblem, delayProblem, maxLength, priorityProblem, queueProblem, runAtProblem } from "../policy.js"
+import { BoundedText, decodeWith, Delay, Flag, maxLength, Priority, QueueName, RunAt } from "../validation.js"
 
 export interface Placement {
   readonly queue: string
@@ -15,43 +15,36 @@ export interface Placement {
   readonly paused: boolean
 }
 
-const invalidOption = (option: string, reason: string) => new InvalidTaskOptions({ option, reason })
+/** `Tasks.RunOptions`, checked (a delay decoded to a Duration). */
+const RunOptionsSchema = Schema.Struct({
+  queue: Schema.optional(QueueName),
+  priority: Schema.optional(Priority),
+  runAt: Schema.optional(RunAt),
+  delay: Schema.optional(Delay),
+  uniqueKey: Schema.optional(BoundedText(maxLength.uniqueKey)),
+  owner: Schema.optional(BoundedText(maxLength.owner)),
+  paused: Schema.optional(Flag),
+  independent: Schema.optional(Flag)
+})
 
-/** Where and when the tasks go, or the first bad option. Plain code: it runs on every enqueue. */
+const decodeRunOptions = decodeWith(
+  RunOptionsSchema,
+  (path, reason) => new InvalidTaskOptions({ option: path.join("."), reason })
+)
+
+/** Where and when the tasks go, or the first bad option. */
 export const placement = (task: Task.Any, options: RunOptions): Placement | InvalidTaskOptions => {
-  const queue = options.queue ?? task.queue
-  const queueIssue = queueProblem(queue)
-  if (queueIssue !== undefined) return invalidOption("queue", queueIssue)
-  const priority = options.priority ?? task.priority
-  const priorityIssue = priorityProblem(priority)
-  if (priorityIssue !== undefined) return invalidOption("priority", priorityIssue)
-  const runAtIssue = options.runAt === undefined ? undefined : runAtProblem(options.runAt)
-  if (runAtIssue !== undefined) return invalidOption("runAt", runAtIssue)
-  const delayMillis = options.delay === undefined
-    ? 0
-    : Option.match(Duration.decodeUnknown(options.delay), { onNone: () => Number.NaN, onSome: Duration.toMillis })
-  const delayIssue = options.delay === undefined
-    ? undefined
-    : delayProblem(options.delay, delayMillis)
-  if (delayIssue !== undefined) return invalidOption("delay", delayIssue)
-  for (const option of ["uniqueKey", "owner"] as const) {
-    const value = options[option]
-    if (value === undefined) continue
-    const issue = boundedTextProblem(value, maxLength[option])
-    if (issue !== undefined) return invalidOption(option, issue)
-  }
-  for (const option of ["paused", "independent"] as const) {
-    const value = options[option]
-    if (value !== undefined && typeof value !== "boolean") return invalidOption(option, "must be a boolean")
-  }
+  const decoded = decodeRunOptions(options)
+  if (Either.isLeft(decoded)) return decoded.left
+  const checked = decoded.right
   return {
-    queue,
-    priority,
-    runAt: options.runAt ?? null,
-    delayMillis,
-    uniqueKey: options.uniqueKey ?? null,
-    owner: options.owner ?? null,
-    paused: options.paused ?? false
+    queue: checked.queue ?? task.queue,
+    priority: checked.priority ?? task.priority,
+    runAt: checked.runAt ?? null,
+    delayMillis: checked.delay === undefined ? 0 : Duration.toMillis(checked.delay),
+    uniqueKey: checked.uniqueKey ?? null,
+    owner: checked.owner ?? null,
+    paused: checked.paused ?? false
   }
 }
 

@@ -1,5 +1,5 @@
-import { Config, Duration, Effect, Option } from "effect"
-import { boundedTextProblem, delayProblem } from "../policy.js"
+import { Config, Duration, Effect, Option, Schema } from "effect"
+import { BoundedText, decodeWith, Delay, Flag, IntegerIn, PositiveDuration, PositiveInteger } from "../validation.js"
 import { defaultSchema, validateSchemaName } from "../store/tables.js"
 import { InvalidTaskOptions } from "../../TaskError.js"
 import type { TaskRow } from "../../TaskStore.js"
@@ -128,32 +128,28 @@ const adaptiveClaimAheadMax = 32
 
 const invalid = (option: string, reason: string) => Effect.fail(new InvalidTaskOptions({ option, reason }))
 
-const positiveInteger = (option: string, value: number) =>
-  Number.isInteger(value) && value >= 1 ? Effect.succeed(value) : invalid(option, `must be an integer ≥ 1, got ${value}`)
+/** The options that are plain values, checked (durations decoded); the schema, callback and policy are checked apart. */
+const OptionsSchema = Schema.Struct({
+  poolSize: Schema.optional(PositiveInteger),
+  claimBatchSize: Schema.optional(PositiveInteger),
+  claimAhead: Schema.optional(IntegerIn(0, Number.MAX_SAFE_INTEGER)),
+  completionDelay: Schema.optional(Delay),
+  scanInterval: Schema.optional(PositiveDuration),
+  runningTimeout: Schema.optional(PositiveDuration),
+  stopTimeout: Schema.optional(PositiveDuration),
+  migrate: Schema.optional(Flag),
+  listen: Schema.optional(Flag),
+  // A node id is a key of the node registry and is written to `claimed_by`: stored text, whole.
+  nodeId: Schema.optional(BoundedText(200)),
+  heartbeatInterval: Schema.optional(PositiveDuration),
+  nodeTimeout: Schema.optional(PositiveDuration),
+  rescueInterval: Schema.optional(PositiveDuration),
+  maxWorkerLosses: Schema.optional(PositiveInteger),
+  initializedTimeout: Schema.optional(PositiveDuration),
+  checkInterval: Schema.optional(PositiveDuration)
+})
 
-const nonNegativeInteger = (option: string, value: number) =>
-  Number.isInteger(value) && value >= 0 ? Effect.succeed(value) : invalid(option, `must be an integer ≥ 0, got ${value}`)
-
-const positiveDuration = (option: string, value: Duration.DurationInput) =>
-  Option.match(Duration.decodeUnknown(value), {
-    onNone: () => invalid(option, `is not a duration: ${String(value)}`),
-    onSome: (duration) =>
-      Duration.toMillis(duration) > 0 && Duration.isFinite(duration)
-        ? Effect.succeed(duration)
-        : invalid(option, `must be a positive, finite duration, got ${String(value)}`)
-  })
-
-const nonNegativeDuration = (option: string, value: Duration.DurationInput) => {
-  const decoded = Duration.decodeUnknown(value)
-  const problem = delayProblem(value, Option.match(decoded, { onNone: () => Number.NaN, onSome: Duration.toMillis }))
-  return problem === undefined && Option.isSome(decoded) ? Effect.succeed(decoded.value) : invalid(option, problem ?? "is not a duration")
-}
-
-/** A node id is a key of the node registry and is written to `claimed_by`: stored text, whole. */
-const nodeIdOf = (nodeId: string) => {
-  const problem = boundedTextProblem(nodeId, 200)
-  return problem === undefined ? Effect.succeed(nodeId) : invalid("nodeId", problem)
-}
+const decodeOptions = decodeWith(OptionsSchema, (path, reason) => new InvalidTaskOptions({ option: path.join("."), reason }))
 
 /**
  * Applies defaults and validates every option.
@@ -162,40 +158,39 @@ const nodeIdOf = (nodeId: string) => {
  */
 export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOptions, InvalidTaskOptions> =>
   Effect.gen(function*() {
-    const poolSize = yield* positiveInteger("poolSize", options.poolSize ?? defaults.poolSize)
-    const heartbeatInterval = yield* positiveDuration("heartbeatInterval", options.heartbeatInterval ?? defaults.heartbeatInterval)
-    const nodeTimeout = yield* positiveDuration("nodeTimeout", options.nodeTimeout ?? defaults.nodeTimeout)
+    const checked = yield* decodeOptions(options)
+    const poolSize = checked.poolSize ?? defaults.poolSize
+    const heartbeatInterval = checked.heartbeatInterval ?? defaults.heartbeatInterval
+    const nodeTimeout = checked.nodeTimeout ?? defaults.nodeTimeout
     // A claim's lease is nodeTimeout − heartbeatInterval: it must outlast three heartbeats, so that
     // a slow beat never lets it lapse and the node can fence itself before it does.
     if (Duration.lessThan(nodeTimeout, Duration.times(heartbeatInterval, 4))) {
       return yield* invalid("nodeTimeout", "must be at least four times heartbeatInterval, or a live node could look dead")
     }
-    const claimAhead = options.claimAhead === undefined
-      ? Math.max(poolSize, adaptiveClaimAheadMax)
-      : yield* nonNegativeInteger("claimAhead", options.claimAhead)
-    const completionDelay = yield* nonNegativeDuration("completionDelay", options.completionDelay ?? defaults.completionDelay)
+    const claimAhead = checked.claimAhead ?? Math.max(poolSize, adaptiveClaimAheadMax)
+    const completionDelay = checked.completionDelay ?? defaults.completionDelay
     if (!Duration.lessThan(completionDelay, nodeTimeout)) {
       return yield* invalid("completionDelay", "must be shorter than nodeTimeout")
     }
     return {
       schema: yield* validateSchemaName(options.schema ?? defaults.schema),
       poolSize,
-      claimBatchSize: yield* positiveInteger("claimBatchSize", options.claimBatchSize ?? poolSize + claimAhead),
+      claimBatchSize: checked.claimBatchSize ?? poolSize + claimAhead,
       claimAhead,
-      isClaimAheadAdaptive: options.claimAhead === undefined,
+      isClaimAheadAdaptive: checked.claimAhead === undefined,
       completionDelay,
-      scanInterval: yield* positiveDuration("scanInterval", options.scanInterval ?? defaults.scanInterval),
-      runningTimeout: yield* positiveDuration("runningTimeout", options.runningTimeout ?? defaults.runningTimeout),
-      stopTimeout: yield* positiveDuration("stopTimeout", options.stopTimeout ?? defaults.stopTimeout),
-      migrate: options.migrate ?? defaults.migrate,
-      listen: options.listen ?? defaults.listen,
-      nodeId: options.nodeId === undefined ? Option.none() : Option.some(yield* nodeIdOf(options.nodeId)),
+      scanInterval: checked.scanInterval ?? defaults.scanInterval,
+      runningTimeout: checked.runningTimeout ?? defaults.runningTimeout,
+      stopTimeout: checked.stopTimeout ?? defaults.stopTimeout,
+      migrate: checked.migrate ?? defaults.migrate,
+      listen: checked.listen ?? defaults.listen,
+      nodeId: Option.fromNullable(checked.nodeId),
       heartbeatInterval,
       nodeTimeout,
-      rescueInterval: yield* positiveDuration("rescueInterval", options.rescueInterval ?? defaults.rescueInterval),
-      maxWorkerLosses: yield* positiveInteger("maxWorkerLosses", options.maxWorkerLosses ?? defaults.maxWorkerLosses),
-      initializedTimeout: yield* positiveDuration("initializedTimeout", options.initializedTimeout ?? defaults.initializedTimeout),
-      checkInterval: yield* positiveDuration("checkInterval", options.checkInterval ?? defaults.checkInterval),
+      rescueInterval: checked.rescueInterval ?? defaults.rescueInterval,
+      maxWorkerLosses: checked.maxWorkerLosses ?? defaults.maxWorkerLosses,
+      initializedTimeout: checked.initializedTimeout ?? defaults.initializedTimeout,
+      checkInterval: checked.checkInterval ?? defaults.checkInterval,
       checkCallback: options.checkCallback ?? defaults.checkCallback,
       scheduling: yield* SchedulingPolicy.validate(options.scheduling ?? defaults.scheduling)
     }
