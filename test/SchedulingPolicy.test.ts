@@ -2,7 +2,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Ref, Schema } from "effect"
 import { SchedulingPolicy, Task, TaskAdmin, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
-import { asAdmin, claimRequest, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { asAdmin, claimRequest, migratedSchema, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ group: Schema.String }) })
 
@@ -74,9 +74,7 @@ layer(PgTest, { excludeTestServices: true })("scheduling policies", (it) => {
 
   it.scoped("a limited queue with many waiting groups does not crowd other queues out of a claim", () =>
     Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       yield* TaskAdmin.defineQueue({ name: "narrow", concurrency: 2 }).pipe(asAdmin(schema))
       for (let owner = 0; owner < 50; owner++) {
         yield* Tasks.run(Job, { group: "narrow" }, { queue: "narrow", owner: `o${owner}` }).pipe(inSchema(schema))
@@ -91,9 +89,7 @@ layer(PgTest, { excludeTestServices: true })("scheduling policies", (it) => {
 
   it.scoped("with hundreds of groups waiting, a newcomer is served next, not after every older backlog", () =>
     Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       for (let owner = 0; owner < 300; owner++) {
         yield* Tasks.runMany(Job, Array.from({ length: 5 }, () => ({ group: "old" })), { owner: `o${owner}` }).pipe(
           inSchema(schema)
@@ -107,9 +103,7 @@ layer(PgTest, { excludeTestServices: true })("scheduling policies", (it) => {
 
   it.scoped("weights hold over hundreds of starts: weight 20 gets twenty starts for each one of weight 1", () =>
     Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       yield* Tasks.runMany(Job, Array.from({ length: 500 }, () => ({ group: "light" })), { queue: "light" }).pipe(inSchema(schema))
       yield* Tasks.runMany(Job, Array.from({ length: 500 }, () => ({ group: "heavy" })), { queue: "heavy" }).pipe(inSchema(schema))
       const policy = SchedulingPolicy.fair({ weights: { heavy: 20 } })

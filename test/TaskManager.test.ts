@@ -4,7 +4,7 @@ import { Clock, Deferred, Duration, Effect, Layer, Option, Ref, Schedule, Schema
 import { Task, TaskManager, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { waitFor } from "./support/waitFor.js"
-import { startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
+import { migratedSchema, startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
 
 const Ping = Task.make("ping", { args: Schema.Struct({ n: Schema.Number }) })
 
@@ -351,9 +351,7 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
   it.scoped("a row whose args no longer decode fails once with a typed reason; the worker goes on", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema } = yield* migratedSchema
       const Retried = Task.make("ping", { args: Ping.args, retry: { times: 5 } })
       const [bad, good] = yield* Tasks.runMany(Retried, [{ n: 1 }, { n: 2 }]).pipe(inSchema(schema))
       yield* sql`UPDATE ${sql(`${schema}.tasks`)} SET args = '{"n":"one"}'::jsonb WHERE id = ${bad!}::bigint`

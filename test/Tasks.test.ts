@@ -3,7 +3,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Either, ParseResult, Ref, Schema } from "effect"
 import { Task, TaskAdmin, TaskError, TaskRegistry, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
-import { asAdmin, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { asAdmin, migratedSchema, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const SendReceipt = Task.make("send-receipt", { args: Schema.Struct({ orderId: Schema.Number }) })
 
@@ -111,9 +111,7 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
 
     it.effect("a key is found through the registry, and enqueues like the definition", () =>
       Effect.gen(function*() {
-        const schema = yield* freshSchema
-        const store = yield* storeOf(schema)
-        yield* store.migrate
+        const { schema, store } = yield* migratedSchema
         const id = yield* Tasks.run("send-receipt", { orderId: 3 }).pipe(
           Effect.provide(TaskRegistry.layer([SendReceipt])),
           inSchema(schema)

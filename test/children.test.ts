@@ -4,7 +4,7 @@ import { Deferred, Effect, Fiber, Layer, Option, Ref, Schema } from "effect"
 import { Task, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
 import { waitFor } from "./support/waitFor.js"
-import { startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { migratedSchema, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Parent = Task.make("parent", { args: Schema.Struct({ children: Schema.Array(Schema.String) }), retry: { times: 1 } })
 const Child = Task.make("child", { args: Schema.Struct({ name: Schema.String, spawn: Schema.Array(Schema.String) }) })
@@ -215,9 +215,7 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
   it.scoped("children left behind by an ended attempt are settled: kept ones released, void ones deleted", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       const tasks = sql(`${schema}.tasks`)
       const parent = yield* Tasks.run(Parent, { children: [] }).pipe(inSchema(schema))
       const [kept, voided] = yield* Tasks.runMany(Child, [{ name: "kept", spawn: [] }, { name: "void", spawn: [] }]).pipe(
@@ -274,9 +272,7 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
   it.scoped("a straggler chained after a sibling whose finish is in flight is settled only once that sibling has ended", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       const tasks = sql(`${schema}.tasks`)
       const kept = "00000000-0000-0000-0000-00000000000a"
       const claim = "00000000-0000-0000-0000-0000000000cc"

@@ -2,7 +2,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Ref, Schema } from "effect"
 import { Task, TaskAdmin, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
-import { asAdmin, claimRequest, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { asAdmin, claimRequest, migratedSchema, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Work = Task.make("work", { args: Schema.Struct({ lane: Schema.String, n: Schema.Number }) })
 const Other = Task.make("other", { args: Schema.Struct({ n: Schema.Number }) })
@@ -83,9 +83,7 @@ layer(PgTest, { excludeTestServices: true })("per-queue concurrency", (it) => {
 
   it.scoped("a limit set while tasks run never stops them: it holds back claims until the queue is under it", () =>
     Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema } = yield* migratedSchema
       yield* startWorker(Work.handler(() => Effect.sleep("400 millis")), { schema, poolSize: 6, scanInterval: "30 seconds" })
       const first = yield* enqueue(schema, "lane", 3)
       yield* waitForStatus(schema, first, [TaskStatus.running], "5 seconds")
@@ -119,9 +117,7 @@ layer(PgTest, { excludeTestServices: true })("per-queue concurrency", (it) => {
 
   it.scoped("claims racing on many connections never take more than a queue's cluster-wide limit", () =>
     Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       yield* TaskAdmin.defineQueue({ name: "cluster", concurrency: 3 }).pipe(asAdmin(schema))
       // Racers with different handlers see different candidates, so SKIP LOCKED alone would let
       // them take different rows; many waiting rows make their statements overlap.
@@ -139,9 +135,7 @@ layer(PgTest, { excludeTestServices: true })("per-queue concurrency", (it) => {
 
   it.scoped("claims that take turns on the limit's lock choose among rows nobody took: each comes back full", () =>
     Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       // A cluster-wide limit on another queue makes every claim take the lock.
       yield* TaskAdmin.defineQueue({ name: "elsewhere", concurrency: 3 }).pipe(asAdmin(schema))
       yield* enqueue(schema, "lane", 100)
@@ -154,9 +148,7 @@ layer(PgTest, { excludeTestServices: true })("per-queue concurrency", (it) => {
 
   it.scoped("racing claims on a single group, without limits, each come back full", () =>
     Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       yield* enqueue(schema, "lane", 300)
       for (let round = 0; round < 10; round++) {
         const claims = yield* Effect.all(

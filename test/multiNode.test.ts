@@ -6,7 +6,7 @@ import { Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { Sleepy } from "./support/sleepy.js"
 import { waitFor } from "./support/waitFor.js"
-import { claimRequest, sleepyTaskInAProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { claimRequest, migratedSchema, sleepyTaskInAProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({}), retry: { times: 10 } })
 
@@ -38,9 +38,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
 
   it.scoped("a heartbeat renews only leases that are due, never waits on a row being written, and still counts that claim as held", () =>
     Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       const sql = yield* SqlClient.SqlClient
       const node = Option.getOrThrow(yield* store.register({ nodeId: "beating", host: "test", pid: 1, nodeTimeout: Duration.seconds(10) }))
       const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
@@ -132,9 +130,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
 
   it.scoped("a task that loses its worker maxWorkerLosses times in a row is failed as poison", () =>
     Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
       const claimAsDoomedNode = claimOne(store, "doomed", Duration.seconds(10))
       const statuses: Array<string> = []
@@ -152,9 +148,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
 
   it.scoped("a task taken back from a lost worker runs before the newer work of its group", () =>
     Effect.gen(function*() {
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       const Ordered = Task.make("ordered", { args: Schema.Struct({ n: Schema.Number }) })
       const lost = yield* Tasks.run(Ordered, { n: 0 }).pipe(inSchema(schema))
       yield* store.claim({ ...claimRequest("doomed", [Ordered.key], 1), leaseDuration: Duration.seconds(10) })
@@ -170,9 +164,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
   it.scoped("an attempt past its deadline on a hung node is rescued", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
       yield* claimOne(store, "hung", Duration.minutes(5))
       // The hung node keeps renewing its lease, but the attempt's deadline has passed.

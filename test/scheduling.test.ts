@@ -3,7 +3,7 @@ import { expect, layer } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Ref, Schema } from "effect"
 import { Task, TaskAdmin, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
-import { asAdmin, startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
+import { asAdmin, migratedSchema, startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ n: Schema.Number }) })
 
@@ -70,9 +70,7 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
   it.scoped("a unique key yields one task: again, within a transaction, and from two concurrent transactions", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema } = yield* migratedSchema
       const once = (n: number) => Tasks.run(Job, { n }, { uniqueKey: "receipt-42" }).pipe(inSchema(schema))
       const first = yield* once(1)
       expect(yield* once(2)).toBe(first)
@@ -146,9 +144,7 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
   it.scoped("a full queue refuses with QueueFull inside the caller's transaction, which rolls back cleanly", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema } = yield* migratedSchema
       yield* TaskAdmin.defineQueue({ name: "limited", maxSize: 2 }).pipe(asAdmin(schema))
       yield* sql`CREATE TABLE ${sql(`${schema}.orders`)} (id int PRIMARY KEY)`
       const enqueue = (n: number) => Tasks.run(Job, { n }, { queue: "limited" }).pipe(inSchema(schema))

@@ -4,16 +4,14 @@ import { Duration, Effect } from "effect"
 import { makeLeadership } from "../../src/internal/maintenance/leadership.js"
 import { makeNodeReaper } from "../../src/internal/maintenance/reaper.js"
 import { monotonicMillis } from "../../src/internal/monotonic.js"
-import { freshSchema, PgTest } from "../support/database.js"
-import { storeOf } from "../support/worker.js"
+import { PgTest } from "../support/database.js"
+import { migratedSchema } from "../support/worker.js"
 
 layer(PgTest, { excludeTestServices: true })("node reaper", (it) => {
   it.scoped("a round on the leader forgets nodes silent past the retention and no other; off the leader it does nothing", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const schema = yield* freshSchema
-      const store = yield* storeOf(schema)
-      yield* store.migrate
+      const { schema, store } = yield* migratedSchema
       for (const nodeId of ["gone", "quiet", "alive"]) {
         yield* store.register({ nodeId, host: "test", pid: 1, nodeTimeout: Duration.seconds(10) })
       }

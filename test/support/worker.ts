@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { spawn } from "node:child_process"
 import { Context, Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
 import { SchedulingPolicy, TaskManager, type TaskRegistry, Tasks, TaskStatus, TaskStore } from "../../src/index.js"
+import { freshSchema } from "./database.js"
 import { Sleepy } from "./sleepy.js"
 import { waitFor } from "./waitFor.js"
 
@@ -24,6 +25,18 @@ export const startWorker = <E, R>(
 
 /** The store of a schema, to read rows the way the library does. */
 export const storeOf = (schema: string) => TaskStore.make({ schema }).pipe(Effect.orDie)
+
+/** A fresh schema with the tables migrated, and its store: where most tests without a worker start. */
+export const migratedSchema: Effect.Effect<
+  { readonly schema: string; readonly store: TaskStore.TaskStore["Type"] },
+  never,
+  Scope.Scope | SqlClient.SqlClient
+> = Effect.gen(function*() {
+  const schema = yield* freshSchema
+  const store = yield* storeOf(schema)
+  yield* Effect.orDie(store.migrate)
+  return { schema, store }
+})
 
 /**
  * A claim as a node would make it, for calling `store.claim` directly (no executor behind it):

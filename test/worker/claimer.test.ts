@@ -11,8 +11,8 @@ import { makePhases } from "../../src/internal/worker/running.js"
 import { makeClaimSlots } from "../../src/internal/worker/slots.js"
 import { makeHealthBoard } from "../../src/internal/worker/supervisor.js"
 import { SchedulingPolicy, Task, TaskRegistry, Tasks, type TaskStore } from "../../src/index.js"
-import { freshSchema, inSchema, PgTest } from "../support/database.js"
-import { storeOf } from "../support/worker.js"
+import { inSchema, PgTest } from "../support/database.js"
+import { migratedSchema } from "../support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ n: Schema.Number }) })
 const Other = Task.make("other", { args: Schema.Struct({ n: Schema.Number }) })
@@ -20,9 +20,7 @@ const Other = Task.make("other", { args: Schema.Struct({ n: Schema.Number }) })
 /** A claimer over a fresh schema holding `jobs` Jobs and 2 Others; only Job has a handler here. */
 const setup = (jobs: number, slots: number) =>
   Effect.gen(function*() {
-    const schema = yield* freshSchema
-    const store = yield* storeOf(schema)
-    yield* store.migrate
+    const { schema, store } = yield* migratedSchema
     yield* Tasks.runMany(Job, Array.from({ length: jobs }, (_, n) => ({ n }))).pipe(inSchema(schema))
     yield* Tasks.runMany(Other, [{ n: 0 }, { n: 1 }]).pipe(inSchema(schema))
     const registry = yield* TaskRegistry.make

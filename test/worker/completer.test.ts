@@ -3,17 +3,15 @@ import { Deferred, Duration, Effect, Fiber, Ref, Schema, TestClock, TestContext 
 import { makeCompleter } from "../../src/internal/worker/completer.js"
 import * as TaskStatus from "../../src/TaskStatus.js"
 import { Task, Tasks, TaskError, type TaskStore } from "../../src/index.js"
-import { freshSchema, inSchema, PgTest } from "../support/database.js"
-import { claimRequest, storeOf } from "../support/worker.js"
+import { inSchema, PgTest } from "../support/database.js"
+import { claimRequest, migratedSchema } from "../support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ n: Schema.Number }) })
 
 /** A migrated schema with `count` claimed Jobs, and a store that counts its finish statements. */
 const claimed = (count: number) =>
   Effect.gen(function*() {
-    const schema = yield* freshSchema
-    const store = yield* storeOf(schema)
-    yield* store.migrate
+    const { schema, store } = yield* migratedSchema
     yield* Tasks.runMany(Job, Array.from({ length: count }, (_, n) => ({ n }))).pipe(inSchema(schema))
     const claims = yield* store.claim(claimRequest("completer-test", [Job.key], count))
     const statements = yield* Ref.make<ReadonlyArray<number>>([])
