@@ -29,7 +29,8 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Schema } from "effect"
 import { drain as drainMemory } from "./internal/testkit/drain.js"
-import { Memory, type MemoryRow, TestMemory } from "./internal/testkit/memory.js"
+import { CurrentEnqueuer, inMemory } from "./internal/producer/enqueuer.js"
+import { Memory, type MemoryRow } from "./internal/testkit/memory.js"
 import { makeStubClient } from "./internal/testkit/stubClient.js"
 import type * as Task from "./Task.js"
 import * as TaskRegistry from "./TaskRegistry.js"
@@ -109,7 +110,7 @@ export const layer: Layer.Layer<TaskTest | TaskRegistry.TaskRegistry | SqlClient
     const registry = yield* TaskRegistry.make
     const sql = yield* makeStubClient(memory)
     const services = Context.make(TaskRegistry.TaskRegistry, registry).pipe(
-      Context.add(TestMemory, memory),
+      Context.add(CurrentEnqueuer, inMemory(memory)),
       Context.add(SqlClient.SqlClient, sql)
     )
     const tasks = Effect.sync(() => rowsInOrder(memory).map((row) => recorded(row, JSON.parse(row.args) as unknown)))

@@ -7,12 +7,11 @@
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
-import { Clock, type Duration, Effect, Option } from "effect"
+import { type Duration, Effect, Option } from "effect"
 import { CurrentAttempt } from "./internal/currentAttempt.js"
 import { encodeAll } from "./internal/producer/encode.js"
 import { newTasks, noLineage, placement } from "./internal/producer/placement.js"
-import { type Memory, TestMemory } from "./internal/testkit/memory.js"
-import * as insertOps from "./internal/store/insert.js"
+import { CurrentEnqueuer } from "./internal/producer/enqueuer.js"
 import { currentTables } from "./internal/store/tables.js"
 import * as Task from "./Task.js"
 import { type InvalidTaskArgs, InvalidTaskOptions, type QueueFull, SchemaNotMigrated, TaskNotFound, TaskStoreError } from "./TaskError.js"
@@ -74,16 +73,6 @@ export interface RunOptions {
 const refailUnmigrated = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Effect.flatMap(currentTables, (tables) => SchemaNotMigrated.refail(tables.schema)(self))
 
-/** Under `TaskTest.layer`: into its memory, on the caller's transaction when there is one. */
-const intoMemory = (memory: Memory, task: Task.Any, rows: ReadonlyArray<insertOps.NewTask>) =>
-  Effect.flatMap(
-    Effect.zip(Clock.currentTimeMillis, Effect.serviceOption(SqlClient.TransactionConnection)),
-    ([now, transaction]) =>
-      Effect.sync(() =>
-        memory.insert(task, rows, now, Option.match(transaction, { onNone: () => undefined, onSome: ([conn]) => conn }))
-      )
-  )
-
 /**
  * Inside a handler, new tasks are children of the running attempt unless `independent`: held back
  * until that attempt succeeds (and deleted if it does not), and run one after another in the order
@@ -107,16 +96,8 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
           onSome: (parent) => ({ parentId: parent.id, rootId: parent.rootId, heldBy: parent.claimToken })
         })
         const rows = newTasks(task, place, lineage, yield* encodeAll(task, args))
-        const memory = yield* Effect.serviceOption(TestMemory)
-        if (Option.isSome(memory)) return yield* intoMemory(memory.value, task, rows)
-        const tables = yield* currentTables
-        if (Option.isNone(attempt)) return yield* insertOps.insertMany(tables, rows)
-        const parent = attempt.value
-        const sql = yield* SqlClient.SqlClient
-        // One transaction (a savepoint inside the caller's): a child is never left inserted but unchained.
-        return yield* parent.submitting.withPermits(1)(sql.withTransaction(
-          Effect.tap(insertOps.insertMany(tables, rows), (ids) => insertOps.chainChildren(tables, parent.claimToken, ids))
-        ))
+        const enqueuer = yield* CurrentEnqueuer
+        return yield* enqueuer.insert(task, rows, attempt)
       }).pipe(
         TaskStoreError.refail("insert"),
         refailUnmigrated,

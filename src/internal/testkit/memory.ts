@@ -1,4 +1,4 @@
-import { Context, Option } from "effect"
+import { Option } from "effect"
 import type * as Task from "../../Task.js"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { NewTask } from "../store/insert.js"
@@ -170,6 +170,3 @@ export class Memory {
     }
   }
 }
-
-/** The test kit's memory, for `Tasks.run` to write into instead of the database. */
-export class TestMemory extends Context.Tag("effect-tasks/TestMemory")<TestMemory, Memory>() {}
