@@ -27,6 +27,20 @@ import * as supervisor from "./supervisor.js"
 /** A retry's wake-up comes this long after its due time, so the claim finds it due. */
 const retryWakeMargin = Duration.millis(10)
 
+/** Running tasks taken back per rescue statement (maintenance runs in bounded batches). */
+const rescueBatchSize = 1000
+
+/** Abnormal tasks one check reports (and stale waits freed per statement). */
+const checkLimit = 100
+
+/**
+ * Ends of attempts waiting to be written, at most, beyond which the claimer claims nothing more:
+ * room for a full claim when each end is written at once, and for a whole window of ends when
+ * ends are held back to share a statement (`completionDelay`).
+ */
+const maxEndsPendingFor = (claimSlots: number, completionDelay: Duration.Duration) =>
+  Math.max(claimSlots, Duration.toMillis(completionDelay) > 0 ? 1000 : 100)
+
 /**
  * The worker's duties wired together and forked in the current scope, whose close is the graceful
  * stop: the claimer, listener and retry wake-ups live in a claim scope closed first; the heartbeat,
@@ -66,7 +80,7 @@ export const startManager = (
     const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
     // Made before the stop's finalizer, so it outlives the executors the stop waits for.
     // Ends waiting to be written, at most: beyond it the claimer claims nothing more.
-    const maxEndsPending = Math.max(claimSlots.capacity, Duration.toMillis(resolved.completionDelay) > 0 ? 1000 : 100)
+    const maxEndsPending = maxEndsPendingFor(claimSlots.capacity, resolved.completionDelay)
     // A held batch is written once it holds half that: claims go on while it is written.
     const completer = yield* makeCompleter({
       store: control,
@@ -132,14 +146,14 @@ export const startManager = (
       leadership,
       leaderLeaseDuration: leaseDuration,
       maxWorkerLosses: resolved.maxWorkerLosses,
-      batchSize: 1000
+      batchSize: rescueBatchSize
     })
     const checker = makeChecker({
       store: control,
       leadership,
       initializedTimeout: resolved.initializedTimeout,
       runningTimeout: resolved.runningTimeout,
-      limit: 100,
+      limit: checkLimit,
       checkCallback: resolved.checkCallback
     })
     const reaper = makeNodeReaper({ store: control, leadership, retention: silentNodeRetention })
