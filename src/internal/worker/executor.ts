@@ -1,4 +1,4 @@
-import { Cause, Data, Duration, Effect, Equal, Exit, HashSet, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
+import { Cause, Data, Duration, Effect, Exit, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
 import * as Task from "../../Task.js"
 import type { Finish, TaskStore } from "../../TaskStore.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
@@ -200,10 +200,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
         const ran = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim, timer, snoozed))))
         yield* options.phases.set(claim.claimToken, "ending")
         yield* giveBackSlot
-        const isStopping = HashSet.some(
-          (yield* Effect.descriptor).interruptors,
-          (by) => !Equal.equals(by, options.deadlines.interruptor)
-        )
+        const isStopping = yield* options.phases.wasStopped(claim.claimToken)
         const exit = timer.timedOutAfter !== undefined && !isStopping && Exit.isFailure(ran) && Cause.isInterruptedOnly(ran.cause)
           ? Exit.fail(new TaskTimeout({ id: claim.id, key: claim.key, timeoutMillis: timer.timedOutAfter }))
           : ran

@@ -66,7 +66,7 @@ export const makeHeartbeat = (options: HeartbeatOptions) =>
         yield* Effect.logWarning(`${lost.length} claim(s) lost (rescued, taken back, or this node was replaced): stopping their attempts`, {
           claimTokens: lost
         })
-        yield* stopAttempts(options.running, lost)
+        yield* stopAttempts(options.running, options.phases, lost)
       })
 
     const register = Effect.flatMap(
@@ -124,7 +124,7 @@ export const makeHeartbeat = (options: HeartbeatOptions) =>
         yield* Effect.logError(
           `no heartbeat for ${silentFor} ms: this node's claims are about to lapse; stopping its ${tokens.length} attempt(s)`
         )
-        yield* stopAttempts(options.running, tokens)
+        yield* stopAttempts(options.running, options.phases, tokens)
         yield* Ref.set(fenced, new Set([...already, ...tokens]))
       }
       yield* Effect.sleep(recheck)

@@ -7,17 +7,22 @@ export type Running = FiberMap.FiberMap<string, void, never>
 export const tokensOf = (running: Running): ReadonlyArray<string> => Array.from(running, ([token]) => token)
 
 /**
- * Interrupts the handlers of these attempts, all at once, without waiting for any of them: each
- * executor then records its hand-back on its own, and a write that hangs (a lost connection) holds
- * up nothing else. (`FiberMap.clear` interrupts one fiber at a time and waits for each.)
+ * The node stops these attempts (a stop, or claims found lost): each is marked as stopped by the
+ * node, so its executor hands it back rather than failing it, then interrupted, all at once,
+ * without waiting for any of them: each executor records its hand-back on its own, and a write
+ * that hangs (a lost connection) holds up nothing else. (`FiberMap.clear` interrupts one fiber at
+ * a time and waits for each.)
  */
-export const stopAttempts = (running: Running, tokens: ReadonlyArray<string>): Effect.Effect<void> =>
-  Effect.flatMap(Effect.fiberId, (by) =>
-    Effect.forEach(tokens, (token) =>
-      Option.match(FiberMap.unsafeGet(running, token), {
-        onNone: () => Effect.void,
-        onSome: (fiber) => Fiber.interruptAsFork(fiber, by)
-      }), { discard: true }))
+export const stopAttempts = (running: Running, phases: Phases, tokens: ReadonlyArray<string>): Effect.Effect<void> =>
+  Effect.zipRight(
+    phases.markStopped(tokens),
+    Effect.flatMap(Effect.fiberId, (by) =>
+      Effect.forEach(tokens, (token) =>
+        Option.match(FiberMap.unsafeGet(running, token), {
+          onNone: () => Effect.void,
+          onSome: (fiber) => Fiber.interruptAsFork(fiber, by)
+        }), { discard: true }))
+  )
 
 /**
  * Where each held attempt is: claimed ahead and waiting for a handler slot, its handler running,
@@ -34,12 +39,17 @@ export interface Phases {
   readonly tokensIn: (...phases: ReadonlyArray<Phase>) => Effect.Effect<ReadonlyArray<string>>
   /** How many attempts are in this phase. */
   readonly count: (phase: Phase) => Effect.Effect<number>
+  /** Records that the node itself stops these attempts (see `stopAttempts`). */
+  readonly markStopped: (tokens: ReadonlyArray<string>) => Effect.Effect<void>
+  /** Whether the node stopped this attempt: an interruption is then a hand-back, not a failure. */
+  readonly wasStopped: (token: string) => Effect.Effect<boolean>
 }
 
 export const makePhases: Effect.Effect<Phases> = Effect.sync(() => {
   // One map per manager, touched only through these effects: a Ref of copies would cost a copy per change.
   const phases = new Map<string, Phase>()
   const counts: Record<Phase, number> = { waiting: 0, running: 0, ending: 0 }
+  const stopped = new Set<string>()
   const leave = (token: string) => {
     const previous = phases.get(token)
     if (previous !== undefined) counts[previous]--
@@ -55,9 +65,15 @@ export const makePhases: Effect.Effect<Phases> = Effect.sync(() => {
       Effect.sync(() => {
         leave(token)
         phases.delete(token)
+        stopped.delete(token)
       }),
     tokensIn: (...wanted) =>
       Effect.sync(() => Array.from(phases).flatMap(([token, phase]) => wanted.includes(phase) ? [token] : [])),
-    count: (phase) => Effect.sync(() => counts[phase])
+    count: (phase) => Effect.sync(() => counts[phase]),
+    markStopped: (tokens) =>
+      Effect.sync(() => {
+        for (const token of tokens) stopped.add(token)
+      }),
+    wasStopped: (token) => Effect.sync(() => stopped.has(token))
   }
 })

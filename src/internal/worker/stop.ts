@@ -42,7 +42,7 @@ export const gracefulStop = (options: StopOptions): Effect.Effect<void> =>
     const { phases, running, store } = options
     yield* Scope.close(options.claimScope, Exit.void)
     // Tasks claimed ahead that have not started go back at once (not counted, due time kept).
-    yield* stopAttempts(running, yield* phases.tokensIn("waiting"))
+    yield* stopAttempts(running, phases, yield* phases.tokensIn("waiting"))
     const drained = yield* FiberMap.awaitEmpty(running).pipe(
       // Finalizers are uninterruptible; without this the timeout could never interrupt the wait.
       Effect.interruptible,
@@ -51,7 +51,7 @@ export const gracefulStop = (options: StopOptions): Effect.Effect<void> =>
     if (Option.isNone(drained)) {
       const left = tokensOf(running)
       yield* Effect.logWarning(`stop timeout reached: interrupting ${left.length} running task(s) and handing them back`)
-      yield* stopAttempts(running, left)
+      yield* stopAttempts(running, phases, left)
       yield* FiberMap.awaitEmpty(running).pipe(Effect.interruptible, Effect.timeoutOption(handBackTimeout))
     }
     const stillRunning = tokensOf(running)
