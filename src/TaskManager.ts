@@ -98,7 +98,8 @@ export const make = (
 
 /**
  * The worker Layer. It provides the `TaskManager`, the `TaskRegistry` that handler Layers register
- * into, and the `DatabaseSchema` that `Tasks.run` reads. Build handler Layers on top of it, and
+ * into, the `TaskStore` it works through (so `TaskAdmin` runs in the same program), and the
+ * `DatabaseSchema` that `Tasks.run` reads. Build handler Layers on top of it, and
  * provide the services handlers use below it, so they outlive the graceful stop:
  *
  * @example
@@ -120,12 +121,13 @@ export const make = (
 export const layer = (
   options: Options = {}
 ): Layer.Layer<
-  TaskManager | TaskRegistry.TaskRegistry | DatabaseSchema,
+  TaskManager | TaskRegistry.TaskRegistry | TaskStore.TaskStore | DatabaseSchema,
   InvalidTaskOptions | NodeIdInUse | TaskStoreError | IncompatibleSchema,
   SqlClient.SqlClient | PgClient.PgClient
 > =>
   Layer.scoped(TaskManager, make(options)).pipe(
     Layer.provideMerge(Layer.effect(TaskRegistry.TaskRegistry, TaskRegistry.make)),
+    Layer.provideMerge(TaskStore.layer({ schema: options.schema ?? defaults.schema })),
     Layer.merge(TaskStore.layerDatabaseSchema(options.schema ?? defaults.schema))
   )
 

@@ -1,13 +1,29 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Option, Ref, Schema } from "effect"
-import { Task, TaskAdmin, Tasks, TaskStatus } from "../src/index.js"
+import { Deferred, Effect, Layer, Option, Ref, Schema } from "effect"
+import { Task, TaskAdmin, TaskManager, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
 import { asAdmin, startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ n: Schema.Number }) })
 
 layer(PgTest, { excludeTestServices: true })("TaskAdmin", (it) => {
+  it.scoped("a worker program administers its tasks with TaskManager.layer alone: it provides the TaskStore", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const done = yield* Deferred.make<number>()
+      const worker = yield* Layer.build(
+        Job.handler(({ n }) => Deferred.succeed(done, n)).pipe(Layer.provideMerge(TaskManager.layer({ schema })))
+      )
+      const id = yield* Tasks.run(Job, { n: 5 }).pipe(Effect.provide(worker))
+      expect(yield* Deferred.await(done)).toBe(5)
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
+      const seen = yield* TaskAdmin.get(id).pipe(Effect.provide(worker))
+      expect(Option.map(seen, (task) => [task.id, task.status, task.attempt])).toEqual(
+        Option.some([id, TaskStatus.succeeded, row!.attempt])
+      )
+    }))
+
   it.scoped("a task enqueued paused is never claimed until resumed, and then runs at once", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema
