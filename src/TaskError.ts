@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Predicate, Schema } from "effect"
+import { Duration, Effect, Predicate, Schema } from "effect"
 
 /**
  * @since 0.1.0
@@ -92,11 +92,12 @@ export class UndecodableTask extends Schema.TaggedError<UndecodableTask>()("Unde
 export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout", {
   id: Schema.String,
   key: Schema.String,
-  timeoutMillis: Schema.Number
+  /** The timeout the attempt ran past. */
+  timeout: Schema.DurationFromSelf
 }) {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return `task ${this.id} ("${this.key}") timed out after ${this.timeoutMillis} ms`
+    return `task ${this.id} ("${this.key}") timed out after ${Duration.toMillis(this.timeout)} ms`
   }
 }
 

@@ -60,7 +60,7 @@ describe("decide", () => {
   })
 
   it("a timeout is a failed attempt like any other", () => {
-    const timedOut = Exit.fail(new TaskTimeout({ id: "1", key: "k", timeoutMillis: 50 }))
+    const timedOut = Exit.fail(new TaskTimeout({ id: "1", key: "k", timeout: Duration.millis(50) }))
     expect(outcome.decide(claim(1, 2), timedOut, oneSecond, false)._tag).toBe("Retry")
     expect(outcome.decide(claim(2, 2), timedOut, oneSecond, false)._tag).toBe("Failed")
   })

@@ -58,7 +58,7 @@ const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
           onSome: (timeout) =>
             Effect.timeoutFail(handler(args), {
               duration: timeout,
-              onTimeout: () => new TaskTimeout({ id: row.id, key: task.key, timeoutMillis: Duration.toMillis(timeout) })
+              onTimeout: () => new TaskTimeout({ id: row.id, key: task.key, timeout })
             })
         })
     )

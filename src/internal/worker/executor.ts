@@ -202,7 +202,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
         yield* giveBackSlot
         const isStopping = yield* options.phases.wasStopped(claim.claimToken)
         const exit = timer.timedOutAfter !== undefined && !isStopping && Exit.isFailure(ran) && Cause.isInterruptedOnly(ran.cause)
-          ? Exit.fail(new TaskTimeout({ id: claim.id, key: claim.key, timeoutMillis: timer.timedOutAfter }))
+          ? Exit.fail(new TaskTimeout({ id: claim.id, key: claim.key, timeout: Duration.millis(timer.timedOutAfter) }))
           : ran
         const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
         const ended = outcome.decide(claim, exit, delay, isStopping, yield* Ref.get(snoozed))
