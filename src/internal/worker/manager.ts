@@ -8,7 +8,9 @@ import * as TaskStore from "../../TaskStore.js"
 import { makeChecker } from "../maintenance/checker.js"
 import { makeLeadership } from "../maintenance/leadership.js"
 import { makeNodeReaper, silentNodeRetention } from "../maintenance/reaper.js"
+import { makeElector } from "../maintenance/elector.js"
 import { makeRescuer } from "../maintenance/rescuer.js"
+import { makeChildSettler } from "../maintenance/settler.js"
 import { makeClaimer } from "./claimer.js"
 import { makeCompleter } from "./completer.js"
 import { makeDeadlines } from "./deadlines.js"
@@ -147,14 +149,14 @@ export const startManager = (
       heartbeatInterval: resolved.heartbeatInterval,
       leadership
     })
-    const rescuer = makeRescuer({
-      store: control,
-      registration,
-      leadership,
-      leaderLeaseDuration: leaseDuration,
-      maxWorkerLosses: resolved.maxWorkerLosses,
-      batchSize: rescueBatchSize
-    })
+    // One maintenance round every rescueInterval: elect, then (as leader) rescue and settle children.
+    const maintenance = Effect.zipRight(
+      makeElector({ store: control, registration, leadership, leaseDuration }),
+      Effect.zipRight(
+        makeRescuer({ store: control, leadership, maxWorkerLosses: resolved.maxWorkerLosses, batchSize: rescueBatchSize }),
+        makeChildSettler({ store: control, leadership, batchSize: rescueBatchSize })
+      )
+    )
     const checker = makeChecker({
       store: control,
       leadership,
@@ -180,7 +182,7 @@ export const startManager = (
 
     yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", Schedule.forever, heartbeat.round), nodeScope)
     yield* Effect.forkIn(heartbeat.fence, nodeScope)
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), rescuer), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), maintenance), nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "reaper", Schedule.spaced(resolved.checkInterval), reaper), nodeScope)
     yield* Effect.forkIn(claimer.loop, claimScope)
