@@ -10,7 +10,7 @@ import { makeLeadership } from "../maintenance/leadership.js"
 import { makeNodeReaper, silentNodeRetention } from "../maintenance/reaper.js"
 import { makeElector } from "../maintenance/elector.js"
 import { makeRescuer } from "../maintenance/rescuer.js"
-import { makeChildSettler } from "../maintenance/settler.js"
+import { makeChildSettler, makeStaleWaitFreer } from "../maintenance/settler.js"
 import { makeClaimer } from "./claimer.js"
 import { makeCompleter } from "./completer.js"
 import { makeDeadlines } from "./deadlines.js"
@@ -157,7 +157,7 @@ export const startManager = (
         makeChildSettler({ store: control, leadership, batchSize: rescueBatchSize })
       )
     )
-    const checker = makeChecker({
+    const check = makeChecker({
       store: control,
       leadership,
       initializedTimeout: resolved.initializedTimeout,
@@ -165,6 +165,8 @@ export const startManager = (
       limit: checkLimit,
       checkCallback: resolved.checkCallback
     })
+    // Stale waits are freed just before each check, so the check does not report those children.
+    const checker = Effect.zipRight(makeStaleWaitFreer({ store: control, leadership, batchSize: checkLimit }), check)
     const reaper = makeNodeReaper({ store: control, leadership, retention: silentNodeRetention })
 
     yield* Effect.addFinalizer(() =>
