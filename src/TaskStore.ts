@@ -1,27 +1,18 @@
 /**
- * The storage seam: every SQL statement effect-tasks runs goes through the operations of this
- * service (the producer's insert shares the same code). Operations speak in encoded values and
- * decoded rows, and each name says the guard it enforces. The interface is internal to the library
- * and may change in any minor version: choose a layer, don't implement one.
+ * The store operators and deploy steps use: the database schema, migrations, queue definitions,
+ * pausing and resuming tasks, and reading rows (`TaskAdmin` runs on it). The worker's protocol
+ * (claims, ends of attempts, heartbeats, leases, rescue) is internal to the library.
  *
  * @since 0.1.0
  */
-import { SqlClient } from "@effect/sql"
-import { Context, type Duration, Effect, Layer, type Option, Schema } from "effect"
-import * as claimOps from "./internal/store/claim.js"
-import * as finishOps from "./internal/store/finish.js"
-import * as insertOps from "./internal/store/insert.js"
-import * as checkOps from "./internal/store/check.js"
+import type { SqlClient } from "@effect/sql"
+import { Context, type Effect, Layer } from "effect"
 import * as migrateOps from "./internal/store/migrate.js"
-import * as nodeOps from "./internal/store/nodes.js"
-import * as rescueOps from "./internal/store/rescue.js"
-import * as queryOps from "./internal/store/query.js"
-import * as pauseOps from "./internal/store/pause.js"
-import * as queueOps from "./internal/store/queues.js"
+import type * as queueOps from "./internal/store/queues.js"
+import { makeStore } from "./internal/store/store.js"
 import * as tablesOps from "./internal/store/tables.js"
-import * as waitOps from "./internal/store/waits.js"
 import * as taskRow from "./internal/store/taskRow.js"
-import { type IncompatibleSchema, type InvalidTaskOptions, type QueueFull, TaskStoreError } from "./TaskError.js"
+import type { IncompatibleSchema, InvalidTaskOptions, TaskStoreError } from "./TaskError.js"
 
 /**
  * The database schema holding the task tables, read by producers and workers alike. Default
@@ -32,73 +23,11 @@ import { type IncompatibleSchema, type InvalidTaskOptions, type QueueFull, TaskS
 export const DatabaseSchema = tablesOps.DatabaseSchema
 
 /**
- * @since 0.1.0
- * @category models
- */
-export type NewTask = insertOps.NewTask
-
-/**
  * A queue's limits as stored (null: no limit).
  * @since 0.1.0
  * @category models
  */
 export type QueueDefinition = queueOps.QueueDefinition
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type ClaimRequest = claimOps.ClaimRequest
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type QueueLimits = claimOps.QueueLimits
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Finish = finishOps.Finish
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Heartbeat = nodeOps.Heartbeat
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type HeartbeatResult = nodeOps.HeartbeatResult
-
-/**
- * One run of a node: its id and the token its registration wrote.
- * @since 0.1.0
- * @category models
- */
-export type Incarnation = nodeOps.Incarnation
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Rescued = rescueOps.Rescued
-
-/**
- * A claimed task: id, key, queue, stored args, the attempt number it is on and its claim token.
- * @since 0.1.0
- * @category models
- */
-export const ClaimedTask = taskRow.ClaimedTask
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type ClaimedTask = taskRow.ClaimedTask
 
 /**
  * A whole task row: status, attempt, due time, claim, last error and timestamps.
@@ -127,12 +56,10 @@ export const latestVersion = migrateOps.latestVersion
 export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, {
   /** The database schema this store works in. */
   readonly schema: string
-  /** The NOTIFY channel that enqueues signal on. */
-  readonly channel: string
   /** Applies pending migrations (safe under concurrent starts); fails on a schema newer than this code. */
   readonly migrate: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
-  /** Inserts tasks (and wakes workers) on the current transaction if any; returns ids in input order. */
-  readonly insertMany: (tasks: ReadonlyArray<NewTask>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError | QueueFull>
+  /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
+  readonly verifyVersion: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
   /** Creates a queue's definition or replaces it whole. */
   readonly defineQueue: (queue: QueueDefinition) => Effect.Effect<void, TaskStoreError>
   /** Every defined queue, by name. */
@@ -141,60 +68,11 @@ export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, 
   readonly pauseWaiting: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /** Makes `paused` tasks runnable and wakes workers; returns the ids resumed (others were not paused). */
   readonly resumePaused: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
-  /** Whether some queue has a concurrency limit, and whether one spans all nodes (for `ClaimRequest.limits`). */
-  readonly readQueueLimits: Effect.Effect<QueueLimits, TaskStoreError>
-  /** Claims up to `limit` due tasks with the given keys, skipping rows other claimers hold. */
-  readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<ClaimedTask>, TaskStoreError>
-  /** Runs an effect in one transaction on this store's database (a savepoint inside an open one). */
-  readonly withTransaction: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | TaskStoreError, R>
-  /** How long until the next delayed task with one of these keys is due; None when there is none. */
-  readonly nextDue: (keys: ReadonlyArray<string>) => Effect.Effect<Option.Option<Duration.Duration>, TaskStoreError>
-  /** Ends claimed attempts still held under their tokens; returns the ids applied (others were stale). */
-  readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
-  /**
-   * Hands back the tasks a stopping node still holds, except claims whose handlers still run, if
-   * the node's row is still this incarnation's; returns their ids.
-   */
-  readonly releaseClaimedBy: (
-    node: Incarnation,
-    stillRunning: ReadonlyArray<string>
-  ) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
-  /** Marks this incarnation alive and renews the leases of the given claims that are due (never waiting on a locked row); says which it still holds (others were lost). */
-  readonly heartbeat: (beat: Heartbeat) => Effect.Effect<HeartbeatResult, TaskStoreError>
-  /** Registers a starting node and returns its new incarnation; None when a live node (heartbeat within `nodeTimeout`) has that id. */
-  readonly register: (node: {
-    readonly nodeId: string
-    readonly host: string
-    readonly pid: number
-    readonly nodeTimeout: Duration.Duration
-  }) => Effect.Effect<Option.Option<Incarnation>, TaskStoreError>
-  /** Removes a stopping node from the registry and drops the leases it holds, if its row is still this incarnation's. */
-  readonly deregister: (node: Incarnation) => Effect.Effect<void, TaskStoreError>
-  /** Takes or renews a named lease if free, expired or already held by this incarnation; true when it holds it. */
-  readonly acquireLease: (name: string, holder: Incarnation, duration: Duration.Duration) => Effect.Effect<boolean, TaskStoreError>
-  /** Forgets nodes whose last heartbeat is older than `olderThan`; returns how many. */
-  readonly deleteSilentNodes: (olderThan: Duration.Duration) => Effect.Effect<number, TaskStoreError>
-  /** Takes back one bounded batch of running tasks whose lease or deadline passed (attempt counted, poison failed). */
-  readonly rescueExpired: (request: rescueOps.RescueRequest) => Effect.Effect<ReadonlyArray<Rescued>, TaskStoreError>
-  /** Releases or deletes, in one bounded batch, children whose parent attempt ended without settling them. */
-  readonly settleOrphanChildren: (limit: number) => Effect.Effect<{ readonly released: number; readonly dropped: number }, TaskStoreError>
-  /** Frees, in one bounded batch, children still waiting for a sibling that has ended or is gone; returns how many. */
-  readonly unblockStaleWaits: (limit: number) => Effect.Effect<number, TaskStoreError>
-  /** Tasks waiting or running abnormally long, oldest first, at most `limit`. */
-  readonly findStuck: (request: checkOps.StuckRequest) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
-  /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
-  readonly verifyVersion: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
   /** The rows with the given ids, in id order. */
   readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** The newest `limit` rows, newest first. */
   readonly listRecent: (limit: number) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
 }>() {}
-
-const decodeRows = <A, I>(schema: Schema.Schema<A, I>, operation: string) => {
-  const decode = Schema.decodeUnknown(Schema.Array(schema))
-  return (rows: unknown): Effect.Effect<ReadonlyArray<A>, TaskStoreError> =>
-    Effect.mapError(decode(rows), (cause) => new TaskStoreError({ operation, cause }))
-}
 
 /**
  * Builds the PostgreSQL store over the `SqlClient` in context, for the given schema (default: the
@@ -202,56 +80,11 @@ const decodeRows = <A, I>(schema: Schema.Schema<A, I>, operation: string) => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: { readonly schema?: string | undefined } = {}): Effect.Effect<
+export const make: (options?: { readonly schema?: string | undefined }) => Effect.Effect<
   TaskStore["Type"],
   InvalidTaskOptions,
   SqlClient.SqlClient
-> =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const schema = yield* tablesOps.validateSchemaName(options.schema ?? (yield* DatabaseSchema))
-    const tables = tablesOps.tables(schema)
-    const withSql = Effect.provideService(SqlClient.SqlClient, sql)
-    const decodeTaskRows = decodeRows(taskRow.TaskRow, "query")
-    return {
-      schema,
-      channel: tables.channel,
-      migrate: withSql(migrateOps.migrate(tables)),
-      insertMany: (tasks) => insertOps.insertMany(tables, tasks).pipe(withSql, TaskStoreError.refail("insert")),
-      readQueueLimits: claimOps.readQueueLimits(tables).pipe(withSql, TaskStoreError.refail("queue limits")),
-      claim: (request) =>
-        claimOps.claimDecoded(tables, request).pipe(withSql, TaskStoreError.refail("claim")),
-      defineQueue: (queue) => queueOps.defineQueue(tables, queue).pipe(withSql, TaskStoreError.refail("define queue")),
-      listQueues: queueOps.listQueues(tables).pipe(withSql, TaskStoreError.refail("list queues")),
-      pauseWaiting: (ids) => pauseOps.pauseWaiting(tables, ids).pipe(withSql, TaskStoreError.refail("pause")),
-      resumePaused: (ids) => pauseOps.resumePaused(tables, ids).pipe(withSql, TaskStoreError.refail("resume")),
-      withTransaction: (self) => sql.withTransaction(self).pipe(TaskStoreError.refail("transaction")),
-      nextDue: (keys) => claimOps.nextDue(tables, keys).pipe(withSql, TaskStoreError.refail("next due")),
-      finishIfClaimed: (finishes) =>
-        finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),
-      releaseClaimedBy: (node, stillRunning) =>
-        finishOps.releaseClaimedBy(tables, node, stillRunning).pipe(withSql, TaskStoreError.refail("release")),
-      verifyVersion: withSql(migrateOps.verifyVersion(tables)),
-      heartbeat: (beat) => nodeOps.heartbeat(tables, beat).pipe(withSql, TaskStoreError.refail("heartbeat")),
-      register: (node) => nodeOps.register(tables, node).pipe(withSql, TaskStoreError.refail("register")),
-      deregister: (node) => nodeOps.deregister(tables, node).pipe(withSql, TaskStoreError.refail("deregister")),
-      acquireLease: (name, holder, duration) =>
-        nodeOps.acquireLease(tables, name, holder, duration).pipe(withSql, TaskStoreError.refail("lease")),
-      deleteSilentNodes: (olderThan) =>
-        nodeOps.deleteSilentNodes(tables, olderThan).pipe(withSql, TaskStoreError.refail("forget nodes")),
-      rescueExpired: (request) => rescueOps.rescueExpired(tables, request).pipe(withSql, TaskStoreError.refail("rescue")),
-      settleOrphanChildren: (limit) =>
-        finishOps.settleOrphanChildren(tables, limit).pipe(withSql, TaskStoreError.refail("settle children")),
-      unblockStaleWaits: (limit) =>
-        waitOps.unblockStaleWaits(tables, limit).pipe(withSql, TaskStoreError.refail("unblock waits")),
-      findStuck: (request) =>
-        checkOps.findStuck(tables, request).pipe(withSql, TaskStoreError.refail("check"), Effect.flatMap(decodeTaskRows)),
-      getMany: (ids) =>
-        queryOps.getMany(tables, ids).pipe(withSql, TaskStoreError.refail("query"), Effect.flatMap(decodeTaskRows)),
-      listRecent: (limit) =>
-        queryOps.listRecent(tables, limit).pipe(withSql, TaskStoreError.refail("query"), Effect.flatMap(decodeTaskRows))
-    }
-  })
+> = makeStore
 
 /**
  * The PostgreSQL store as a Layer.

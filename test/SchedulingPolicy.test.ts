@@ -1,8 +1,9 @@
 import { expect, layer } from "@effect/vitest"
 import { Effect, Ref, Schema } from "effect"
-import { SchedulingPolicy, Task, TaskAdmin, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
+import { SchedulingPolicy, Task, TaskAdmin, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
 import { asAdmin, claimRequest, migratedSchema, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import type { Store } from "../src/internal/store/store.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ group: Schema.String }) })
 
@@ -33,7 +34,7 @@ const runOrder = (
   })
 
 /** One claim as a node would make it, with no executor behind it; returns the claimed tasks' groups. */
-const claimGroups = (store: TaskStore.TaskStore["Type"], policy: SchedulingPolicy.SchedulingPolicy, limit: number) =>
+const claimGroups = (store: Store, policy: SchedulingPolicy.SchedulingPolicy, limit: number) =>
   Effect.map(
     Effect.flatMap(
       store.claim(claimRequest("claimer", [Job.key], limit, policy)),

@@ -7,6 +7,7 @@ import { databaseUrl, freshSchema, inSchema, pgClient, PgTest } from "./support/
 import { Sleepy } from "./support/sleepy.js"
 import { waitFor } from "./support/waitFor.js"
 import { claimRequest, migratedSchema, sleepyTaskInAProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import type { Store } from "../src/internal/store/store.js"
 
 const Job = Task.make("job", { args: Schema.Struct({}), retry: { times: 10 } })
 
@@ -18,7 +19,7 @@ const expireLease = (schema: string, id: string) =>
     sql`UPDATE ${sql(`${schema}.tasks`)} SET lease_expires_at = now() - interval '1 second' WHERE id = ${id}::bigint`)
 
 /** Claims one Job as `nodeId` would, with no executor behind it (a node about to die or hang). */
-const claimOne = (store: TaskStore.TaskStore["Type"], nodeId: string, leaseDuration: Duration.Duration) =>
+const claimOne = (store: Store, nodeId: string, leaseDuration: Duration.Duration) =>
   store.claim({ ...claimRequest(nodeId, [Job.key], 1), deadlineGrace: Duration.seconds(10), leaseDuration })
 
 layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {

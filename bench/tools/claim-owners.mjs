@@ -1,6 +1,6 @@
 // What one claim costs when many (queue, owner) groups wait, under the fair policy and under
 // strict priority: OWNERS groups of PER_OWNER runnable tasks each, then CLAIMS claims of LIMIT
-// tasks through the library's own claim (TaskStore.claim, as a worker makes it), each timed from
+// tasks through the library's own claim (the internal store's claim, as a worker makes it), each timed from
 // the client. Measures the build in dist/, so build first:
 //
 //   npm run build
@@ -10,7 +10,9 @@
 // dropped and recreated.
 import { PgClient } from "@effect/sql-pg";
 import { Duration, Effect, ManagedRuntime, Redacted } from "effect";
-import { SchedulingPolicy, TaskStore } from "effect-tasks";
+import { SchedulingPolicy } from "effect-tasks";
+// The worker's claim is internal to the library: taken from the build directly.
+import { makeStore } from "../../dist/internal/store/store.js";
 import pg from "pg";
 import { connectionString, loadConfig, nowMs, recreateDatabase } from "../lib/common.mjs";
 
@@ -25,7 +27,7 @@ async function measure(policyName, policy) {
   await recreateDatabase(pgc, DB);
   const runtime = ManagedRuntime.make(PgClient.layer({ url: Redacted.make(conn), maxConnections: 2 }));
   try {
-    const store = await runtime.runPromise(TaskStore.make());
+    const store = await runtime.runPromise(makeStore());
     await runtime.runPromise(store.migrate);
     const admin = new pg.Client({ connectionString: conn });
     await admin.connect();

@@ -3,6 +3,8 @@ import { spawn } from "node:child_process"
 import { Context, Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
 import { SchedulingPolicy, TaskManager, type TaskRegistry, Tasks, TaskStatus, TaskStore } from "../../src/index.js"
 import { freshSchema } from "./database.js"
+import type { ClaimRequest } from "../../src/internal/store/claim.js"
+import { makeStore, type Store } from "../../src/internal/store/store.js"
 import { Sleepy } from "./sleepy.js"
 import { waitFor } from "./waitFor.js"
 
@@ -24,11 +26,11 @@ export const startWorker = <E, R>(
   })
 
 /** The store of a schema, to read rows the way the library does. */
-export const storeOf = (schema: string) => TaskStore.make({ schema }).pipe(Effect.orDie)
+export const storeOf = (schema: string) => makeStore({ schema }).pipe(Effect.orDie)
 
 /** A fresh schema with the tables migrated, and its store: where most tests without a worker start. */
 export const migratedSchema: Effect.Effect<
-  { readonly schema: string; readonly store: TaskStore.TaskStore["Type"] },
+  { readonly schema: string; readonly store: Store },
   never,
   Scope.Scope | SqlClient.SqlClient
 > = Effect.gen(function*() {
@@ -47,7 +49,7 @@ export const claimRequest = (
   keys: ReadonlyArray<string>,
   limit: number,
   policy: SchedulingPolicy.SchedulingPolicy = SchedulingPolicy.defaults
-): TaskStore.ClaimRequest => ({
+): ClaimRequest => ({
   keys,
   timeouts: keys.map(() => Duration.minutes(1)),
   deadlineGrace: Duration.seconds(1),

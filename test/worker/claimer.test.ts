@@ -10,9 +10,10 @@ import { makeHandlerPace } from "../../src/internal/worker/pace.js"
 import { makePhases } from "../../src/internal/worker/running.js"
 import { makeClaimSlots } from "../../src/internal/worker/slots.js"
 import { makeHealthBoard } from "../../src/internal/worker/supervisor.js"
-import { SchedulingPolicy, Task, TaskRegistry, Tasks, type TaskStore } from "../../src/index.js"
+import { SchedulingPolicy, Task, TaskRegistry, Tasks } from "../../src/index.js"
 import { inSchema, PgTest } from "../support/database.js"
 import { migratedSchema } from "../support/worker.js"
+import type { ClaimedTask } from "../../src/internal/store/taskRow.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ n: Schema.Number }) })
 const Other = Task.make("other", { args: Schema.Struct({ n: Schema.Number }) })
@@ -27,7 +28,7 @@ const setup = (jobs: number, slots: number) =>
     yield* registry.register(Job, () => Effect.void)
     const node = yield* store.register({ nodeId: "claimer-test", host: "test", pid: 1, nodeTimeout: Duration.seconds(10) })
     const registration = yield* Ref.make(node)
-    const executed = yield* Ref.make<ReadonlyArray<TaskStore.ClaimedTask>>([])
+    const executed = yield* Ref.make<ReadonlyArray<ClaimedTask>>([])
     const claimSlots = yield* makeClaimSlots(slots)
     const running = yield* FiberMap.make<string, void, never>()
     const claimer = yield* makeClaimer({

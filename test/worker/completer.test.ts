@@ -2,9 +2,12 @@ import { expect, layer } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, Ref, Schema, TestClock, TestContext } from "effect"
 import { makeCompleter } from "../../src/internal/worker/completer.js"
 import * as TaskStatus from "../../src/TaskStatus.js"
-import { Task, Tasks, TaskError, type TaskStore } from "../../src/index.js"
+import { Task, Tasks, TaskError } from "../../src/index.js"
 import { inSchema, PgTest } from "../support/database.js"
 import { claimRequest, migratedSchema } from "../support/worker.js"
+import type { Finish } from "../../src/internal/store/finish.js"
+import type { Store } from "../../src/internal/store/store.js"
+import type { ClaimedTask } from "../../src/internal/store/taskRow.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ n: Schema.Number }) })
 
@@ -15,12 +18,12 @@ const claimed = (count: number) =>
     yield* Tasks.runMany(Job, Array.from({ length: count }, (_, n) => ({ n }))).pipe(inSchema(schema))
     const claims = yield* store.claim(claimRequest("completer-test", [Job.key], count))
     const statements = yield* Ref.make<ReadonlyArray<number>>([])
-    const counting: TaskStore.TaskStore["Type"] = {
+    const counting: Store = {
       ...store,
       finishIfClaimed: (finishes) =>
         Effect.zipRight(Ref.update(statements, (all) => [...all, finishes.length]), store.finishIfClaimed(finishes))
     }
-    const succeeded = (claim: TaskStore.ClaimedTask): TaskStore.Finish => ({
+    const succeeded = (claim: ClaimedTask): Finish => ({
       id: claim.id,
       claimToken: claim.claimToken,
       status: TaskStatus.succeeded,
@@ -68,7 +71,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
       const { claims, store, succeeded } = yield* claimed(3)
       const failOnce = yield* Ref.make(true)
       const gate = yield* Deferred.make<void>()
-      const flaky: TaskStore.TaskStore["Type"] = {
+      const flaky: Store = {
         ...store,
         finishIfClaimed: (finishes) =>
           Effect.flatMap(Ref.getAndSet(failOnce, false), (fails) =>

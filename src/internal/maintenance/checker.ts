@@ -1,10 +1,11 @@
 import { type Duration, Effect, Metric } from "effect"
-import type { TaskRow, TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
+import type { TaskRow } from "../store/taskRow.js"
 import * as metrics from "../worker/metrics.js"
 import type { Leadership } from "./leadership.js"
 
 export interface CheckerOptions {
-  readonly store: TaskStore["Type"]
+  readonly store: Store
   readonly leadership: Leadership
   readonly initializedTimeout: Duration.Duration
   readonly runningTimeout: Duration.Duration

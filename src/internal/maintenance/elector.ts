@@ -1,11 +1,12 @@
 import { Duration, Effect, Option, type Ref } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { Incarnation, TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
+import type { Incarnation } from "../store/nodes.js"
 import { monotonicMillis } from "../monotonic.js"
 import type { Leadership } from "./leadership.js"
 
 export interface ElectorOptions {
-  readonly store: TaskStore["Type"]
+  readonly store: Store
   /** This process's incarnation of the node; None while another live process holds the id. */
   readonly registration: Ref.Ref<Option.Option<Incarnation>>
   /** Where the outcome goes: the rescuer, checker, reaper and child settler act only while it says so. */

@@ -1,12 +1,12 @@
 import { Duration, Effect } from "effect"
-import type { TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
 import type { Leadership } from "./leadership.js"
 
 /** Nodes silent this long are removed from the registry (their tasks were rescued long before). */
 export const silentNodeRetention = Duration.hours(1)
 
 export interface NodeReaperOptions {
-  readonly store: TaskStore["Type"]
+  readonly store: Store
   readonly leadership: Leadership
   readonly retention: Duration.Duration
 }

@@ -1,11 +1,11 @@
 import { Effect, Metric } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
 import * as metrics from "../worker/metrics.js"
 import type { Leadership } from "./leadership.js"
 
 export interface RescuerOptions {
-  readonly store: TaskStore["Type"]
+  readonly store: Store
   readonly leadership: Leadership
   readonly maxWorkerLosses: number
   readonly batchSize: number

@@ -1,10 +1,10 @@
 import { Effect } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
 import type { Leadership } from "./leadership.js"
 
 export interface ChildSettlerOptions {
-  readonly store: TaskStore["Type"]
+  readonly store: Store
   readonly leadership: Leadership
   readonly batchSize: number
 }

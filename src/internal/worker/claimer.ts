@@ -2,7 +2,8 @@ import { Duration, Effect, FiberMap, Metric, Option, Queue, Random, Ref } from "
 import type { SchedulingPolicy } from "../../SchedulingPolicy.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { Incarnation, TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
+import type { Incarnation } from "../store/nodes.js"
 import type { QueueLimits } from "../store/claim.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import * as metrics from "./metrics.js"
@@ -12,7 +13,7 @@ import type { ClaimSlots } from "./slots.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
 
 export interface ClaimerOptions {
-  readonly store: TaskStore["Type"]
+  readonly store: Store
   readonly registry: TaskRegistry["Type"]
   /** Attempts held at once, running or claimed ahead (`poolSize + claimAhead`): one per claimed task, given back by its executor. */
   readonly claimSlots: ClaimSlots

@@ -1,6 +1,7 @@
 import { Deferred, Duration, Effect, Exit, Queue, type Scope } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { Finish, TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
+import type { Finish } from "../store/finish.js"
 
 /** Records the ends of attempts. */
 export interface Completer {
@@ -9,7 +10,7 @@ export interface Completer {
 }
 
 export interface CompleterOptions {
-  readonly store: TaskStore["Type"]
+  readonly store: Store
   /** Most ends written by one statement. */
   readonly maxBatch: number
   /**

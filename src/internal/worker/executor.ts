@@ -1,6 +1,7 @@
 import { Cause, Data, Duration, Effect, Exit, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
 import * as Task from "../../Task.js"
-import type { Finish, TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
+import type { Finish } from "../store/finish.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import { TaskNotFound, type TaskStoreError, TaskTimeout, UndecodableTask } from "../../TaskError.js"
 import type { ClaimedTask } from "../store/taskRow.js"
@@ -14,7 +15,7 @@ import type { ClaimSlots } from "./slots.js"
 
 export interface ExecutorOptions {
   /** The application's store: a transactional handler's transaction and its success. */
-  readonly store: TaskStore["Type"]
+  readonly store: Store
   /** Writes the end of every other attempt (shared statements, see `completer.ts`). */
   readonly complete: (finish: Finish) => Effect.Effect<boolean, TaskStoreError>
   readonly registry: TaskRegistry["Type"]

@@ -1,13 +1,14 @@
 import { Data, Duration, Effect, Metric, Option, Ref } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { Incarnation, TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
+import type { Incarnation } from "../store/nodes.js"
 import type { Leadership } from "../maintenance/leadership.js"
 import { monotonicMillis, paced } from "../monotonic.js"
 import * as metrics from "./metrics.js"
 import { type Phases, type Running, stopAttempts, tokensOf } from "./running.js"
 
 export interface HeartbeatOptions {
-  readonly store: TaskStore["Type"]
+  readonly store: Store
   readonly nodeId: string
   readonly host: string
   readonly pid: number

@@ -1,10 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, ExecutionStrategy, FiberMap, FiberSet, Option, Queue, Ref, Schedule, Scope } from "effect"
+import { Duration, Effect, ExecutionStrategy, FiberMap, FiberSet, Queue, Ref, Schedule, Scope } from "effect"
 import type { IncompatibleSchema, InvalidTaskOptions, NodeIdInUse, TaskStoreError } from "../../TaskError.js"
 import type { TaskManager } from "../../TaskManager.js"
 import * as TaskRegistry from "../../TaskRegistry.js"
-import * as TaskStore from "../../TaskStore.js"
+import { makeStore } from "../store/store.js"
 import { makeChecker } from "../maintenance/checker.js"
 import { makeLeadership } from "../maintenance/leadership.js"
 import { makeNodeReaper, silentNodeRetention } from "../maintenance/reaper.js"
@@ -60,15 +60,8 @@ export const startManager = (
     const own = yield* makeManagerClient(yield* PgClient.PgClient)
     // A transactional handler's transaction and success go through the application's client;
     // everything else the manager writes, attempts' ends included, through its own connections.
-    // The store in context when it serves this schema (TaskManager.layer provides one), else one of its own.
-    const store = yield* Effect.flatMap(
-      Effect.serviceOption(TaskStore.TaskStore),
-      (found) =>
-        Option.isSome(found) && found.value.schema === resolved.schema
-          ? Effect.succeed(found.value)
-          : TaskStore.make({ schema: resolved.schema })
-    )
-    const control = yield* TaskStore.make({ schema: resolved.schema }).pipe(Effect.provideService(SqlClient.SqlClient, own))
+    const store = yield* makeStore({ schema: resolved.schema })
+    const control = yield* makeStore({ schema: resolved.schema }).pipe(Effect.provideService(SqlClient.SqlClient, own))
     const { host, nodeId, registration } = yield* registerNode(control, resolved)
 
     const handlerSlots = yield* Effect.makeSemaphore(resolved.poolSize)

@@ -1,7 +1,8 @@
 import { Effect, Option, Random, Ref } from "effect"
 import * as os from "node:os"
 import { NodeIdInUse } from "../../TaskError.js"
-import type { Incarnation, TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
+import type { Incarnation } from "../store/nodes.js"
 import type { ResolvedOptions } from "./options.js"
 
 const generatedNodeId = Effect.map(
@@ -21,7 +22,7 @@ export interface Node {
  * registers this process under its node id as a new incarnation; a name a live node holds is
  * `NodeIdInUse`.
  */
-export const registerNode = (store: TaskStore["Type"], options: ResolvedOptions) =>
+export const registerNode = (store: Store, options: ResolvedOptions) =>
   Effect.gen(function*() {
     yield* options.migrate ? store.migrate : store.verifyVersion
     const nodeId = Option.isSome(options.nodeId) ? options.nodeId.value : yield* generatedNodeId

@@ -2,7 +2,7 @@ import { Config, Duration, Effect, Option, Schema } from "effect"
 import { BoundedText, decodeWith, Delay, Flag, IntegerIn, PositiveDuration, PositiveInteger } from "../validation.js"
 import { defaultSchema, validateSchemaName } from "../store/tables.js"
 import { InvalidTaskOptions } from "../../TaskError.js"
-import type { TaskRow } from "../../TaskStore.js"
+import type { TaskRow } from "../store/taskRow.js"
 import * as SchedulingPolicy from "../../SchedulingPolicy.js"
 
 /**

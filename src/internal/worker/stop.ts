@@ -1,6 +1,7 @@
 import { Duration, Effect, Exit, FiberMap, Option, Ref, Scope } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { Incarnation, TaskStore } from "../../TaskStore.js"
+import type { Store } from "../store/store.js"
+import type { Incarnation } from "../store/nodes.js"
 import { type Phases, type Running, stopAttempts, tokensOf } from "./running.js"
 
 /** How long a stop waits for interrupted handlers to write their hand-back, and for each of its own writes. */
@@ -8,7 +9,7 @@ export const handBackTimeout = Duration.seconds(5)
 
 export interface StopOptions {
   readonly nodeId: string
-  readonly store: TaskStore["Type"]
+  readonly store: Store
   /** Closed first: the claimer, the listener, retry wake-ups. */
   readonly claimScope: Scope.CloseableScope
   /** Closed once no attempt runs: the heartbeat and maintenance. */

@@ -1,0 +1,156 @@
+import { SqlClient } from "@effect/sql"
+import { type Duration, Effect, type Option, Schema } from "effect"
+import { type IncompatibleSchema, type InvalidTaskOptions, type QueueFull, TaskStoreError } from "../../TaskError.js"
+import * as checkOps from "./check.js"
+import * as claimOps from "./claim.js"
+import type { ClaimRequest, QueueLimits } from "./claim.js"
+import * as finishOps from "./finish.js"
+import type { Finish } from "./finish.js"
+import * as insertOps from "./insert.js"
+import type { NewTask } from "./insert.js"
+import * as migrateOps from "./migrate.js"
+import * as nodeOps from "./nodes.js"
+import type { Heartbeat, HeartbeatResult, Incarnation } from "./nodes.js"
+import * as pauseOps from "./pause.js"
+import * as queryOps from "./query.js"
+import * as queueOps from "./queues.js"
+import type { QueueDefinition } from "./queues.js"
+import * as rescueOps from "./rescue.js"
+import type { Rescued } from "./rescue.js"
+import * as tablesOps from "./tables.js"
+import * as taskRow from "./taskRow.js"
+import type { ClaimedTask, TaskRow } from "./taskRow.js"
+import * as waitOps from "./waits.js"
+
+/**
+ * Every operation of the PostgreSQL store: the public `TaskStore` (schema, migrations, queues,
+ * pause and resume, reads) and the worker's private protocol (claims, ends of attempts,
+ * heartbeats, leases, rescue, checks). Operations speak in encoded values and decoded rows, and
+ * each name says the guard it enforces.
+ */
+export interface Store {
+  /** The database schema this store works in. */
+  readonly schema: string
+  /** The NOTIFY channel that enqueues signal on. */
+  readonly channel: string
+  /** Applies pending migrations (safe under concurrent starts); fails on a schema newer than this code. */
+  readonly migrate: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
+  /** Inserts tasks (and wakes workers) on the current transaction if any; returns ids in input order. */
+  readonly insertMany: (tasks: ReadonlyArray<NewTask>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError | QueueFull>
+  /** Creates a queue's definition or replaces it whole. */
+  readonly defineQueue: (queue: QueueDefinition) => Effect.Effect<void, TaskStoreError>
+  /** Every defined queue, by name. */
+  readonly listQueues: Effect.Effect<ReadonlyArray<QueueDefinition>, TaskStoreError>
+  /** Pauses tasks that wait (`initialized`); returns the ids paused (others were not waiting). */
+  readonly pauseWaiting: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Makes `paused` tasks runnable and wakes workers; returns the ids resumed (others were not paused). */
+  readonly resumePaused: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Whether some queue has a concurrency limit, and whether one spans all nodes (for `ClaimRequest.limits`). */
+  readonly readQueueLimits: Effect.Effect<QueueLimits, TaskStoreError>
+  /** Claims up to `limit` due tasks with the given keys, skipping rows other claimers hold. */
+  readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<ClaimedTask>, TaskStoreError>
+  /** Runs an effect in one transaction on this store's database (a savepoint inside an open one). */
+  readonly withTransaction: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | TaskStoreError, R>
+  /** How long until the next delayed task with one of these keys is due; None when there is none. */
+  readonly nextDue: (keys: ReadonlyArray<string>) => Effect.Effect<Option.Option<Duration.Duration>, TaskStoreError>
+  /** Ends claimed attempts still held under their tokens; returns the ids applied (others were stale). */
+  readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /**
+   * Hands back the tasks a stopping node still holds, except claims whose handlers still run, if
+   * the node's row is still this incarnation's; returns their ids.
+   */
+  readonly releaseClaimedBy: (
+    node: Incarnation,
+    stillRunning: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Marks this incarnation alive and renews the leases of the given claims that are due (never waiting on a locked row); says which it still holds (others were lost). */
+  readonly heartbeat: (beat: Heartbeat) => Effect.Effect<HeartbeatResult, TaskStoreError>
+  /** Registers a starting node and returns its new incarnation; None when a live node (heartbeat within `nodeTimeout`) has that id. */
+  readonly register: (node: {
+    readonly nodeId: string
+    readonly host: string
+    readonly pid: number
+    readonly nodeTimeout: Duration.Duration
+  }) => Effect.Effect<Option.Option<Incarnation>, TaskStoreError>
+  /** Removes a stopping node from the registry and drops the leases it holds, if its row is still this incarnation's. */
+  readonly deregister: (node: Incarnation) => Effect.Effect<void, TaskStoreError>
+  /** Takes or renews a named lease if free, expired or already held by this incarnation; true when it holds it. */
+  readonly acquireLease: (name: string, holder: Incarnation, duration: Duration.Duration) => Effect.Effect<boolean, TaskStoreError>
+  /** Forgets nodes whose last heartbeat is older than `olderThan`; returns how many. */
+  readonly deleteSilentNodes: (olderThan: Duration.Duration) => Effect.Effect<number, TaskStoreError>
+  /** Takes back one bounded batch of running tasks whose lease or deadline passed (attempt counted, poison failed). */
+  readonly rescueExpired: (request: rescueOps.RescueRequest) => Effect.Effect<ReadonlyArray<Rescued>, TaskStoreError>
+  /** Releases or deletes, in one bounded batch, children whose parent attempt ended without settling them. */
+  readonly settleOrphanChildren: (limit: number) => Effect.Effect<{ readonly released: number; readonly dropped: number }, TaskStoreError>
+  /** Frees, in one bounded batch, children still waiting for a sibling that has ended or is gone; returns how many. */
+  readonly unblockStaleWaits: (limit: number) => Effect.Effect<number, TaskStoreError>
+  /** Tasks waiting or running abnormally long, oldest first, at most `limit`. */
+  readonly findStuck: (request: checkOps.StuckRequest) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
+  /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
+  readonly verifyVersion: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
+  /** The rows with the given ids, in id order. */
+  readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
+  /** The newest `limit` rows, newest first. */
+  readonly listRecent: (limit: number) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
+}
+
+const decodeRows = <A, I>(schema: Schema.Schema<A, I>, operation: string) => {
+  const decode = Schema.decodeUnknown(Schema.Array(schema))
+  return (rows: unknown): Effect.Effect<ReadonlyArray<A>, TaskStoreError> =>
+    Effect.mapError(decode(rows), (cause) => new TaskStoreError({ operation, cause }))
+}
+
+/**
+ * The PostgreSQL store over the `SqlClient` in context, for the given schema (default: the
+ * `DatabaseSchema` in context).
+ */
+export const makeStore = (options: { readonly schema?: string | undefined } = {}): Effect.Effect<
+  Store,
+  InvalidTaskOptions,
+  SqlClient.SqlClient
+> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const schema = yield* tablesOps.validateSchemaName(options.schema ?? (yield* tablesOps.DatabaseSchema))
+    const tables = tablesOps.tables(schema)
+    const withSql = Effect.provideService(SqlClient.SqlClient, sql)
+    const decodeTaskRows = decodeRows(taskRow.TaskRow, "query")
+    return {
+      schema,
+      channel: tables.channel,
+      migrate: withSql(migrateOps.migrate(tables)),
+      insertMany: (tasks) => insertOps.insertMany(tables, tasks).pipe(withSql, TaskStoreError.refail("insert")),
+      readQueueLimits: claimOps.readQueueLimits(tables).pipe(withSql, TaskStoreError.refail("queue limits")),
+      claim: (request) =>
+        claimOps.claimDecoded(tables, request).pipe(withSql, TaskStoreError.refail("claim")),
+      defineQueue: (queue) => queueOps.defineQueue(tables, queue).pipe(withSql, TaskStoreError.refail("define queue")),
+      listQueues: queueOps.listQueues(tables).pipe(withSql, TaskStoreError.refail("list queues")),
+      pauseWaiting: (ids) => pauseOps.pauseWaiting(tables, ids).pipe(withSql, TaskStoreError.refail("pause")),
+      resumePaused: (ids) => pauseOps.resumePaused(tables, ids).pipe(withSql, TaskStoreError.refail("resume")),
+      withTransaction: (self) => sql.withTransaction(self).pipe(TaskStoreError.refail("transaction")),
+      nextDue: (keys) => claimOps.nextDue(tables, keys).pipe(withSql, TaskStoreError.refail("next due")),
+      finishIfClaimed: (finishes) =>
+        finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),
+      releaseClaimedBy: (node, stillRunning) =>
+        finishOps.releaseClaimedBy(tables, node, stillRunning).pipe(withSql, TaskStoreError.refail("release")),
+      verifyVersion: withSql(migrateOps.verifyVersion(tables)),
+      heartbeat: (beat) => nodeOps.heartbeat(tables, beat).pipe(withSql, TaskStoreError.refail("heartbeat")),
+      register: (node) => nodeOps.register(tables, node).pipe(withSql, TaskStoreError.refail("register")),
+      deregister: (node) => nodeOps.deregister(tables, node).pipe(withSql, TaskStoreError.refail("deregister")),
+      acquireLease: (name, holder, duration) =>
+        nodeOps.acquireLease(tables, name, holder, duration).pipe(withSql, TaskStoreError.refail("lease")),
+      deleteSilentNodes: (olderThan) =>
+        nodeOps.deleteSilentNodes(tables, olderThan).pipe(withSql, TaskStoreError.refail("forget nodes")),
+      rescueExpired: (request) => rescueOps.rescueExpired(tables, request).pipe(withSql, TaskStoreError.refail("rescue")),
+      settleOrphanChildren: (limit) =>
+        finishOps.settleOrphanChildren(tables, limit).pipe(withSql, TaskStoreError.refail("settle children")),
+      unblockStaleWaits: (limit) =>
+        waitOps.unblockStaleWaits(tables, limit).pipe(withSql, TaskStoreError.refail("unblock waits")),
+      findStuck: (request) =>
+        checkOps.findStuck(tables, request).pipe(withSql, TaskStoreError.refail("check"), Effect.flatMap(decodeTaskRows)),
+      getMany: (ids) =>
+        queryOps.getMany(tables, ids).pipe(withSql, TaskStoreError.refail("query"), Effect.flatMap(decodeTaskRows)),
+      listRecent: (limit) =>
+        queryOps.listRecent(tables, limit).pipe(withSql, TaskStoreError.refail("query"), Effect.flatMap(decodeTaskRows))
+    }
+  })
