@@ -1,44 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Deferred, Effect, Random, Redacted, Ref } from "effect"
-import { execFile, spawn } from "node:child_process"
+import { Effect, Random, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import { databaseUrl, pgClient, PgTest } from "./support/database.js"
+import { spawnTsx } from "./support/process.js"
 import { waitFor } from "./support/waitFor.js"
 
-/** Runs an example as its own process against a database of its own; returns its output. */
-const runExample = (file: string, url: string) =>
-  Effect.async<{ readonly code: number; readonly output: string }>((resume) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", file],
-      { timeout: 90_000, env: { ...process.env, DATABASE_URL: url } },
-      (error, stdout, stderr) =>
-        resume(Effect.succeed({
-          code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
-          output: stdout + stderr
-        }))
-    )
-  })
-
-/**
- * Starts an example that runs until it is signalled. `output` grows as it prints; `exit` completes
- * with its exit code. The process is killed when the scope closes, if it still runs.
- */
-const startExample = (file: string, url: string) =>
-  Effect.acquireRelease(
-    Effect.gen(function*() {
-      const output = yield* Ref.make("")
-      const exit = yield* Deferred.make<number | null>()
-      const child = spawn(process.execPath, ["--import", "tsx", file], { env: { ...process.env, DATABASE_URL: url } })
-      const append = (chunk: Buffer) => Effect.runSync(Ref.update(output, (text) => text + chunk.toString()))
-      child.stdout.on("data", append)
-      child.stderr.on("data", append)
-      child.on("exit", (code) => Effect.runSync(Deferred.succeed(exit, code)))
-      return { child, output, exit }
-    }),
-    ({ child }) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
-  )
+/** Starts an example as its own process against a database of its own, its output captured. */
+const startExample = (file: string, url: string) => spawnTsx(file, [], { env: { DATABASE_URL: url }, output: "capture" })
 
 /** A database of its own (the examples use the default schema), dropped when the scope closes; returns its URL. */
 const freshDatabase = Effect.gen(function*() {
@@ -84,7 +53,9 @@ layer(PgTest, { excludeTestServices: true })("examples", (it) => {
   it.scoped("the demo tells its whole story and stops cleanly", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase
-      const { code, output } = yield* runExample("examples/demo.ts", url)
+      const demo = yield* startExample("examples/demo.ts", url)
+      const code = yield* demo.exited.pipe(Effect.timeout("90 seconds"))
+      const output = yield* demo.output
       expect(output).toContain("order 2: out of stock, transaction rolled back")
       expect(output).toContain("charge-card   charged")
       expect(output).toContain("interrupted by its 500 ms timeout")
@@ -98,10 +69,10 @@ layer(PgTest, { excludeTestServices: true })("examples", (it) => {
     Effect.gen(function*() {
       const url = yield* freshDatabase
       const example = yield* startExample("examples/quickstart.ts", url)
-      yield* waitFor("the receipt", Ref.get(example.output), (text) => text.includes("receipt sent for order 1"), "60 seconds")
-      yield* Effect.sync(() => example.child.kill("SIGINT"))
-      const code = yield* Deferred.await(example.exit).pipe(Effect.timeout("30 seconds"))
-      const output = yield* Ref.get(example.output)
+      yield* waitFor("the receipt", example.output, (text) => text.includes("receipt sent for order 1"), "60 seconds")
+      yield* example.kill("SIGINT")
+      const code = yield* example.exited.pipe(Effect.timeout("30 seconds"))
+      const output = yield* example.output
       expect(output).toContain("order 1 placed with task 1")
       expect(code, output).toBe(0)
       const rows = yield* Effect.gen(function*() {

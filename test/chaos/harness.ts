@@ -6,12 +6,13 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Clock, Context, Duration, Effect, Layer, Random, Redacted, Schedule, type Scope } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { type RunningServer, startServer } from "../../src/internal/embedded/server.js"
 import { Tasks, TaskStatus, TaskStore } from "../../src/index.js"
+import { spawnTsx } from "../support/process.js"
 import { waitFor, WaitTimeout } from "../support/waitFor.js"
 import { ChaosJob } from "./chaosJob.js"
 
@@ -90,7 +91,7 @@ const waitInScenario = <A, E>(
   )
 
 /** Starts a worker process, its output going to the scenario's log directory; the scope kills it if it still runs. */
-export const startWorker = (
+export const startWorkerProcess = (
   schema: string,
   node: string,
   maxWorkerLosses?: number
@@ -101,30 +102,15 @@ export const startWorker = (
       Effect.sync(() => fs.openSync(path.join(logDirectory(schema), `${node}.log`), "a")),
       (fd) => Effect.sync(() => fs.closeSync(fd))
     )
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        spawn(process.execPath, [
-          "--import",
-          "tsx",
-          "test/chaos/chaosWorker.ts",
-          url,
-          schema,
-          node,
-          ...(maxWorkerLosses === undefined ? [] : [String(maxWorkerLosses)])
-        ], {
-          stdio: ["ignore", log, log]
-        })
-      ),
-      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+    const worker = yield* spawnTsx(
+      "test/chaos/chaosWorker.ts",
+      [url, schema, node, ...(maxWorkerLosses === undefined ? [] : [String(maxWorkerLosses)])],
+      { output: log }
     )
-    const exited = Effect.async<void>((resume) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-      child.once("exit", () => resume(Effect.void))
-    })
     return {
       node,
-      process: child,
-      kill: (signal) => Effect.zipRight(Effect.sync(() => child.kill(signal)), exited)
+      process: worker.child,
+      kill: (signal) => Effect.zipRight(worker.kill(signal), worker.exited)
     }
   })
 

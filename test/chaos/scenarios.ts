@@ -13,7 +13,7 @@ import {
   restartServer,
   type ScenarioResult,
   settle,
-  startWorker,
+  startWorkerProcess,
   terminateWorkerConnections,
   waitUntilBusy,
   waitUntilRegistered,
@@ -32,7 +32,7 @@ export interface Size {
 }
 
 const startWorkers = (schema: string, count: number, maxWorkerLosses?: number) =>
-  Effect.forEach(Array.from({ length: count }, (_, i) => `w${i + 1}`), (node) => startWorker(schema, node, maxWorkerLosses))
+  Effect.forEach(Array.from({ length: count }, (_, i) => `w${i + 1}`), (node) => startWorkerProcess(schema, node, maxWorkerLosses))
 
 const begin = (scenario: string, size: Size) =>
   Effect.gen(function*() {
@@ -129,7 +129,7 @@ export const repeatedKills = (input: Size) =>
       const current = yield* Ref.get(alive)
       const victim = current[yield* Random.nextIntBetween(0, current.length)]!
       yield* victim.kill("SIGKILL")
-      const replacement = yield* startWorker(schema, `r${++generation}`, size.maxWorkerLosses)
+      const replacement = yield* startWorkerProcess(schema, `r${++generation}`, size.maxWorkerLosses)
       yield* Ref.set(alive, [...current.filter((worker) => worker !== victim), replacement])
     }
     const result = yield* settle(`kill and restart workers every 2 s for ${size.faultSeconds} s`, schema, startedAt)
@@ -155,7 +155,7 @@ export const idleInTransaction = (size: Size) =>
         const { startedAt, workers } = yield* Effect.gen(function*() {
           const workers = yield* Effect.forEach(
             Array.from({ length: size.workers }, (_, i) => `${label}${i + 1}`),
-            (node) => startWorker(schema, node)
+            (node) => startWorkerProcess(schema, node)
           )
           const startedAt = yield* Clock.currentTimeMillis
           yield* enqueue(schema, size.tasks, size.millis)

@@ -1,10 +1,10 @@
 import { SqlClient } from "@effect/sql"
-import { spawn } from "node:child_process"
 import { Context, Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
 import { SchedulingPolicy, TaskManager, type TaskRegistry, Tasks, TaskStatus, TaskStore } from "../../src/index.js"
 import { freshSchema } from "./database.js"
 import type { ClaimRequest } from "../../src/internal/store/claim.js"
 import { makeStore, type Store } from "../../src/internal/store/store.js"
+import { spawnTsx } from "./process.js"
 import { Sleepy } from "./sleepy.js"
 import { waitFor } from "./waitFor.js"
 
@@ -98,17 +98,7 @@ export const waitForListener = (schema: string) =>
  * if it still runs. `exited` resolves with its exit code.
  */
 export const spawnProcess = (script: string, args: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() => spawn(process.execPath, ["--import", "tsx", `test/support/${script}`, ...args], { stdio: "ignore" })),
-      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
-    )
-    const exited = Effect.async<number | null>((resume) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.succeed(child.exitCode))
-      child.once("exit", (code) => resume(Effect.succeed(code)))
-    })
-    return { kill: (signal: NodeJS.Signals) => Effect.sync(() => child.kill(signal)), exited }
-  })
+  Effect.map(spawnTsx(`test/support/${script}`, args), ({ exited, kill }) => ({ kill, exited }))
 
 /**
  * Starts a worker script of `test/support/` (by default `workerProcess.ts`, a worker with a
