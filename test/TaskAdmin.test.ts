@@ -3,7 +3,7 @@ import { expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Layer, Option, Ref, Schema } from "effect"
 import { Task, TaskAdmin, TaskManager, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
-import { asAdmin, startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
+import { asAdmin, startWorker, storeOf, twoClaimRoundsLater, waitForListener, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ n: Schema.Number }) })
 
@@ -29,7 +29,7 @@ layer(PgTest, { excludeTestServices: true })("TaskAdmin", (it) => {
       const schema = yield* freshSchema
       const runs = yield* Ref.make<ReadonlyArray<number>>([])
       // A 30 s scan: every pickup here is a NOTIFY's (the enqueue of the second task, the resume).
-      yield* startWorker(Job.handler(({ n }) => Ref.update(runs, (all) => [...all, n])), {
+      const { manager } = yield* startWorker(Job.handler(({ n }) => Ref.update(runs, (all) => [...all, n])), {
         schema,
         scanInterval: "30 seconds"
       })
@@ -37,8 +37,8 @@ layer(PgTest, { excludeTestServices: true })("TaskAdmin", (it) => {
       const paused = yield* Tasks.run(Job, { n: 1 }, { paused: true }).pipe(inSchema(schema))
       const ready = yield* Tasks.run(Job, { n: 2 }).pipe(inSchema(schema))
       yield* waitForStatus(schema, [ready], [TaskStatus.succeeded])
-      // The claim that took the second task saw the paused one too; wait a little more for any other.
-      yield* Effect.sleep("300 millis")
+      // The claim that took the second task saw the paused one too, and so do two more.
+      yield* twoClaimRoundsLater(manager)
       const waiting = yield* TaskAdmin.get(paused).pipe(asAdmin(schema))
       expect(Option.map(waiting, (row) => [row.status, row.attempt])).toEqual(Option.some([TaskStatus.paused, 0]))
       expect(yield* Ref.get(runs)).toEqual([2])

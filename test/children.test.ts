@@ -4,7 +4,7 @@ import { Deferred, Effect, Fiber, Layer, Option, Ref, Schema } from "effect"
 import { Task, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
 import { waitFor } from "./support/waitFor.js"
-import { migratedSchema, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { migratedSchema, startWorker, storeOf, twoClaimRoundsLater, waitForLockWait, waitForStatus } from "./support/worker.js"
 
 const Parent = Task.make("parent", { args: Schema.Struct({ children: Schema.Array(Schema.String) }), retry: { times: 1 } })
 const Child = Task.make("child", { args: Schema.Struct({ name: Schema.String, spawn: Schema.Array(Schema.String) }) })
@@ -251,7 +251,7 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
       const ParentLive = Parent.handler(() =>
         Effect.zipRight(Tasks.run(Blocker, {}), Tasks.run(Child, { name: "after-blocker", spawn: [] }))
       )
-      yield* startWorker(Layer.merge(ParentLive, ChildLive), {
+      const { manager } = yield* startWorker(Layer.merge(ParentLive, ChildLive), {
         schema,
         scanInterval: "200 millis",
         checkInterval: "200 millis"
@@ -262,7 +262,9 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
         sql<{ id: string }>`SELECT id::text AS id FROM ${sql(`${schema}.tasks`)} WHERE key = 'blocker' AND held_by IS NULL`,
         (rows) => rows.length === 1
       )
-      yield* Effect.sleep("300 millis") // asserting an absence: the child waits for its sibling
+      // Asserting an absence: two claim rounds later the child still waits for its sibling, unclaimed.
+      yield* twoClaimRoundsLater(manager)
+      expect((yield* childRows(schema)).map((row) => [row.name, row.status])).toEqual([["after-blocker", "initialized"]])
       expect(yield* Ref.get(runs)).toEqual([])
       // Deleted by hand: nothing ends it, so only the check's safety net frees the child.
       yield* sql`DELETE FROM ${sql(`${schema}.tasks`)} WHERE id = ${blocker!.id}::bigint`
@@ -301,7 +303,7 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
         countsAsAttempt: true,
         keepsChildren: true
       }]))
-      yield* Effect.sleep("200 millis") // the finish is waiting on the row lock
+      yield* waitForLockWait(schema) // the finish is waiting on the row lock
       // A straggler C of the kept attempt commits, chained after X, which the finish cannot see.
       const [c] = yield* sql<{ id: string }>`
         INSERT INTO ${tasks} (key, args, max_attempts, parent_id, held_by, after_id, waiting_for)

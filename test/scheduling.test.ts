@@ -3,7 +3,7 @@ import { expect, layer } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Ref, Schema } from "effect"
 import { Task, TaskAdmin, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
-import { asAdmin, migratedSchema, startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
+import { asAdmin, migratedSchema, startWorker, storeOf, waitForListener, waitForLockWait, waitForStatus } from "./support/worker.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ n: Schema.Number }) })
 
@@ -90,7 +90,7 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
       const a = yield* Effect.fork(otherSql.withTransaction(racer).pipe(inSchema(schema), Effect.provide(other)))
       const aId = yield* Deferred.await(inserted)
       const b = yield* Effect.fork(sql.withTransaction(Tasks.run(Job, { n: 6 }, { uniqueKey: "race" })).pipe(inSchema(schema)))
-      yield* Effect.sleep("200 millis") // b is now waiting on a's uncommitted key
+      yield* waitForLockWait(schema) // b is now waiting on a's uncommitted key
       yield* Deferred.succeed(commit, undefined)
       expect(yield* Fiber.join(a)).toBe(aId)
       expect(yield* Fiber.join(b)).toBe(aId)
@@ -175,7 +175,7 @@ layer(PgTest, { excludeTestServices: true })("scheduling", (it) => {
       })).pipe(inSchema(schema), Effect.provide(other)))
       yield* Deferred.await(holding)
       const b = yield* Effect.fork(sql.withTransaction(enqueue(7)).pipe(Effect.either))
-      yield* Effect.sleep("200 millis") // b waits on the queue's row
+      yield* waitForLockWait(schema) // b waits on the queue's row
       yield* Deferred.succeed(release, undefined)
       yield* Fiber.join(a)
       const raced = yield* Fiber.join(b)

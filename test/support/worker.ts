@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Context, Duration, Effect, ExecutionStrategy, Exit, Layer, Scope } from "effect"
+import { Context, Duration, Effect, ExecutionStrategy, Exit, Layer, Option, Scope } from "effect"
 import { SchedulingPolicy, TaskManager, type TaskRegistry, Tasks, TaskStatus, TaskStore } from "../../src/index.js"
 import { freshSchema } from "./database.js"
 import type { ClaimRequest } from "../../src/internal/store/claim.js"
@@ -122,3 +122,37 @@ export const sleepyTaskInAProcess = (url: string, schema: string) =>
     return { id, child, store }
   })
 
+
+/**
+ * Waits until the manager's claimer has completed two rounds that began after this call (it is
+ * woken for them): whatever those claims did not take, it does not take. An event, not a sleep,
+ * to assert that something is not claimed.
+ */
+export const twoClaimRoundsLater = (manager: TaskManager.TaskManager["Type"]) => {
+  const roundAfter = (since: number) =>
+    Effect.zipRight(
+      manager.wake,
+      waitFor("a claim round", manager.health, (fibers) =>
+        fibers.some((fiber) =>
+          fiber.fiber === "claimer" && Option.exists(fiber.lastSuccessAt, (at) => at.getTime() > since)
+        ))
+    )
+  return Effect.gen(function*() {
+    yield* roundAfter(Date.now())
+    yield* roundAfter(Date.now())
+  })
+}
+
+/**
+ * Waits until a statement naming `schema` is blocked on a lock in this database (a row, a unique
+ * key or a queue another transaction holds): the event a race test needs before releasing it.
+ */
+export const waitForLockWait = (schema: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    waitFor(
+      `a statement on ${schema} waiting for a lock`,
+      sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND position(${schema} in query) > 0`,
+      (rows) => (rows[0]?.n ?? 0) > 0
+    ))
