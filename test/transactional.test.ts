@@ -4,7 +4,7 @@ import { Effect, Ref, Schema } from "effect"
 import { Task, Tasks, TaskStatus } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
 import { waitFor } from "./support/waitFor.js"
-import { spawnWorkerProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { spawnWorkerProcess, startWorker, storeOf, twoClaimRoundsLater, twoRoundsLater, waitForStatus } from "./support/worker.js"
 
 layer(PgTest, { excludeTestServices: true })("transactional handlers", (it) => {
   it.scoped("a handler that writes and then fails leaves neither its row nor a success", () =>
@@ -116,7 +116,7 @@ layer(PgTest, { excludeTestServices: true })("transactional handlers", (it) => {
         rescueInterval: "100 millis",
         scanInterval: "200 millis"
       })
-      return { runs, nodeId: manager.nodeId }
+      return { runs, nodeId: manager.nodeId, manager }
     })
 
   it.scoped("a transactional success survives a kill -9 right after its commit: its row stays, once, and it never runs again", () =>
@@ -133,9 +133,18 @@ layer(PgTest, { excludeTestServices: true })("transactional handlers", (it) => {
       )
       yield* child.kill("SIGKILL")
       expect(seen?.status).toBe(TaskStatus.succeeded)
-      const { nodeId, runs } = yield* survivor(schema)
-      // Asserting an absence: wait past the dead node's leases (nodeTimeout 2 s) and many rescue rounds.
-      yield* Effect.sleep("3 seconds")
+      const { manager, nodeId, runs } = yield* survivor(schema)
+      // Asserting an absence: once the dead node is past nodeTimeout (2 s) on the database's clock,
+      // two rescue rounds and two claim rounds of the survivor leave the task alone.
+      yield* waitFor(
+        "the killed node to be past nodeTimeout",
+        sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(`${schema}.nodes`)}
+          WHERE id <> ${nodeId} AND heartbeat_at > now() - interval '2 seconds'`,
+        (rows) => rows[0]?.n === 0,
+        "10 seconds"
+      )
+      yield* twoRoundsLater(manager, "rescuer")
+      yield* twoClaimRoundsLater(manager)
       const [row] = yield* (yield* storeOf(schema)).getMany([id])
       expect(row).toMatchObject({ status: "succeeded", attempt: 1, lostCount: 0, lastError: null })
       expect(yield* shipped).toBe(1)

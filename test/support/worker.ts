@@ -128,13 +128,24 @@ export const sleepyTaskInAProcess = (url: string, schema: string) =>
  * woken for them): whatever those claims did not take, it does not take. An event, not a sleep,
  * to assert that something is not claimed.
  */
-export const twoClaimRoundsLater = (manager: TaskManager.TaskManager["Type"]) => {
+export const twoClaimRoundsLater = (manager: TaskManager.TaskManager["Type"]) =>
+  twoRoundsLater(manager, "claimer", manager.wake)
+
+/**
+ * Waits until the manager's background fiber `fiber` (see `manager.health`) has completed two
+ * rounds that began after this call; `nudge` runs before each (to wake a fiber that waits).
+ */
+export const twoRoundsLater = (
+  manager: TaskManager.TaskManager["Type"],
+  fiber: string,
+  nudge: Effect.Effect<void> = Effect.void
+) => {
   const roundAfter = (since: number) =>
     Effect.zipRight(
-      manager.wake,
-      waitFor("a claim round", manager.health, (fibers) =>
-        fibers.some((fiber) =>
-          fiber.fiber === "claimer" && Option.exists(fiber.lastSuccessAt, (at) => at.getTime() > since)
+      nudge,
+      waitFor(`a ${fiber} round`, manager.health, (fibers) =>
+        fibers.some((health) =>
+          health.fiber === fiber && Option.exists(health.lastSuccessAt, (at) => at.getTime() > since)
         ))
     )
   return Effect.gen(function*() {
