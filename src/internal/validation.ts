@@ -25,7 +25,7 @@ export const textProblem = (text: string): string | undefined =>
     ? "contains a lone UTF-16 surrogate (half a character, such as an emoji cut in two), which PostgreSQL cannot store"
     : undefined
 
-export const priorityProblem = (priority: number): string | undefined =>
+const priorityProblem = (priority: number): string | undefined =>
   !Number.isInteger(priority) || Math.abs(priority) > int32 ? `must be a 32-bit integer, got ${priority}` : undefined
 
 // A due time must fit PostgreSQL's timestamptz (4714-11-24 BC to 294276 AD) and read back as a JS Date
@@ -36,7 +36,7 @@ const earliestDue = Date.UTC(-4712, 0, 1)
 // without reading a local clock to check it.
 const maxDelayMillis = 200_000 * 365.25 * 24 * 60 * 60 * 1000
 
-export const runAtProblem = (runAt: unknown): string | undefined =>
+const runAtProblem = (runAt: unknown): string | undefined =>
   !(runAt instanceof Date) || !Number.isFinite(runAt.getTime())
     ? "must be a valid Date"
     : runAt.getTime() < earliestDue
@@ -47,7 +47,7 @@ export const runAtProblem = (runAt: unknown): string | undefined =>
  * `Duration.decode` reads a negative input as zero, so the sign is checked on the input itself; `millis`
  * is the decoded delay, NaN when the input is no duration.
  */
-export const delayProblem = (input: unknown, millis: number): string | undefined => {
+const delayProblem = (input: unknown, millis: number): string | undefined => {
   const signed = typeof input === "number"
     ? input
     : typeof input === "bigint"
@@ -68,7 +68,7 @@ export const delayProblem = (input: unknown, millis: number): string | undefined
 export const maxLength = { queue: 128, owner: 512, uniqueKey: 512 } as const
 
 /** A non-empty string of at most `max` UTF-16 units that PostgreSQL can store as given. */
-export const boundedTextProblem = (value: unknown, max: number): string | undefined =>
+const boundedTextProblem = (value: unknown, max: number): string | undefined =>
   typeof value !== "string" || value.length === 0
     ? "must be a non-empty string"
     : value.length > max

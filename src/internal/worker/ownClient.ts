@@ -37,7 +37,7 @@ const millis = (input: Duration.DurationInput | undefined) => input === undefine
  * The worker's own PgClient: the application's connection settings, `maxConnections` of its own,
  * and prepared statements (see `PreparingClient`).
  */
-export const makeOwnClient = (
+const makeOwnClient = (
   config: PgClient.PgClientConfig,
   maxConnections: number
 ): Effect.Effect<PgClient.PgClient, SqlError, Scope.Scope | Reactivity.Reactivity> =>

@@ -5,7 +5,7 @@ import type { Incarnation } from "../store/nodes.js"
 import { type Phases, type Running, stopAttempts, tokensOf } from "./running.js"
 
 /** How long a stop waits for interrupted handlers to write their hand-back, and for each of its own writes. */
-export const handBackTimeout = Duration.seconds(5)
+const handBackTimeout = Duration.seconds(5)
 
 export interface StopOptions {
   readonly nodeId: string
