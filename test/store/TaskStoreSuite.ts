@@ -1,0 +1,143 @@
+/**
+ * What every implementation of the store must do for the worker's protocol, written against the
+ * `Store` interface alone (tasks are enqueued with `Tasks.run`, which writes through the same
+ * database): claims, guarded ends, hand-backs, heartbeats, leases, node registration and rescue.
+ * Run against PostgreSQL by test/store/store.test.ts; a second SQL dialect passes the same suite.
+ */
+import type { SqlClient } from "@effect/sql"
+import { expect } from "@effect/vitest"
+import { type Context, Duration, Effect, Option, Schema, type Scope } from "effect"
+import type { Finish } from "../../src/internal/store/finish.js"
+import type { Store } from "../../src/internal/store/store.js"
+import type { ClaimedTask } from "../../src/internal/store/taskRow.js"
+import { SchedulingPolicy, Task, Tasks, TaskStatus } from "../../src/index.js"
+
+/** A fresh, migrated store, and the services `Tasks.run` enqueues into it with. */
+export interface FreshStore {
+  readonly store: Store
+  readonly context: Context.Context<SqlClient.SqlClient>
+}
+
+interface Methods {
+  readonly scoped: (name: string, self: () => Effect.Effect<void, unknown, any>) => void
+}
+
+const Job = Task.make("job", { args: Schema.Struct({ n: Schema.Number }), retry: { times: 2 } })
+
+const request = (nodeId: string, limit: number, leaseDuration = Duration.minutes(1)) => ({
+  keys: [Job.key],
+  timeouts: [Duration.minutes(1)],
+  deadlineGrace: Duration.seconds(1),
+  limit,
+  nodeId,
+  leaseDuration,
+  policy: SchedulingPolicy.strictPriority
+})
+
+const ended = (claim: ClaimedTask, status: TaskStatus.TaskStatus): Finish => ({
+  id: claim.id,
+  claimToken: claim.claimToken,
+  status,
+  delayMillis: status === TaskStatus.initialized ? null : 0,
+  error: null,
+  countsAsAttempt: status !== TaskStatus.initialized,
+  keepsChildren: status === TaskStatus.succeeded
+})
+
+export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, never, Scope.Scope | R>) => {
+  const scoped = (name: string, body: (store: Store) => Effect.Effect<void, unknown, SqlClient.SqlClient>) =>
+    it.scoped(name, () => Effect.flatMap(fresh, ({ context, store }) => Effect.provide(body(store), context)))
+  const statuses = (store: Store, ids: ReadonlyArray<string>) =>
+    Effect.map(store.getMany(ids), (rows) => rows.map((row) => row.status))
+
+  scoped("a claim takes due tasks of its keys, oldest first, up to its limit, each once, with a claim token", (store) =>
+    Effect.gen(function*() {
+      const ids = yield* Tasks.runMany(Job, [1, 2, 3].map((n) => ({ n })))
+      const first = yield* store.claim(request("node-a", 2))
+      expect(first.map((claim) => [claim.id, claim.attempt])).toEqual([[ids[0], 1], [ids[1], 1]])
+      expect(new Set(first.map((claim) => claim.claimToken)).size).toBe(2)
+      const second = yield* store.claim(request("node-b", 5))
+      expect(second.map((claim) => claim.id)).toEqual([ids[2]])
+      expect(yield* store.claim(request("node-c", 5))).toEqual([])
+      expect(yield* statuses(store, ids)).toEqual([TaskStatus.running, TaskStatus.running, TaskStatus.running])
+    }))
+
+  scoped("an end applies only under the attempt's claim token; a stale end applies nothing", (store) =>
+    Effect.gen(function*() {
+      const [id] = yield* Tasks.runMany(Job, [{ n: 1 }])
+      const [claim] = yield* store.claim(request("node-a", 1))
+      const stale = { ...claim!, claimToken: "00000000-0000-0000-0000-000000000000" }
+      expect(yield* store.finishIfClaimed([ended(stale, TaskStatus.succeeded)])).toEqual([])
+      expect(yield* statuses(store, [id!])).toEqual([TaskStatus.running])
+      expect(yield* store.finishIfClaimed([ended(claim!, TaskStatus.succeeded)])).toEqual([id])
+      expect(yield* statuses(store, [id!])).toEqual([TaskStatus.succeeded])
+      // Once ended, the same token applies nothing again.
+      expect(yield* store.finishIfClaimed([ended(claim!, TaskStatus.failed)])).toEqual([])
+    }))
+
+  scoped("a hand-back makes the task runnable at once, without counting the attempt", (store) =>
+    Effect.gen(function*() {
+      const [id] = yield* Tasks.runMany(Job, [{ n: 1 }])
+      const [claim] = yield* store.claim(request("node-a", 1))
+      expect(yield* store.finishIfClaimed([ended(claim!, TaskStatus.initialized)])).toEqual([id])
+      const [again] = yield* store.claim(request("node-b", 1))
+      expect([again?.id, again?.attempt]).toEqual([id, 1])
+    }))
+
+  scoped("a node id a live node holds is refused; each start of a node is a new incarnation", (store) =>
+    Effect.gen(function*() {
+      const node = { nodeId: "node-a", host: "test", pid: 1, nodeTimeout: Duration.seconds(10) }
+      const first = yield* store.register(node)
+      expect(Option.isSome(first)).toBe(true)
+      expect(yield* store.register(node)).toEqual(Option.none())
+      yield* store.deregister(Option.getOrThrow(first))
+      const second = yield* store.register(node)
+      expect(Option.isSome(second) && second.value.incarnation !== Option.getOrThrow(first).incarnation).toBe(true)
+    }))
+
+  scoped("a heartbeat keeps the claims its node holds and reports the ones taken away", (store) =>
+    Effect.gen(function*() {
+      yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }])
+      const node = Option.getOrThrow(
+        yield* store.register({ nodeId: "node-a", host: "test", pid: 1, nodeTimeout: Duration.seconds(10) })
+      )
+      const claims = yield* store.claim(request("node-a", 2))
+      // The second claim is taken away (ended under its token by someone else, as a rescue would).
+      yield* store.finishIfClaimed([ended(claims[1]!, TaskStatus.initialized)])
+      const beat = yield* store.heartbeat({
+        ...node,
+        claimTokens: claims.map((claim) => claim.claimToken),
+        leaseDuration: Duration.minutes(1),
+        freshFor: Duration.zero
+      })
+      expect(beat.isRegistered).toBe(true)
+      expect([...beat.held]).toEqual([claims[0]!.claimToken])
+    }))
+
+  scoped("one holder of a named lease at a time, until it lapses", (store) =>
+    Effect.gen(function*() {
+      const register = (nodeId: string) =>
+        Effect.map(store.register({ nodeId, host: "test", pid: 1, nodeTimeout: Duration.seconds(10) }), Option.getOrThrow)
+      const a = yield* register("node-a")
+      const b = yield* register("node-b")
+      expect(yield* store.acquireLease("maintenance", a, Duration.millis(300))).toBe(true)
+      expect(yield* store.acquireLease("maintenance", b, Duration.millis(300))).toBe(false)
+      expect(yield* store.acquireLease("maintenance", a, Duration.millis(300))).toBe(true)
+      yield* Effect.sleep("400 millis") // the lease's own duration, on the database's clock
+      expect(yield* store.acquireLease("maintenance", b, Duration.seconds(10))).toBe(true)
+      expect(yield* store.acquireLease("maintenance", a, Duration.seconds(10))).toBe(false)
+    }))
+
+  scoped("a rescue takes back claims whose lease lapsed, counting a worker loss; a live lease is left alone", (store) =>
+    Effect.gen(function*() {
+      const ids = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }])
+      yield* store.claim(request("node-a", 1, Duration.millis(200)))
+      yield* store.claim(request("node-b", 1, Duration.minutes(1)))
+      yield* Effect.sleep("300 millis") // past the first lease, on the database's clock
+      const rescued = yield* store.rescueExpired({ limit: 10, maxWorkerLosses: 3 })
+      expect(rescued.map((task) => [task.id, task.status])).toEqual([[ids[0], TaskStatus.initialized]])
+      const [lapsed, live] = yield* store.getMany(ids)
+      expect(lapsed).toMatchObject({ status: TaskStatus.initialized, lostCount: 1, claimedBy: null })
+      expect(live).toMatchObject({ status: TaskStatus.running, claimedBy: "node-b" })
+    }))
+}
