@@ -37,12 +37,8 @@ export interface ExecutorOptions {
   readonly maxWaitForSlot: Duration.Duration
   /** The attempt timeout for tasks that define none. */
   readonly defaultTimeout: Duration.Duration
-  /**
-   * Called once a retry or snooze is written: wakes the claimer, which then waits until the earliest
-   * due time it reads from the database, so this process claims the task when it is due (not a scan
-   * later), with no timer per retry.
-   */
-  readonly retryScheduled: Effect.Effect<void>
+  /** Called after a retry is scheduled, so this process claims it when it is due (not a scan later). */
+  readonly wakeAfter: (delay: Duration.Duration) => Effect.Effect<void>
 }
 
 /**
@@ -219,7 +215,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
         } else {
           yield* record(claim, ended, timer.timedOutAfter !== undefined)
         }
-        if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.retryScheduled
+        if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
       }).pipe(Effect.ensuring(Effect.all([
         options.phases.remove(claim.claimToken),
         giveBackSlot,

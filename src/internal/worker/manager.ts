@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, ExecutionStrategy, FiberMap, Queue, Ref, Schedule, Scope } from "effect"
+import { Duration, Effect, ExecutionStrategy, FiberMap, FiberSet, Queue, Ref, Schedule, Scope } from "effect"
 import type { IncompatibleSchema, InvalidTaskOptions, NodeIdInUse, TaskStoreError } from "../../TaskError.js"
 import type { TaskManager } from "../../TaskManager.js"
 import * as TaskRegistry from "../../TaskRegistry.js"
@@ -25,6 +25,9 @@ import { makePhases } from "./running.js"
 import { makeClaimSlots } from "./slots.js"
 import { gracefulStop } from "./stop.js"
 import * as supervisor from "./supervisor.js"
+
+/** A retry's wake-up comes this long after its due time, so the claim finds it due. */
+const retryWakeMargin = Duration.millis(10)
 
 /** Running tasks taken back per rescue statement (maintenance runs in bounded batches). */
 const rescueBatchSize = 1000
@@ -75,6 +78,7 @@ export const startManager = (
     // done) the node's heartbeat and maintenance; then the node itself.
     const claimScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const nodeScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const retryTimers = yield* FiberSet.make<void>().pipe(Scope.extend(claimScope))
     const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
     // Made before the stop's finalizer, so it outlives the executors the stop waits for.
     // Ends waiting to be written, at most: beyond it the claimer claims nothing more.
@@ -96,8 +100,11 @@ export const startManager = (
       pace,
       deadlines,
       maxWaitForSlot: Duration.times(resolved.nodeTimeout, 0.5),
-      // The row's run_at (the database's now() + delay) is written by then: the claimer reads it.
-      retryScheduled: wake
+      // The row's run_at is the database's now() + delay, written before this timer starts.
+      wakeAfter: (delay) =>
+        FiberSet.run(retryTimers, Effect.zipRight(Effect.sleep(Duration.sum(delay, retryWakeMargin)), wake)).pipe(
+          Effect.asVoid
+        )
     })
     const claimer = yield* makeClaimer({
       store: control,
