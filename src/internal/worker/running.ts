@@ -14,15 +14,14 @@ export const tokensOf = (running: Running): ReadonlyArray<string> => Array.from(
  * a time and waits for each.)
  */
 export const stopAttempts = (running: Running, phases: Phases, tokens: ReadonlyArray<string>): Effect.Effect<void> =>
-  Effect.zipRight(
-    phases.markStopped(tokens),
-    Effect.flatMap(Effect.fiberId, (by) =>
-      Effect.forEach(tokens, (token) =>
-        Option.match(FiberMap.unsafeGet(running, token), {
-          onNone: () => Effect.void,
-          onSome: (fiber) => Fiber.interruptAsFork(fiber, by)
-        }), { discard: true }))
-  )
+  Effect.flatMap(Effect.fiberId, (by) =>
+    Effect.forEach(tokens, (token) =>
+      Option.match(FiberMap.unsafeGet(running, token), {
+        // No executor (it has ended): nothing to stop, nothing to mark.
+        onNone: () => Effect.void,
+        // Marked first, so the executor knows the node stopped it when the interruption lands.
+        onSome: (fiber) => Effect.zipRight(phases.markStopped([token]), Fiber.interruptAsFork(fiber, by))
+      }), { discard: true }))
 
 /**
  * Where each held attempt is: claimed ahead and waiting for a handler slot, its handler running,
