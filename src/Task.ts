@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Either, Layer, Option, Ref, Schedule, Schema } from "effect"
+import { Context, Duration, Effect, Either, Layer, Option, Schedule, Schema } from "effect"
 import { decodeWith, Flag, IntegerIn, PositiveDuration, Priority, problemOf, QueueName, textProblem } from "./internal/validation.js"
 import { CurrentAttempt } from "./internal/currentAttempt.js"
 import { InvalidTaskDefinition } from "./TaskError.js"
@@ -237,9 +237,9 @@ export const snooze = (duration: Duration.DurationInput): Effect.Effect<never> =
   Effect.flatMap(CurrentAttempt, (attempt) =>
     Option.match(attempt, {
       onNone: () => Effect.dieMessage("Task.snooze ends a handler's attempt: call it inside a task handler"),
-      onSome: ({ snoozed }) => {
+      onSome: ({ end }) => {
         const millis = Math.min(Math.max(0, Duration.toMillis(Duration.decode(duration))), maxSnoozeMillis)
-        return Effect.zipRight(Ref.set(snoozed, Option.some(Duration.millis(millis))), Effect.interrupt)
+        return Effect.zipRight(Effect.sync(() => void (end.snoozedFor = Duration.millis(millis))), Effect.interrupt)
       }
     }))
 

@@ -1,4 +1,17 @@
-import { Context, type Duration, type Effect, Option, type Ref } from "effect"
+import { Context, type Duration, type Effect, Option } from "effect"
+
+/**
+ * How an attempt's handler ended, besides its Exit: written by the deadline watcher and by
+ * `Task.snooze` just before they interrupt the handler, read once the handler has ended.
+ */
+export interface AttemptEnd {
+  /** The timeout, in milliseconds, when the attempt's deadline passed and interrupted the handler. */
+  timedOutAfter: number | undefined
+  /** Set by `Task.snooze`: run the task again after this long, without counting the attempt. */
+  snoozedFor: Duration.Duration | undefined
+}
+
+export const makeAttemptEnd = (): AttemptEnd => ({ timedOutAfter: undefined, snoozedFor: undefined })
 
 /** What `Tasks.run` needs to know to make a task the child of the running attempt. */
 export interface Attempt {
@@ -7,8 +20,7 @@ export interface Attempt {
   readonly claimToken: string
   /** One submission of children at a time per attempt, so their order is the order submitted. */
   readonly submitting: Effect.Semaphore
-  /** Set by `Task.snooze` before it interrupts the handler: run the task again after this long. */
-  readonly snoozed: Ref.Ref<Option.Option<Duration.Duration>>
+  readonly end: AttemptEnd
 }
 
 /** The attempt the current fiber runs as a handler, if any (set by the executor). */

@@ -1,11 +1,12 @@
 import { SqlClient } from "@effect/sql"
-import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, ParseResult, Ref, Schema, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import * as Task from "../../Task.js"
-import { TaskTimeout, UndecodableTask } from "../../TaskError.js"
+import { TaskTimeout } from "../../TaskError.js"
 import type { Handler } from "../../TaskRegistry.js"
 import { TaskRegistry } from "../../TaskRegistry.js"
 import * as TaskStatus from "../../TaskStatus.js"
-import { CurrentAttempt } from "../currentAttempt.js"
+import { makeAttemptEnd } from "../currentAttempt.js"
+import { runHandler } from "../handlerRun.js"
 import * as outcome from "../worker/outcome.js"
 import type { Memory, MemoryRow } from "./memory.js"
 
@@ -44,49 +45,33 @@ const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
     row.attempt += 1
     const token = `test-attempt-${row.id}-${row.attempt}`
     const current: Task.Current = { id: row.id, key: task.key, attempt: row.attempt, maxAttempts: row.maxAttempts }
-    const submitting = yield* Effect.makeSemaphore(1)
-    const snoozed = yield* Ref.make(Option.none<Duration.Duration>())
-    const handled = Effect.flatMap(
-      Schema.decodeUnknown(task.args)(JSON.parse(row.args), { errors: "all" }).pipe(
-        Effect.mapError((error) =>
-          new UndecodableTask({ id: row.id, key: task.key, issue: ParseResult.TreeFormatter.formatErrorSync(error) })
-        )
-      ),
-      (args) =>
-        Option.match(task.timeout, {
-          onNone: () => handler(args),
-          onSome: (timeout) =>
-            Effect.timeoutFail(handler(args), {
-              duration: timeout,
-              onTimeout: () => new TaskTimeout({ id: row.id, key: task.key, timeout })
-            })
-        })
-    )
+    const end = makeAttemptEnd()
+    const attempt = { id: row.id, rootId: row.rootId ?? row.id, claimToken: token, submitting: yield* Effect.makeSemaphore(1), end }
+    // The timeout on the TestClock (the worker's deadline watcher keeps the process's own clock).
+    const handled = runHandler(task, handler, JSON.parse(row.args), current, attempt, (run) =>
+      Option.match(task.timeout, {
+        onNone: () => run,
+        onSome: (timeout) =>
+          Effect.timeoutFail(run, { duration: timeout, onTimeout: () => new TaskTimeout({ id: row.id, key: task.key, timeout }) })
+      }))
     const sql = yield* SqlClient.SqlClient
-    const program = (task.transactional ? sql.withTransaction(handled) : handled).pipe(
-      Effect.provideService(Task.CurrentTask, Option.some(current)),
-      Effect.provideService(
-        CurrentAttempt,
-        Option.some({ id: row.id, rootId: row.rootId ?? row.id, claimToken: token, submitting, snoozed })
-      )
-    )
-    const exit = yield* driveToEnd(yield* Effect.fork(program))
+    const exit = yield* driveToEnd(yield* Effect.fork(task.transactional ? sql.withTransaction(handled) : handled))
     const retryDelay = Exit.isFailure(exit) ? yield* outcome.retryDelay(task.retry.schedule, row.attempt) : Option.none()
-    const ended = outcome.decide(row, exit, retryDelay, false, yield* Ref.get(snoozed))
+    // Recorded as the database records the same end (`toFinish`, as `finishIfClaimed` applies it).
+    const finish = outcome.toFinish(
+      { id: row.id, claimToken: token },
+      outcome.decide(row, exit, retryDelay, false, Option.fromNullable(end.snoozedFor))
+    )
     const now = yield* Clock.currentTimeMillis
-    if (ended._tag === "Retry" || ended._tag === "Failed") {
-      row.lastError = ended.error
-      row.errors.push(ended.error)
+    row.status = finish.status
+    if (!finish.countsAsAttempt) row.attempt -= 1
+    if (finish.error !== null) {
+      row.lastError = finish.error
+      row.errors.push(finish.error)
     }
-    if (ended._tag === "Snoozed" || ended._tag === "Released") row.attempt -= 1
-    if (ended._tag === "Retry" || ended._tag === "Snoozed") row.runAt = now + Duration.toMillis(ended.delay)
-    row.status = ended._tag === "Succeeded"
-      ? TaskStatus.succeeded
-      : ended._tag === "Failed"
-      ? TaskStatus.failed
-      : TaskStatus.initialized
-    if (TaskStatus.isTerminal(row.status)) row.finishedAt = now
-    memory.settleChildren(token, ended._tag === "Succeeded" || ended._tag === "Snoozed")
+    if (finish.delayMillis !== null && finish.status === TaskStatus.initialized) row.runAt = now + finish.delayMillis
+    if (TaskStatus.isTerminal(finish.status)) row.finishedAt = now
+    memory.settleChildren(token, finish.keepsChildren)
   })
 
 /**

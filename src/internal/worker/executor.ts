@@ -1,11 +1,12 @@
-import { Cause, Data, Duration, Effect, Exit, Metric, Option, ParseResult, Ref, Schedule, Schema } from "effect"
+import { Cause, Data, Duration, Effect, Exit, Metric, Option, Schedule } from "effect"
 import * as Task from "../../Task.js"
 import type { Store } from "../store/store.js"
 import type { Finish } from "../store/finish.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
-import { TaskNotFound, type TaskStoreError, TaskTimeout, UndecodableTask } from "../../TaskError.js"
+import { TaskNotFound, type TaskStoreError, TaskTimeout } from "../../TaskError.js"
 import type { ClaimedTask } from "../store/taskRow.js"
-import { CurrentAttempt } from "../currentAttempt.js"
+import { type AttemptEnd, makeAttemptEnd } from "../currentAttempt.js"
+import { runHandler } from "../handlerRun.js"
 import * as metrics from "./metrics.js"
 import * as outcome from "./outcome.js"
 import type { Deadlines } from "./deadlines.js"
@@ -50,11 +51,6 @@ const finishRetry = Schedule.exponential("100 millis").pipe(
   Schedule.intersect(Schedule.recurs(15))
 )
 
-/** Set when the attempt's deadline passed and interrupted its handler. */
-interface Timer {
-  timedOutAfter: number | undefined
-}
-
 /** A transactional attempt found its claim gone when recording success: its transaction rolls back. */
 class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
   override get message() {
@@ -76,38 +72,24 @@ export const makeExecutor = (options: ExecutorOptions) => {
     )
 
   /** Runs the handler; succeeds with whether its success is already recorded (a transactional task). */
-  const attempt = (
-    claim: ClaimedTask,
-    timer: Timer,
-    snoozed: Ref.Ref<Option.Option<Duration.Duration>>
-  ): Effect.Effect<boolean, unknown> =>
+  const attempt = (claim: ClaimedTask, end: AttemptEnd): Effect.Effect<boolean, unknown> =>
     Effect.gen(function*() {
       const entry = yield* options.registry.get(claim.key)
       const task = Option.map(entry, (found) => found.task)
       const handler = Option.flatMap(entry, (found) => found.handler)
       if (Option.isNone(task) || Option.isNone(handler)) return yield* new TaskNotFound({ key: claim.key })
-      const args = yield* Schema.decodeUnknown(task.value.args)(claim.args, { errors: "all" }).pipe(
-        Effect.mapError((error) =>
-          new UndecodableTask({ id: claim.id, key: claim.key, issue: ParseResult.TreeFormatter.formatErrorSync(error) })
-        )
-      )
       const timeout = Option.getOrElse(task.value.timeout, () => options.defaultTimeout)
       const current: Task.Current = { id: claim.id, key: claim.key, attempt: claim.attempt, maxAttempts: claim.maxAttempts }
       const submitting = yield* Effect.makeSemaphore(1)
-      const run = handler.value(args).pipe(
-        Effect.provideService(Task.CurrentTask, Option.some(current)),
-        Effect.provideService(
-          CurrentAttempt,
-          Option.some({ id: claim.id, rootId: claim.rootId ?? claim.id, claimToken: claim.claimToken, submitting, snoozed })
-        )
-      )
+      const attempt = { id: claim.id, rootId: claim.rootId ?? claim.id, claimToken: claim.claimToken, submitting, end }
       // Only the handler is timed. (A deadline that passes just as the handler ends, before a
       // transactional handler's success commits, rolls the transaction back and counts as a
       // timeout; one that passes as it commits leaves the success in place, and the attempt's
       // later write is refused as stale.)
-      const timed = options.deadlines.within(run, timeout, () => {
-        timer.timedOutAfter = Duration.toMillis(timeout)
-      })
+      const timed = runHandler(task.value, handler.value, claim.args, current, attempt, (run) =>
+        options.deadlines.within(run, timeout, () => {
+          end.timedOutAfter = Duration.toMillis(timeout)
+        }))
       return yield* task.value.transactional
         ? options.store.withTransaction(Effect.zipRight(timed, succeedInTransaction(claim))).pipe(Effect.as(true))
         : Effect.as(timed, false)
@@ -195,25 +177,24 @@ export const makeExecutor = (options: ExecutorOptions) => {
         holdsSlot = false
         return options.claimSlots.release(1)
       })
-      const timer: Timer = { timedOutAfter: undefined }
+      const end = makeAttemptEnd()
       return Effect.gen(function*() {
-        const snoozed = yield* Ref.make(Option.none<Duration.Duration>())
-        const ran = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim, timer, snoozed))))
+        const ran = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim, end))))
         yield* options.phases.set(claim.claimToken, "ending")
         yield* giveBackSlot
         const isStopping = yield* options.phases.wasStopped(claim.claimToken)
-        const exit = timer.timedOutAfter !== undefined && !isStopping && Exit.isFailure(ran) && Cause.isInterruptedOnly(ran.cause)
-          ? Exit.fail(new TaskTimeout({ id: claim.id, key: claim.key, timeout: Duration.millis(timer.timedOutAfter) }))
+        const exit = end.timedOutAfter !== undefined && !isStopping && Exit.isFailure(ran) && Cause.isInterruptedOnly(ran.cause)
+          ? Exit.fail(new TaskTimeout({ id: claim.id, key: claim.key, timeout: Duration.millis(end.timedOutAfter) }))
           : ran
         const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
-        const ended = outcome.decide(claim, exit, delay, isStopping, yield* Ref.get(snoozed))
+        const ended = outcome.decide(claim, exit, delay, isStopping, Option.fromNullable(end.snoozedFor))
         if (ended._tag === "Retry" || ended._tag === "Failed") {
           yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
         }
         if (Exit.isSuccess(exit) && exit.value) {
           yield* Metric.increment(metrics.attemptsEndedBy[ended._tag])
         } else {
-          yield* record(claim, ended, timer.timedOutAfter !== undefined)
+          yield* record(claim, ended, end.timedOutAfter !== undefined)
         }
         if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
       }).pipe(Effect.ensuring(Effect.all([

@@ -99,7 +99,7 @@ const statusOf: { readonly [Tag in Outcome["_tag"]]: TaskStatus.TaskStatus } = {
 }
 
 /** The store write that records an outcome under the attempt's claim. */
-export const toFinish = (claim: ClaimedTask, outcome: Outcome): Finish => ({
+export const toFinish = (claim: Pick<ClaimedTask, "id" | "claimToken">, outcome: Outcome): Finish => ({
   id: claim.id,
   claimToken: claim.claimToken,
   status: statusOf[outcome._tag],
