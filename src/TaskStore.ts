@@ -9,10 +9,10 @@ import type { SqlClient } from "@effect/sql"
 import { Context, type Effect, Layer } from "effect"
 import * as migrateOps from "./internal/store/migrate.js"
 import type * as queueOps from "./internal/store/queues.js"
-import { makeStore } from "./internal/store/store.js"
+import { makeStore, type Store } from "./internal/store/store.js"
 import * as tablesOps from "./internal/store/tables.js"
 import * as taskRow from "./internal/store/taskRow.js"
-import type { IncompatibleSchema, InvalidTaskOptions, TaskStoreError } from "./TaskError.js"
+import type { InvalidTaskOptions } from "./TaskError.js"
 
 /**
  * The database schema holding the task tables, read by producers and workers alike. Default
@@ -50,29 +50,26 @@ export type TaskRow = taskRow.TaskRow
 export const latestVersion = migrateOps.latestVersion
 
 /**
+ * The operators' part of the store: its schema, migrations, queue definitions, pausing and
+ * resuming, and reading rows (each operation documented on the store it is taken from).
  * @since 0.1.0
  * @category services
  */
-export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<TaskStore, {
-  /** The database schema this store works in. */
-  readonly schema: string
-  /** Applies pending migrations (safe under concurrent starts); fails on a schema newer than this code. */
-  readonly migrate: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
-  /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
-  readonly verifyVersion: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
-  /** Creates a queue's definition or replaces it whole. */
-  readonly defineQueue: (queue: QueueDefinition) => Effect.Effect<void, TaskStoreError>
-  /** Every defined queue, by name. */
-  readonly listQueues: Effect.Effect<ReadonlyArray<QueueDefinition>, TaskStoreError>
-  /** Pauses tasks that wait (`initialized`); returns the ids paused (others were not waiting). */
-  readonly pauseWaiting: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
-  /** Makes `paused` tasks runnable and wakes workers; returns the ids resumed (others were not paused). */
-  readonly resumePaused: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
-  /** The rows with the given ids, in id order. */
-  readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
-  /** The newest `limit` rows, newest first. */
-  readonly listRecent: (limit: number) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
-}>() {}
+export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<
+  TaskStore,
+  Pick<
+    Store,
+    | "schema"
+    | "migrate"
+    | "verifyVersion"
+    | "defineQueue"
+    | "listQueues"
+    | "pauseWaiting"
+    | "resumePaused"
+    | "getMany"
+    | "listRecent"
+  >
+>() {}
 
 /**
  * Builds the PostgreSQL store over the `SqlClient` in context, for the given schema (default: the

@@ -2,7 +2,7 @@ import { type Duration, Effect, Metric } from "effect"
 import type { Store } from "../store/store.js"
 import type { TaskRow } from "../store/taskRow.js"
 import * as metrics from "../worker/metrics.js"
-import type { Leadership } from "./leadership.js"
+import { type Leadership, whileLeading } from "./leadership.js"
 
 export interface CheckerOptions {
   readonly store: Store
@@ -20,20 +20,20 @@ export interface CheckerOptions {
  * for a task that ended are freed rather than reported.)
  */
 export const makeChecker = (options: CheckerOptions) =>
-  Effect.flatMap(options.leadership.isLeader, (isLeader) =>
-    isLeader
-      ? Effect.gen(function*() {
-        const stuck = yield* options.store.findStuck({
-          initializedTimeout: options.initializedTimeout,
-          runningTimeout: options.runningTimeout,
-          limit: options.limit
-        })
-        yield* Metric.set(metrics.stuckTasks, stuck.length)
-        if (stuck.length > 0) {
-          yield* options.checkCallback(stuck).pipe(
-            Effect.catchAllCause((cause) => Effect.logError("checkCallback failed", cause))
-          )
-        }
-        return stuck.length
+  whileLeading(
+    options.leadership,
+    Effect.gen(function*() {
+      const stuck = yield* options.store.findStuck({
+        initializedTimeout: options.initializedTimeout,
+        runningTimeout: options.runningTimeout,
+        limit: options.limit
       })
-      : Effect.succeed(0))
+      yield* Metric.set(metrics.stuckTasks, stuck.length)
+      if (stuck.length > 0) {
+        yield* options.checkCallback(stuck).pipe(
+          Effect.catchAllCause((cause) => Effect.logError("checkCallback failed", cause))
+        )
+      }
+      return stuck.length
+    })
+  )

@@ -18,3 +18,22 @@ export const makeLeadership: Effect.Effect<Leadership> = Effect.map(Ref.make(0),
   holdUntil: (millis) => Ref.set(until, millis),
   resign: Ref.set(until, 0)
 }))
+
+/** A leader-only round: runs `round` while this node leads maintenance; otherwise does nothing and counts 0. */
+export const whileLeading = <E, R>(leadership: Leadership, round: Effect.Effect<number, E, R>): Effect.Effect<number, E, R> =>
+  Effect.flatMap(leadership.isLeader, (isLeader) => isLeader ? round : Effect.succeed(0))
+
+/**
+ * Runs `batch` (which handles at most `size` rows and says how many it handled) again and again
+ * until one comes back short, at most `maxBatches` times; returns the total handled.
+ */
+export const untilShort = <E, R>(
+  batch: Effect.Effect<number, E, R>,
+  size: number,
+  maxBatches: number
+): Effect.Effect<number, E, R> => {
+  const go = (total: number, done: number): Effect.Effect<number, E, R> =>
+    Effect.flatMap(batch, (handled) =>
+      handled === size && done + 1 < maxBatches ? go(total + handled, done + 1) : Effect.succeed(total + handled))
+  return go(0, 0)
+}

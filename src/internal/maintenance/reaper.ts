@@ -1,6 +1,6 @@
 import { Duration, Effect } from "effect"
 import type { Store } from "../store/store.js"
-import type { Leadership } from "./leadership.js"
+import { type Leadership, whileLeading } from "./leadership.js"
 
 /** Nodes silent this long are removed from the registry (their tasks were rescued long before). */
 export const silentNodeRetention = Duration.hours(1)
@@ -16,5 +16,4 @@ export interface NodeReaperOptions {
  * been silent for `retention`. Returns how many it removed.
  */
 export const makeNodeReaper = (options: NodeReaperOptions): Effect.Effect<number, unknown> =>
-  Effect.flatMap(options.leadership.isLeader, (isLeader) =>
-    isLeader ? options.store.deleteSilentNodes(options.retention) : Effect.succeed(0))
+  whileLeading(options.leadership, options.store.deleteSilentNodes(options.retention))

@@ -2,7 +2,7 @@ import { Effect, Metric } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { Store } from "../store/store.js"
 import * as metrics from "../worker/metrics.js"
-import type { Leadership } from "./leadership.js"
+import { type Leadership, untilShort, whileLeading } from "./leadership.js"
 
 export interface RescuerOptions {
   readonly store: Store
@@ -17,9 +17,9 @@ export interface RescuerOptions {
  * `maxWorkerLosses` times in a row fails as poison. Returns how many tasks it took back.
  */
 export const makeRescuer = (options: RescuerOptions): Effect.Effect<number, TaskStoreError> => {
-  const batch = options.store.rescueExpired({ limit: options.batchSize, maxWorkerLosses: options.maxWorkerLosses })
-  const drain = (total: number): Effect.Effect<number, TaskStoreError> =>
-    Effect.flatMap(batch, (rescued) =>
+  const batch = Effect.flatMap(
+    options.store.rescueExpired({ limit: options.batchSize, maxWorkerLosses: options.maxWorkerLosses }),
+    (rescued) =>
       Effect.gen(function*() {
         for (const task of rescued) {
           yield* Metric.increment(Metric.tagged(metrics.rescuedTasks, "status", task.status))
@@ -27,7 +27,9 @@ export const makeRescuer = (options: RescuerOptions): Effect.Effect<number, Task
         if (rescued.length > 0) {
           yield* Effect.logWarning(`took back ${rescued.length} task(s) from lost workers`, rescued)
         }
-        return rescued.length === options.batchSize ? yield* drain(total + rescued.length) : total + rescued.length
-      }))
-  return Effect.flatMap(options.leadership.isLeader, (isLeader) => isLeader ? drain(0) : Effect.succeed(0))
+        return rescued.length
+      })
+  )
+  // Every lapsed claim in one round, however many batches that takes.
+  return whileLeading(options.leadership, untilShort(batch, options.batchSize, Number.POSITIVE_INFINITY))
 }

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { Store } from "../store/store.js"
-import type { Leadership } from "./leadership.js"
+import { type Leadership, untilShort, whileLeading } from "./leadership.js"
 
 export interface ChildSettlerOptions {
   readonly store: Store
@@ -15,16 +15,16 @@ export interface ChildSettlerOptions {
  * kept its children, deleted otherwise, in one bounded batch. Returns how many it settled.
  */
 export const makeChildSettler = (options: ChildSettlerOptions): Effect.Effect<number, TaskStoreError> =>
-  Effect.flatMap(options.leadership.isLeader, (isLeader) =>
-    isLeader
-      ? Effect.gen(function*() {
-        const settled = yield* options.store.settleOrphanChildren(options.batchSize)
-        if (settled.released + settled.dropped > 0) {
-          yield* Effect.logWarning("settled children left behind by ended attempts", settled)
-        }
-        return settled.released + settled.dropped
-      })
-      : Effect.succeed(0))
+  whileLeading(
+    options.leadership,
+    Effect.gen(function*() {
+      const settled = yield* options.store.settleOrphanChildren(options.batchSize)
+      if (settled.released + settled.dropped > 0) {
+        yield* Effect.logWarning("settled children left behind by ended attempts", settled)
+      }
+      return settled.released + settled.dropped
+    })
+  )
 
 /**
  * One stale-wait round, on the maintenance leader only: children still waiting for a sibling that
@@ -33,18 +33,13 @@ export const makeChildSettler = (options: ChildSettlerOptions): Effect.Effect<nu
  * Returns how many it freed.
  */
 export const makeStaleWaitFreer = (options: ChildSettlerOptions): Effect.Effect<number> =>
-  Effect.flatMap(options.leadership.isLeader, (isLeader) =>
-    isLeader
-      ? Effect.gen(function*() {
-        let total = 0
-        for (let batch = 0; batch < 100; batch++) {
-          const freed = yield* options.store.unblockStaleWaits(options.batchSize)
-          total += freed
-          if (freed < options.batchSize) break
-        }
-        if (total > 0) yield* Effect.logWarning(`${total} child task(s) were still waiting for a sibling that had ended`)
-        return total
-      }).pipe(
-        Effect.catchAll((error) => Effect.as(Effect.logError("could not free children waiting for ended siblings", error), 0))
-      )
-      : Effect.succeed(0))
+  whileLeading(
+    options.leadership,
+    Effect.gen(function*() {
+      const total = yield* untilShort(options.store.unblockStaleWaits(options.batchSize), options.batchSize, 100)
+      if (total > 0) yield* Effect.logWarning(`${total} child task(s) were still waiting for a sibling that had ended`)
+      return total
+    }).pipe(
+      Effect.catchAll((error) => Effect.as(Effect.logError("could not free children waiting for ended siblings", error), 0))
+    )
+  )

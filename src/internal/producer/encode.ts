@@ -98,34 +98,31 @@ export const encodeAll = (task: Task.Any, args: Iterable<unknown>): Effect.Effec
     ) => Either.Either<unknown, ParseResult.ParseIssue> | Effect.Effect<unknown, ParseResult.ParseIssue>
     const texts: Array<string> = []
     const iterator = args[Symbol.iterator]()
+    /** Keeps one encoded argument's text: at once (undefined), or after proving it decodes back. */
+    const keep = (encoded: unknown): Effect.Effect<void, InvalidTaskArgs> | undefined => {
+      const stored = storable(task, encoded)
+      if (stored instanceof InvalidTaskArgs) return Effect.fail(stored)
+      if (stored.lossy !== undefined) {
+        return Effect.map(decodesBack(task, stored.json, stored.lossy), (json) => void texts.push(json))
+      }
+      texts.push(stored.json)
+      return undefined
+    }
     const loop = (): Effect.Effect<Array<string>, InvalidTaskArgs> => {
       for (let next = iterator.next(); !next.done; next = iterator.next()) {
         const encoded = encode(next.value)
         if (!Either.isEither(encoded)) {
           // An asynchronous Schema: this argument through the Effect, then on with the rest.
-          return Effect.flatMap(Effect.mapError(encoded, (issue) => invalidArgs(task, issue)), (value) =>
-            Effect.flatMap(store(value), () => loop()))
+          return Effect.mapError(encoded, (issue) => invalidArgs(task, issue)).pipe(
+            Effect.flatMap((value) => keep(value) ?? Effect.void),
+            Effect.flatMap(loop)
+          )
         }
         if (Either.isLeft(encoded)) return Effect.fail(invalidArgs(task, encoded.left))
-        const stored = storable(task, encoded.right)
-        if (stored instanceof InvalidTaskArgs) return Effect.fail(stored)
-        if (stored.lossy !== undefined) {
-          return Effect.flatMap(decodesBack(task, stored.json, stored.lossy), (json) => {
-            texts.push(json)
-            return loop()
-          })
-        }
-        texts.push(stored.json)
+        const later = keep(encoded.right)
+        if (later !== undefined) return Effect.flatMap(later, loop)
       }
       return Effect.succeed(texts)
-    }
-    const store = (value: unknown): Effect.Effect<void, InvalidTaskArgs> => {
-      const stored = storable(task, value)
-      if (stored instanceof InvalidTaskArgs) return Effect.fail(stored)
-      if (stored.lossy === undefined) return Effect.sync(() => texts.push(stored.json))
-      return Effect.map(decodesBack(task, stored.json, stored.lossy), (json) => {
-        texts.push(json)
-      })
     }
     return loop()
   })

@@ -91,8 +91,9 @@ export class Memory {
   insert(task: Task.Any, tasks: ReadonlyArray<NewTask>, now: number, connection: object | undefined): Array<string> {
     const tx = connection === undefined ? undefined : this.transactions.get(connection)
     const ids: Array<string> = []
+    // What this insert sees: the rows before it, then those it inserts, in order.
+    const visible = this.visible(connection)
     for (const input of tasks) {
-      const visible = this.visible(connection)
       const holder = input.uniqueKey === null ? undefined : visible.find((row) =>
         row.task.key === input.key && row.uniqueKey === input.uniqueKey && unfinished.has(row.status)
       )
@@ -124,6 +125,7 @@ export class Memory {
       }
       if (tx === undefined) this.rows.set(row.id, row)
       else tx.pending.push(row)
+      visible.push(row)
       ids.push(row.id)
     }
     return ids
