@@ -8,7 +8,8 @@
  */
 import { Effect, Option, Schema } from "effect"
 import { decodeWith, PositiveInteger, QueueName } from "./internal/validation.js"
-import { InvalidTaskId, InvalidTaskOptions, SchemaNotMigrated, type TaskStoreError } from "./TaskError.js"
+import { refailUnmigrated } from "./internal/store/refail.js"
+import { InvalidTaskId, InvalidTaskOptions, type SchemaNotMigrated, type TaskStoreError } from "./TaskError.js"
 import { type QueueDefinition, TaskStore, type TaskRow } from "./TaskStore.js"
 
 /**
@@ -41,7 +42,7 @@ const decodeQueueOptions = decodeWith(
 
 /** Runs a store operation; missing tables mean nothing has migrated the schema yet, which the error says. */
 const withStore = <A>(operation: (store: TaskStore["Type"]) => Effect.Effect<A, TaskStoreError>) =>
-  Effect.flatMap(TaskStore, (store) => SchemaNotMigrated.refail(store.schema)(operation(store)))
+  Effect.flatMap(TaskStore, (store) => refailUnmigrated(store.schema)(operation(store)))
 
 /**
  * Creates a queue's definition in the database, or replaces it whole, so that every node and

@@ -5,20 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { SqlError } from "@effect/sql/SqlError"
-import { Duration, Effect, Predicate, Schema } from "effect"
-
-/**
- * @since 0.1.0
- * @category models
- */
-export const TypeId: unique symbol = Symbol.for("effect-tasks/TaskError")
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type TypeId = typeof TypeId
+import { Duration, Predicate, Schema } from "effect"
 
 /**
  * A task definition was rejected when it was made or registered: empty key, bad option, or a key
@@ -31,7 +18,6 @@ export class InvalidTaskDefinition extends Schema.TaggedError<InvalidTaskDefinit
   key: Schema.String,
   reason: Schema.String
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `invalid definition of task "${this.key}": ${this.reason}`
   }
@@ -46,7 +32,6 @@ export class InvalidTaskDefinition extends Schema.TaggedError<InvalidTaskDefinit
 export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFound", {
   key: Schema.String
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `no task is defined with key "${this.key}" (define it with Task.make and provide it through a TaskRegistry)`
   }
@@ -61,7 +46,6 @@ export class InvalidTaskArgs extends Schema.TaggedError<InvalidTaskArgs>()("Inva
   key: Schema.String,
   issue: Schema.String
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `invalid arguments for task "${this.key}":\n${this.issue}`
   }
@@ -78,7 +62,6 @@ export class UndecodableTask extends Schema.TaggedError<UndecodableTask>()("Unde
   key: Schema.String,
   issue: Schema.String
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `task ${this.id} ("${this.key}") has arguments that no longer decode:\n${this.issue}`
   }
@@ -95,7 +78,6 @@ export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout"
   /** The timeout the attempt ran past. */
   timeout: Schema.DurationFromSelf
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `task ${this.id} ("${this.key}") timed out after ${Duration.toMillis(this.timeout)} ms`
   }
@@ -111,7 +93,6 @@ export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
   queue: Schema.String,
   limit: Schema.Number
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `queue "${this.queue}" is full (${this.limit} unfinished tasks)`
   }
@@ -129,7 +110,6 @@ export class IncompatibleSchema extends Schema.TaggedError<IncompatibleSchema>()
   found: Schema.Number,
   supported: Schema.Number
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return this.found > this.supported
       ? `schema "${this.schema}" is at version ${this.found}, but this process supports up to ${this.supported}: upgrade effect-tasks`
@@ -147,7 +127,6 @@ export class InvalidTaskOptions extends Schema.TaggedError<InvalidTaskOptions>()
   option: Schema.String,
   reason: Schema.String
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `invalid option ${this.option}: ${this.reason}`
   }
@@ -162,7 +141,6 @@ export class InvalidTaskOptions extends Schema.TaggedError<InvalidTaskOptions>()
 export class InvalidTaskId extends Schema.TaggedError<InvalidTaskId>()("InvalidTaskId", {
   id: Schema.String
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `${JSON.stringify(this.id)} is not a task id (a positive 64-bit integer in decimal, as Tasks.run returns)`
   }
@@ -177,7 +155,6 @@ export class InvalidTaskId extends Schema.TaggedError<InvalidTaskId>()("InvalidT
 export class NodeIdInUse extends Schema.TaggedError<NodeIdInUse>()("NodeIdInUse", {
   nodeId: Schema.String
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `node id ${JSON.stringify(this.nodeId)} is already used by a live node: give each process its own, or leave ` +
       "nodeId out to get a generated one"
@@ -194,7 +171,6 @@ export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresEr
   stage: Schema.Literal("load", "access", "prepare", "initialise", "start", "stop"),
   reason: Schema.String
 }) {
-  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `embedded PostgreSQL failed (${this.stage}): ${this.reason}`
   }
@@ -215,22 +191,6 @@ export class TaskStoreError extends Schema.TaggedError<TaskStoreError>()("TaskSt
   operation: Schema.String,
   cause: Schema.Defect
 }) {
-  readonly [TypeId]: TypeId = TypeId
-
-  /**
-   * Maps the `SqlError` of a store statement to a `TaskStoreError` naming the operation; other
-   * errors pass through.
-   * @since 0.1.0
-   */
-  static refail(operation: string) {
-    return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | TaskStoreError, R> =>
-      Effect.catchIf(
-        self,
-        (error): error is Extract<E, SqlError> => Predicate.isTagged(error, "SqlError"),
-        (cause) => Effect.fail(new TaskStoreError({ operation, cause }))
-      ) as Effect.Effect<A, Exclude<E, SqlError> | TaskStoreError, R>
-  }
-
   /** The SQLSTATE of the failed statement, when PostgreSQL reported one. */
   get sqlState(): string | undefined {
     return sqlState(this.cause)
@@ -254,51 +214,38 @@ export class TaskStoreError extends Schema.TaggedError<TaskStoreError>()("TaskSt
 export class SchemaNotMigrated extends Schema.TaggedError<SchemaNotMigrated>()("SchemaNotMigrated", {
   schema: Schema.String
 }) {
-  readonly [TypeId]: TypeId = TypeId
-
-  /**
-   * Maps a `TaskStoreError` that found no table, function or schema to `SchemaNotMigrated`; other
-   * errors pass through.
-   * @since 0.1.0
-   */
-  static refail(schema: string) {
-    return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | SchemaNotMigrated, R> =>
-      Effect.catchIf(
-        self,
-        (error) => error instanceof TaskStoreError && (error.sqlState === "42P01" || error.sqlState === "42883" || error.sqlState === "3F000"),
-        () => Effect.fail(new SchemaNotMigrated({ schema }))
-      )
-  }
-
   override get message(): string {
     return `schema "${this.schema}" does not hold the effect-tasks tables of this version yet: start a worker ` +
       "(TaskManager migrates at start unless migrate: false), or run TaskStore.migrate in a deploy step"
   }
 }
 
+const errors = [
+  InvalidTaskDefinition,
+  TaskNotFound,
+  InvalidTaskArgs,
+  UndecodableTask,
+  TaskTimeout,
+  QueueFull,
+  IncompatibleSchema,
+  InvalidTaskOptions,
+  InvalidTaskId,
+  NodeIdInUse,
+  TaskStoreError,
+  SchemaNotMigrated,
+  EmbeddedPostgresError
+] as const
+
 /**
  * Every public error of effect-tasks.
  * @since 0.1.0
  * @category models
  */
-export type TaskError =
-  | InvalidTaskDefinition
-  | TaskNotFound
-  | InvalidTaskArgs
-  | UndecodableTask
-  | TaskTimeout
-  | QueueFull
-  | IncompatibleSchema
-  | InvalidTaskOptions
-  | InvalidTaskId
-  | NodeIdInUse
-  | TaskStoreError
-  | SchemaNotMigrated
-  | EmbeddedPostgresError
+export type TaskError = InstanceType<typeof errors[number]>
 
 /**
  * Whether a value is one of the errors of this module.
  * @since 0.1.0
  * @category guards
  */
-export const isTaskError = (u: unknown): u is TaskError => Predicate.hasProperty(u, TypeId)
+export const isTaskError = (u: unknown): u is TaskError => errors.some((error) => u instanceof error)

@@ -14,7 +14,7 @@ import type { PgClient } from "@effect/sql-pg"
 import { type Config, Context, Effect, Layer, type Scope } from "effect"
 import type { DatabaseSchema } from "./internal/store/tables.js"
 import { startManager } from "./internal/worker/manager.js"
-import * as managerOptions from "./internal/worker/options.js"
+import * as managerOptions from "./internal/config.js"
 import type * as supervisor from "./internal/worker/supervisor.js"
 import type { IncompatibleSchema, InvalidTaskOptions, NodeIdInUse, TaskStoreError } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
@@ -125,7 +125,8 @@ export const layer = (
   InvalidTaskOptions | NodeIdInUse | TaskStoreError | IncompatibleSchema,
   SqlClient.SqlClient | PgClient.PgClient
 > =>
-  Layer.scoped(TaskManager, make(options)).pipe(
+  Layer.scoped(TaskManager, Effect.flatMap(managerOptions.ManagerConfig, startManager)).pipe(
+    Layer.provide(Layer.effect(managerOptions.ManagerConfig, resolveOptions(options))),
     Layer.provideMerge(Layer.effect(TaskRegistry.TaskRegistry, TaskRegistry.make)),
     Layer.provideMerge(TaskStore.layer({ schema: options.schema ?? defaults.schema })),
     Layer.merge(TaskStore.layerDatabaseSchema(options.schema ?? defaults.schema))

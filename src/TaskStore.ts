@@ -6,10 +6,11 @@
  * @since 0.1.0
  */
 import type { SqlClient } from "@effect/sql"
-import { Context, type Effect, Layer } from "effect"
+import { type Effect, Layer } from "effect"
 import * as migrateOps from "./internal/store/migrate.js"
 import type * as queueOps from "./internal/store/queues.js"
-import { makeStore, type Store } from "./internal/store/store.js"
+import * as service from "./internal/store/service.js"
+import { makeStore } from "./internal/store/store.js"
 import * as tablesOps from "./internal/store/tables.js"
 import * as taskRow from "./internal/store/taskRow.js"
 import type { InvalidTaskOptions } from "./TaskError.js"
@@ -51,25 +52,18 @@ export const latestVersion = migrateOps.latestVersion
 
 /**
  * The operators' part of the store: its schema, migrations, queue definitions, pausing and
- * resuming, and reading rows (each operation documented on the store it is taken from).
+ * resuming, and reading rows (each operation documented on the store it is taken from). Producers
+ * (`Tasks.run`), the worker and `TaskAdmin` all work through the one in context.
  * @since 0.1.0
  * @category services
  */
-export class TaskStore extends Context.Tag("effect-tasks/TaskStore")<
-  TaskStore,
-  Pick<
-    Store,
-    | "schema"
-    | "migrate"
-    | "verifyVersion"
-    | "defineQueue"
-    | "listQueues"
-    | "pauseWaiting"
-    | "resumePaused"
-    | "getMany"
-    | "listRecent"
-  >
->() {}
+export const TaskStore = service.TaskStore
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export type TaskStore = service.TaskStore
 
 /**
  * Builds the PostgreSQL store over the `SqlClient` in context, for the given schema (default: the

@@ -12,9 +12,8 @@ import { CurrentAttempt } from "./internal/currentAttempt.js"
 import { encodeAll } from "./internal/producer/encode.js"
 import { newTasks, noLineage, placement } from "./internal/producer/placement.js"
 import { CurrentEnqueuer } from "./internal/producer/enqueuer.js"
-import { currentTables } from "./internal/store/tables.js"
 import * as Task from "./Task.js"
-import { type InvalidTaskArgs, InvalidTaskOptions, type QueueFull, SchemaNotMigrated, TaskNotFound, TaskStoreError } from "./TaskError.js"
+import { type InvalidTaskArgs, InvalidTaskOptions, type QueueFull, type SchemaNotMigrated, TaskNotFound, type TaskStoreError } from "./TaskError.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 
 const resolve = (taskOrKey: Task.Any | string): Effect.Effect<Task.Any, TaskNotFound> =>
@@ -69,10 +68,6 @@ export interface RunOptions {
   readonly independent?: boolean | undefined
 }
 
-/** A missing table means nothing has migrated the schema yet: say so, typed, rather than as SQLSTATE 42P01. */
-const refailUnmigrated = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(currentTables, (tables) => SchemaNotMigrated.refail(tables.schema)(self))
-
 /**
  * Inside a handler, new tasks are children of the running attempt unless `independent`: held back
  * until that attempt succeeds (and deleted if it does not), and run one after another in the order
@@ -99,8 +94,6 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
         const enqueuer = yield* CurrentEnqueuer
         return yield* enqueuer.insert(task, rows, attempt)
       }).pipe(
-        TaskStoreError.refail("insert"),
-        refailUnmigrated,
         // No stack trace: it costs more than the rest of the span on this path.
         Effect.withSpan("Tasks.run", { kind: "producer", captureStackTrace: false, attributes: { "task.key": task.key } })
       )

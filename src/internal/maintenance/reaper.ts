@@ -2,8 +2,6 @@ import { Duration, Effect } from "effect"
 import type { Store } from "../store/store.js"
 import { type Leadership, whileLeading } from "./leadership.js"
 
-/** Nodes silent this long are removed from the registry (their tasks were rescued long before). */
-export const silentNodeRetention = Duration.hours(1)
 
 export interface NodeReaperOptions {
   readonly store: Store

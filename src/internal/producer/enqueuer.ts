@@ -1,40 +1,37 @@
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Context, Effect, Option } from "effect"
 import type * as Task from "../../Task.js"
-import type { QueueFull } from "../../TaskError.js"
+import type { QueueFull, SchemaNotMigrated, TaskStoreError } from "../../TaskError.js"
 import type { Attempt } from "../currentAttempt.js"
-import * as insertOps from "../store/insert.js"
-import { currentTables } from "../store/tables.js"
+import type { NewTask } from "../store/insert.js"
+import { refailUnmigrated } from "../store/refail.js"
+import { currentStore } from "../store/service.js"
 import type { Memory } from "../testkit/memory.js"
 
 /**
- * Where `Tasks.run` puts tasks: the producer's side of the store. It inserts the rows of one
- * definition in input order and returns their ids; with a parent attempt they are its children,
- * held by it and run one after another after its earlier children. It writes on the caller's
- * transaction when there is one.
+ * Where `Tasks.run` puts tasks. It inserts the rows of one definition in input order and returns
+ * their ids; with a parent attempt they are its children, held by it and run one after another
+ * after its earlier children. It writes on the caller's transaction when there is one.
  */
 export interface Enqueuer {
   readonly insert: (
     task: Task.Any,
-    rows: ReadonlyArray<insertOps.NewTask>,
+    rows: ReadonlyArray<NewTask>,
     parent: Option.Option<Attempt>
-  ) => Effect.Effect<ReadonlyArray<string>, SqlError | QueueFull, SqlClient.SqlClient>
+  ) => Effect.Effect<ReadonlyArray<string>, TaskStoreError | QueueFull | SchemaNotMigrated, SqlClient.SqlClient>
 }
 
-/** PostgreSQL: one call of the schema's `enqueue` function; children are chained in the same transaction. */
-export const postgres: Enqueuer = {
+/**
+ * Through the store in context (see `currentStore`). A parent's children are submitted one call at
+ * a time, so that each call's children follow the previous call's.
+ */
+export const throughStore: Enqueuer = {
   insert: (_task, rows, parent) =>
-    Effect.flatMap(currentTables, (tables) =>
+    Effect.flatMap(currentStore, (store) =>
       Option.match(parent, {
-        onNone: () => insertOps.insertMany(tables, rows),
-        onSome: (attempt) =>
-          Effect.flatMap(SqlClient.SqlClient, (sql) =>
-            // One transaction (a savepoint inside the caller's): a child is never left inserted but unchained.
-            attempt.submitting.withPermits(1)(sql.withTransaction(
-              Effect.tap(insertOps.insertMany(tables, rows), (ids) => insertOps.chainChildren(tables, attempt.claimToken, ids))
-            )))
-      }))
+        onNone: () => store.insertMany(rows),
+        onSome: (attempt) => attempt.submitting.withPermits(1)(store.insertChildren(attempt.claimToken, rows))
+      }).pipe(refailUnmigrated(store.schema)))
 }
 
 /** The test kit's memory, on the caller's transaction when there is one (see `Memory.insert`). */
@@ -49,7 +46,7 @@ export const inMemory = (memory: Memory): Enqueuer => ({
     )
 })
 
-/** The enqueuer `Tasks.run` uses: PostgreSQL unless a layer (the test kit's) provides another. */
+/** The enqueuer `Tasks.run` uses: the store in context unless a layer (the test kit's) provides another. */
 export class CurrentEnqueuer extends Context.Reference<CurrentEnqueuer>()("effect-tasks/Enqueuer", {
-  defaultValue: (): Enqueuer => postgres
+  defaultValue: (): Enqueuer => throughStore
 }) {}

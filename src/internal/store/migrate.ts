@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import * as Migrator from "@effect/sql/Migrator"
 import { Effect } from "effect"
 import { IncompatibleSchema, TaskStoreError } from "../../TaskError.js"
+import { refail } from "./refail.js"
 import { createTasks } from "./migrations/0001_create_tasks.js"
 import { createNodesAndLeases } from "./migrations/0002_nodes_and_leases.js"
 import { addDelaysAndUniqueKeys } from "./migrations/0003_delays_and_unique_keys.js"
@@ -44,7 +45,7 @@ const currentVersion = (tables: Tables) =>
     const rows = yield* sql<{ version: number }>`
       SELECT coalesce(max(migration_id), 0)::int AS version FROM ${sql(tables.migrations)}`.withoutTransform
     return rows[0]?.version ?? 0
-  }).pipe(TaskStoreError.refail("migrate"))
+  }).pipe(refail("migrate"))
 
 /** For processes that do not migrate: the schema must be exactly the version this code knows. */
 export const verifyVersion = (tables: Tables) =>
@@ -70,7 +71,7 @@ export const migrate = (tables: Tables) =>
         created_at timestamptz NOT NULL DEFAULT now(),
         name text NOT NULL
       )`
-    })).pipe(TaskStoreError.refail("migrate"))
+    })).pipe(refail("migrate"))
     const version = yield* currentVersion(tables)
     if (version > latestVersion) {
       return yield* new IncompatibleSchema({ schema: tables.schema, found: version, supported: latestVersion })

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { type Duration, Effect, type Option, Schema } from "effect"
 import { type IncompatibleSchema, type InvalidTaskOptions, type QueueFull, TaskStoreError } from "../../TaskError.js"
+import { refail } from "./refail.js"
 import * as checkOps from "./check.js"
 import * as claimOps from "./claim.js"
 import type { ClaimRequest, QueueLimits } from "./claim.js"
@@ -29,14 +30,27 @@ import * as waitOps from "./waits.js"
  * each name says the guard it enforces.
  */
 export interface Store {
+  readonly [StoreTypeId]: StoreTypeId
   /** The database schema this store works in. */
   readonly schema: string
   /** The NOTIFY channel that enqueues signal on. */
   readonly channel: string
+  /** The same store over another client of the same database (the worker's own connections). */
+  readonly forClient: (sql: SqlClient.SqlClient) => Store
+  /** Sends a notification on the channel (delivered when the current transaction, if any, commits). */
+  readonly notify: (payload: string) => Effect.Effect<void, TaskStoreError>
   /** Applies pending migrations (safe under concurrent starts); fails on a schema newer than this code. */
   readonly migrate: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
   /** Inserts tasks (and wakes workers) on the current transaction if any; returns ids in input order. */
   readonly insertMany: (tasks: ReadonlyArray<NewTask>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError | QueueFull>
+  /**
+   * Inserts the children of the attempt holding `heldBy` in one transaction (a savepoint inside an
+   * open one), each after the attempt's earlier children; returns ids in input order.
+   */
+  readonly insertChildren: (
+    heldBy: string,
+    tasks: ReadonlyArray<NewTask>
+  ) => Effect.Effect<ReadonlyArray<string>, TaskStoreError | QueueFull>
   /** Creates a queue's definition or replaces it whole. */
   readonly defineQueue: (queue: QueueDefinition) => Effect.Effect<void, TaskStoreError>
   /** Every defined queue, by name. */
@@ -100,6 +114,9 @@ const decodeRows = <A, I>(schema: Schema.Schema<A, I>, operation: string) => {
     Effect.mapError(decode(rows), (cause) => new TaskStoreError({ operation, cause }))
 }
 
+export const StoreTypeId: unique symbol = Symbol.for("effect-tasks/Store")
+export type StoreTypeId = typeof StoreTypeId
+
 /**
  * The PostgreSQL store over the `SqlClient` in context, for the given schema (default: the
  * `DatabaseSchema` in context).
@@ -112,45 +129,56 @@ export const makeStore = (options: { readonly schema?: string | undefined } = {}
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const schema = yield* tablesOps.validateSchemaName(options.schema ?? (yield* tablesOps.DatabaseSchema))
-    const tables = tablesOps.tables(schema)
-    const withSql = Effect.provideService(SqlClient.SqlClient, sql)
-    const decodeTaskRows = decodeRows(taskRow.TaskRow, "query")
-    return {
-      schema,
-      channel: tables.channel,
-      migrate: withSql(migrateOps.migrate(tables)),
-      insertMany: (tasks) => insertOps.insertMany(tables, tasks).pipe(withSql, TaskStoreError.refail("insert")),
-      readQueueLimits: claimOps.readQueueLimits(tables).pipe(withSql, TaskStoreError.refail("queue limits")),
-      claim: (request) =>
-        claimOps.claimDecoded(tables, request).pipe(withSql, TaskStoreError.refail("claim")),
-      defineQueue: (queue) => queueOps.defineQueue(tables, queue).pipe(withSql, TaskStoreError.refail("define queue")),
-      listQueues: queueOps.listQueues(tables).pipe(withSql, TaskStoreError.refail("list queues")),
-      pauseWaiting: (ids) => pauseOps.pauseWaiting(tables, ids).pipe(withSql, TaskStoreError.refail("pause")),
-      resumePaused: (ids) => pauseOps.resumePaused(tables, ids).pipe(withSql, TaskStoreError.refail("resume")),
-      withTransaction: (self) => sql.withTransaction(self).pipe(TaskStoreError.refail("transaction")),
-      nextDue: (keys) => claimOps.nextDue(tables, keys).pipe(withSql, TaskStoreError.refail("next due")),
-      finishIfClaimed: (finishes) =>
-        finishOps.finishIfClaimed(tables, finishes).pipe(withSql, TaskStoreError.refail("finish")),
-      releaseClaimedBy: (node, stillRunning) =>
-        finishOps.releaseClaimedBy(tables, node, stillRunning).pipe(withSql, TaskStoreError.refail("release")),
-      verifyVersion: withSql(migrateOps.verifyVersion(tables)),
-      heartbeat: (beat) => nodeOps.heartbeat(tables, beat).pipe(withSql, TaskStoreError.refail("heartbeat")),
-      register: (node) => nodeOps.register(tables, node).pipe(withSql, TaskStoreError.refail("register")),
-      deregister: (node) => nodeOps.deregister(tables, node).pipe(withSql, TaskStoreError.refail("deregister")),
-      acquireLease: (name, holder, duration) =>
-        nodeOps.acquireLease(tables, name, holder, duration).pipe(withSql, TaskStoreError.refail("lease")),
-      deleteSilentNodes: (olderThan) =>
-        nodeOps.deleteSilentNodes(tables, olderThan).pipe(withSql, TaskStoreError.refail("forget nodes")),
-      rescueExpired: (request) => rescueOps.rescueExpired(tables, request).pipe(withSql, TaskStoreError.refail("rescue")),
-      settleOrphanChildren: (limit) =>
-        finishOps.settleOrphanChildren(tables, limit).pipe(withSql, TaskStoreError.refail("settle children")),
-      unblockStaleWaits: (limit) =>
-        waitOps.unblockStaleWaits(tables, limit).pipe(withSql, TaskStoreError.refail("unblock waits")),
-      findStuck: (request) =>
-        checkOps.findStuck(tables, request).pipe(withSql, TaskStoreError.refail("check"), Effect.flatMap(decodeTaskRows)),
-      getMany: (ids) =>
-        queryOps.getMany(tables, ids).pipe(withSql, TaskStoreError.refail("query"), Effect.flatMap(decodeTaskRows)),
-      listRecent: (limit) =>
-        queryOps.listRecent(tables, limit).pipe(withSql, TaskStoreError.refail("query"), Effect.flatMap(decodeTaskRows))
-    }
+    return postgresStore(sql, tablesOps.tables(schema))
   })
+
+/** The PostgreSQL store of `tables` over `sql`. */
+export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables): Store => {
+  const withSql = Effect.provideService(SqlClient.SqlClient, sql)
+  const decodeTaskRows = decodeRows(taskRow.TaskRow, "query")
+  return {
+    [StoreTypeId]: StoreTypeId,
+    schema: tables.schema,
+    channel: tables.channel,
+    forClient: (other) => postgresStore(other, tables),
+    notify: (payload) => sql`SELECT pg_notify(${tables.channel}, ${payload})`.pipe(Effect.asVoid, refail("notify")),
+    insertChildren: (heldBy, tasks) =>
+      sql.withTransaction(
+        Effect.tap(insertOps.insertMany(tables, tasks), (ids) => insertOps.chainChildren(tables, heldBy, ids))
+      ).pipe(withSql, refail("insert")),
+    migrate: withSql(migrateOps.migrate(tables)),
+    insertMany: (tasks) => insertOps.insertMany(tables, tasks).pipe(withSql, refail("insert")),
+    readQueueLimits: claimOps.readQueueLimits(tables).pipe(withSql, refail("queue limits")),
+    claim: (request) =>
+      claimOps.claimDecoded(tables, request).pipe(withSql, refail("claim")),
+    defineQueue: (queue) => queueOps.defineQueue(tables, queue).pipe(withSql, refail("define queue")),
+    listQueues: queueOps.listQueues(tables).pipe(withSql, refail("list queues")),
+    pauseWaiting: (ids) => pauseOps.pauseWaiting(tables, ids).pipe(withSql, refail("pause")),
+    resumePaused: (ids) => pauseOps.resumePaused(tables, ids).pipe(withSql, refail("resume")),
+    withTransaction: (self) => sql.withTransaction(self).pipe(refail("transaction")),
+    nextDue: (keys) => claimOps.nextDue(tables, keys).pipe(withSql, refail("next due")),
+    finishIfClaimed: (finishes) =>
+      finishOps.finishIfClaimed(tables, finishes).pipe(withSql, refail("finish")),
+    releaseClaimedBy: (node, stillRunning) =>
+      finishOps.releaseClaimedBy(tables, node, stillRunning).pipe(withSql, refail("release")),
+    verifyVersion: withSql(migrateOps.verifyVersion(tables)),
+    heartbeat: (beat) => nodeOps.heartbeat(tables, beat).pipe(withSql, refail("heartbeat")),
+    register: (node) => nodeOps.register(tables, node).pipe(withSql, refail("register")),
+    deregister: (node) => nodeOps.deregister(tables, node).pipe(withSql, refail("deregister")),
+    acquireLease: (name, holder, duration) =>
+      nodeOps.acquireLease(tables, name, holder, duration).pipe(withSql, refail("lease")),
+    deleteSilentNodes: (olderThan) =>
+      nodeOps.deleteSilentNodes(tables, olderThan).pipe(withSql, refail("forget nodes")),
+    rescueExpired: (request) => rescueOps.rescueExpired(tables, request).pipe(withSql, refail("rescue")),
+    settleOrphanChildren: (limit) =>
+      finishOps.settleOrphanChildren(tables, limit).pipe(withSql, refail("settle children")),
+    unblockStaleWaits: (limit) =>
+      waitOps.unblockStaleWaits(tables, limit).pipe(withSql, refail("unblock waits")),
+    findStuck: (request) =>
+      checkOps.findStuck(tables, request).pipe(withSql, refail("check"), Effect.flatMap(decodeTaskRows)),
+    getMany: (ids) =>
+      queryOps.getMany(tables, ids).pipe(withSql, refail("query"), Effect.flatMap(decodeTaskRows)),
+    listRecent: (limit) =>
+      queryOps.listRecent(tables, limit).pipe(withSql, refail("query"), Effect.flatMap(decodeTaskRows))
+  }
+}

@@ -11,6 +11,7 @@ import { aheadFor, type HandlerPace } from "./pace.js"
 import type { Phases } from "./running.js"
 import type { ClaimSlots } from "./slots.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
+import { tuning } from "../config.js"
 
 export interface ClaimerOptions {
   readonly store: Store
@@ -56,12 +57,6 @@ export interface ClaimResult {
   /** The queues' concurrency limits changed since the claim was made: claim again at once. */
   readonly limitsChanged: boolean
 }
-
-/** An adaptive claim-ahead buffer holds what the handlers start within this long at their recent pace. */
-const aheadWindowMillis = 20
-
-/** A delayed task is claimed this long after it is due, so the database clock has surely passed it. */
-const dueMargin = Duration.millis(5)
 
 export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
   /** The queues' concurrency limits as last read: read again after a claim that found nothing. */
@@ -128,7 +123,7 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
   /** Until the next delayed task is due (NOTIFY told of it when it was enqueued, too early). */
   const untilNextDue = options.registry.runnableKeys.pipe(
     Effect.flatMap(options.store.nextDue),
-    Effect.map(Option.map((due) => Duration.sum(due, dueMargin))),
+    Effect.map(Option.map((due) => Duration.sum(due, tuning.dueMargin))),
     Effect.orElseSucceed(() => Option.none<Duration.Duration>())
   )
 
@@ -141,7 +136,7 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
 
   /** Tasks to hold claimed ahead now. */
   const aheadNow = options.isClaimAheadAdaptive
-    ? Effect.map(options.pace.meanMillis, (mean) => aheadFor(mean, options.poolSize, options.claimAhead, aheadWindowMillis))
+    ? Effect.map(options.pace.meanMillis, (mean) => aheadFor(mean, options.poolSize, options.claimAhead, tuning.claimAheadWindowMillis))
     : Effect.succeed(options.claimAhead)
 
   /**

@@ -1,14 +1,15 @@
-import { SqlClient } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Queue, Ref, Schedule, Stream } from "effect"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import { monotonicMillis } from "../monotonic.js"
 import { queueSlotFreed } from "../store/notify.js"
+import type { Store } from "../store/store.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
 
 export interface ListenerOptions {
   readonly pg: PgClient.PgClient
-  readonly channel: string
+  /** Where the listener's pings are sent (on the channel it listens to). */
+  readonly store: Store
   readonly nodeId: string
   readonly registry: TaskRegistry["Type"]
   readonly wakeups: Queue.Queue<void>
@@ -29,9 +30,8 @@ const relisten = Schedule.exponential("500 millis").pipe(Schedule.union(Schedule
  * itself on the channel and starts a new session when its own pings stop arriving. NOTIFY is only a
  * latency optimisation: while the listener is down, the claimer's scan still finds every task.
  */
-export const makeListener = (options: ListenerOptions): Effect.Effect<never, never, SqlClient.SqlClient> =>
+export const makeListener = (options: ListenerOptions): Effect.Effect<never> =>
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
     const ping = `ping:${options.nodeId}`
     const lastHeard = yield* Ref.make(0)
     const isConfirmed = yield* Ref.make(false)
@@ -51,10 +51,10 @@ export const makeListener = (options: ListenerOptions): Effect.Effect<never, nev
           (keys) => keys.includes(payload) || payload.startsWith(queueSlotFreed) ? wake : Effect.void
         )
 
-    const listen = options.pg.listen(options.channel).pipe(Stream.runForEach(receive))
+    const listen = options.pg.listen(options.store.channel).pipe(Stream.runForEach(receive))
 
     const watchdog = Effect.gen(function*() {
-      yield* sql`SELECT pg_notify(${options.channel}, ${ping})`.pipe(Effect.ignore)
+      yield* options.store.notify(ping).pipe(Effect.ignore)
       yield* Effect.sleep(options.pingInterval)
       const silentFor = (yield* monotonicMillis) - (yield* Ref.get(lastHeard))
       if (silentFor > 3 * Duration.toMillis(options.pingInterval)) return yield* Effect.fail(new ListenerSilent())

@@ -1,13 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, ExecutionStrategy, FiberMap, FiberSet, Queue, Ref, Schedule, Scope } from "effect"
-import type { IncompatibleSchema, InvalidTaskOptions, NodeIdInUse, TaskStoreError } from "../../TaskError.js"
+import { Duration, Effect, ExecutionStrategy, FiberMap, FiberSet, Option, Queue, Ref, Schedule, Scope } from "effect"
+import { type IncompatibleSchema, InvalidTaskOptions, type NodeIdInUse, type TaskStoreError } from "../../TaskError.js"
 import type { TaskManager } from "../../TaskManager.js"
 import * as TaskRegistry from "../../TaskRegistry.js"
+import { storeOf, TaskStore } from "../store/service.js"
 import { makeStore } from "../store/store.js"
 import { makeChecker } from "../maintenance/checker.js"
 import { makeLeadership } from "../maintenance/leadership.js"
-import { makeNodeReaper, silentNodeRetention } from "../maintenance/reaper.js"
+import { makeNodeReaper } from "../maintenance/reaper.js"
 import { makeElector } from "../maintenance/elector.js"
 import { makeRescuer } from "../maintenance/rescuer.js"
 import { makeChildSettler, makeStaleWaitFreer } from "../maintenance/settler.js"
@@ -18,22 +19,13 @@ import { makeExecutor } from "./executor.js"
 import { makeHeartbeat } from "./heartbeat.js"
 import { makeListener, wakeOnRegistryChanges } from "./listener.js"
 import { registerNode } from "./node.js"
-import type { ResolvedOptions } from "./options.js"
 import { makeManagerClient } from "./ownClient.js"
 import { makeHandlerPace } from "./pace.js"
 import { makePhases } from "./running.js"
 import { makeClaimSlots } from "./slots.js"
 import { gracefulStop } from "./stop.js"
 import * as supervisor from "./supervisor.js"
-
-/** A retry's wake-up comes this long after its due time, so the claim finds it due. */
-const retryWakeMargin = Duration.millis(10)
-
-/** Running tasks taken back per rescue statement (maintenance runs in bounded batches). */
-const rescueBatchSize = 1000
-
-/** Abnormal tasks one check reports (and stale waits freed per statement). */
-const checkLimit = 100
+import { tuning, type ResolvedOptions } from "../config.js"
 
 /**
  * Ends of attempts waiting to be written, at most, beyond which the claimer claims nothing more:
@@ -42,6 +34,20 @@ const checkLimit = 100
  */
 const maxEndsPendingFor = (claimSlots: number, completionDelay: Duration.Duration) =>
   Math.max(claimSlots, Duration.toMillis(completionDelay) > 0 ? 1000 : 100)
+
+/**
+ * The `TaskStore` in context (the one `TaskManager.layer` provides), or else the PostgreSQL store
+ * over the application's `SqlClient`; it must work in the schema the options name.
+ */
+const storeFor = (schema: string) =>
+  Effect.serviceOption(TaskStore).pipe(
+    Effect.flatMap(Option.match({ onSome: storeOf, onNone: () => makeStore({ schema }) })),
+    Effect.filterOrFail(
+      (store) => store.schema === schema,
+      (store) =>
+        new InvalidTaskOptions({ option: "schema", reason: `"${schema}" differs from the TaskStore in context ("${store.schema}")` })
+    )
+  )
 
 /**
  * The worker's duties wired together and forked in the current scope, whose close is the graceful
@@ -60,8 +66,8 @@ export const startManager = (
     const own = yield* makeManagerClient(yield* PgClient.PgClient)
     // A transactional handler's transaction and success go through the application's client;
     // everything else the manager writes, attempts' ends included, through its own connections.
-    const store = yield* makeStore({ schema: resolved.schema })
-    const control = yield* makeStore({ schema: resolved.schema }).pipe(Effect.provideService(SqlClient.SqlClient, own))
+    const store = yield* storeFor(resolved.schema)
+    const control = store.forClient(own)
     const { host, nodeId, registration } = yield* registerNode(control, resolved)
 
     const handlerSlots = yield* Effect.makeSemaphore(resolved.poolSize)
@@ -102,7 +108,7 @@ export const startManager = (
       maxWaitForSlot: Duration.times(resolved.nodeTimeout, 0.5),
       // The row's run_at is the database's now() + delay, written before this timer starts.
       wakeAfter: (delay) =>
-        FiberSet.run(retryTimers, Effect.zipRight(Effect.sleep(Duration.sum(delay, retryWakeMargin)), wake)).pipe(
+        FiberSet.run(retryTimers, Effect.zipRight(Effect.sleep(Duration.sum(delay, tuning.retryWakeMargin)), wake)).pipe(
           Effect.asVoid
         )
     })
@@ -146,8 +152,8 @@ export const startManager = (
     const maintenance = Effect.zipRight(
       makeElector({ store: control, registration, leadership, leaseDuration }),
       Effect.zipRight(
-        makeRescuer({ store: control, leadership, maxWorkerLosses: resolved.maxWorkerLosses, batchSize: rescueBatchSize }),
-        makeChildSettler({ store: control, leadership, batchSize: rescueBatchSize })
+        makeRescuer({ store: control, leadership, maxWorkerLosses: resolved.maxWorkerLosses, batchSize: tuning.maintenanceBatchSize }),
+        makeChildSettler({ store: control, leadership, batchSize: tuning.maintenanceBatchSize })
       )
     )
     const check = makeChecker({
@@ -155,12 +161,12 @@ export const startManager = (
       leadership,
       initializedTimeout: resolved.initializedTimeout,
       runningTimeout: resolved.runningTimeout,
-      limit: checkLimit,
+      limit: tuning.checkLimit,
       checkCallback: resolved.checkCallback
     })
     // Stale waits are freed just before each check, so the check does not report those children.
-    const checker = Effect.zipRight(makeStaleWaitFreer({ store: control, leadership, batchSize: checkLimit }), check)
-    const reaper = makeNodeReaper({ store: control, leadership, retention: silentNodeRetention })
+    const checker = Effect.zipRight(makeStaleWaitFreer({ store: control, leadership, batchSize: tuning.checkLimit }), check)
+    const reaper = makeNodeReaper({ store: control, leadership, retention: tuning.silentNodeRetention })
 
     yield* Effect.addFinalizer(() =>
       gracefulStop({
@@ -184,15 +190,7 @@ export const startManager = (
     yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
     if (resolved.listen) {
       yield* Effect.forkIn(
-        makeListener({
-          pg: own,
-          channel: control.channel,
-          nodeId,
-          registry,
-          wakeups,
-          pingInterval: resolved.heartbeatInterval,
-          board
-        }).pipe(Effect.provideService(SqlClient.SqlClient, own)),
+        makeListener({ pg: own, store: control, nodeId, registry, wakeups, pingInterval: resolved.heartbeatInterval, board }),
         claimScope
       )
     }

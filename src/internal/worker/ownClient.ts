@@ -5,6 +5,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Redacted, type Scope } from "effect"
 import { createHash } from "node:crypto"
 import * as Pg from "pg"
+import { tuning } from "../config.js"
 
 /**
  * A node-postgres client that prepares every statement with parameters under a name derived from
@@ -80,14 +81,13 @@ const makeOwnClient = (
  * handlers that hold every connection of the application's pool cannot starve the heartbeat, so a
  * healthy node never fences itself or loses its leases for want of a connection.
  */
-const ownConnections = 4
 
 /**
  * The manager's own PgClient (prepared statements, the application's connection settings).
  * `Reactivity` is provided fresh: it only matters to queries that use it, and the manager's do not.
  */
 export const makeManagerClient = (pg: PgClient.PgClient) =>
-  makeOwnClient(pg.config, ownConnections).pipe(
+  makeOwnClient(pg.config, tuning.ownConnections).pipe(
     Effect.provide(Reactivity.layer),
     Effect.mapError((cause) => new TaskStoreError({ operation: "connect", cause }))
   )

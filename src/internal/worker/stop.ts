@@ -3,9 +3,7 @@ import type { TaskStoreError } from "../../TaskError.js"
 import type { Store } from "../store/store.js"
 import type { Incarnation } from "../store/nodes.js"
 import { type Phases, type Running, stopAttempts, tokensOf } from "./running.js"
-
-/** How long a stop waits for interrupted handlers to write their hand-back, and for each of its own writes. */
-const handBackTimeout = Duration.seconds(5)
+import { tuning } from "../config.js"
 
 export interface StopOptions {
   readonly nodeId: string
@@ -24,7 +22,7 @@ export interface StopOptions {
 const bounded = <A>(what: string, write: Effect.Effect<A, TaskStoreError>) =>
   write.pipe(
     Effect.disconnect,
-    Effect.timeout(handBackTimeout),
+    Effect.timeout(tuning.handBackTimeout),
     Effect.tapError((error) => Effect.logError(`could not ${what}`, error.message)),
     Effect.option,
     // Finalizers are uninterruptible: without this the timeout could not cut the write short.
@@ -34,7 +32,7 @@ const bounded = <A>(what: string, write: Effect.Effect<A, TaskStoreError>) =>
 /**
  * The graceful stop, in order: stop claiming; hand back tasks claimed ahead that have not started;
  * let running handlers finish up to `stopTimeout`, then interrupt the rest (each executor writes its
- * own hand-back, waited for up to `handBackTimeout`); stop the heartbeat and maintenance; hand
+ * own hand-back, waited for up to `tuning.handBackTimeout`); stop the heartbeat and maintenance; hand
  * back whatever this node still holds, except the claims of handlers that would not stop (another
  * node must not run a task that still runs here: their leases lapse instead); deregister.
  */
@@ -53,7 +51,7 @@ export const gracefulStop = (options: StopOptions): Effect.Effect<void> =>
       const left = tokensOf(running)
       yield* Effect.logWarning(`stop timeout reached: interrupting ${left.length} running task(s) and handing them back`)
       yield* stopAttempts(running, phases, left)
-      yield* FiberMap.awaitEmpty(running).pipe(Effect.interruptible, Effect.timeoutOption(handBackTimeout))
+      yield* FiberMap.awaitEmpty(running).pipe(Effect.interruptible, Effect.timeoutOption(tuning.handBackTimeout))
     }
     const stillRunning = tokensOf(running)
     if (stillRunning.length > 0) {
