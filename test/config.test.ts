@@ -29,6 +29,16 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
       expect(Duration.toMillis(manager.options.runningTimeout)).toBe(Duration.toMillis(TaskManager.defaults.runningTimeout))
     }))
 
+  it.effect("TaskManager.config with no keys set gives every default", () =>
+    Effect.gen(function*() {
+      const options = yield* TaskManager.config.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
+      const resolved = yield* TaskManager.resolveOptions(options)
+      const fromNothing = yield* TaskManager.resolveOptions()
+      expect({ ...resolved, checkCallback: null }).toEqual({ ...fromNothing, checkCallback: null })
+      expect(options).toMatchObject({ schema: "effect_tasks", poolSize: 10, migrate: true, listen: true, maxWorkerLosses: 3 })
+      expect(Duration.toMillis(options.scanInterval!)).toBe(5_000)
+    }))
+
   it.effect("the defaults: a bounded pool and a bounded stop", () =>
     Effect.gen(function*() {
       const resolved = yield* TaskManager.resolveOptions()
