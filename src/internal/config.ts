@@ -186,37 +186,73 @@ export const resolveOptions = (options: Options = {}): Effect.Effect<ResolvedOpt
     }
   })
 
-/** A key of the configuration with its default, described (`Config.withDescription`) for tools that list them. */
-const setting = <A>(read: Config.Config<A>, fallback: A, description: string) =>
-  read.pipe(Config.withDefault(fallback), Config.withDescription(description))
+/** One line per configuration key, for `Config.withDescription` (tools that list the keys show it). */
+const descriptions: { readonly [K in keyof Settings]?: string } = {
+  schema: "database schema of the task tables (a plain identifier)",
+  poolSize: "handlers running at once in this process",
+  claimBatchSize: "most tasks claimed per statement (default poolSize + claimAhead)",
+  claimAhead: "tasks claimed ahead of free handler slots (default adaptive)",
+  completionDelay: "how long an attempt's end may wait to share a statement",
+  scanInterval: "safety scan period, besides LISTEN/NOTIFY",
+  runningTimeout: "attempt timeout of tasks that set none",
+  stopTimeout: "how long a stop lets running handlers finish",
+  migrate: "apply pending migrations at start",
+  listen: "LISTEN for enqueues (off: pickup waits for the scan)",
+  nodeId: "this node's name (default host/pid/random)",
+  heartbeatInterval: "how often the node renews its leases",
+  nodeTimeout: "a node silent this long is dead (at least 4 heartbeats)",
+  rescueInterval: "how often the leader looks for lapsed claims",
+  maxWorkerLosses: "worker losses in a row that fail a task as poison",
+  initializedTimeout: "the checker reports tasks due but not started this long",
+  checkInterval: "how often the leader runs the abnormal-task check",
+  scheduling: "claim order: fair or strict-priority"
+}
 
-/** A key without a fixed default (derived when unset), described. */
-const derived = <A>(read: Config.Config<A>, description: string) =>
-  Config.option(read).pipe(Config.map(Option.getOrUndefined), Config.withDescription(description))
+/** `poolSize` is read from `POOL_SIZE` (under `EFFECT_TASKS`). */
+const keyOf = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()
+
+const described = <A>(name: keyof Settings, read: (key: string) => Config.Config<A>) =>
+  Config.withDescription(read(keyOf(name)), descriptions[name] ?? name)
+
+/** Keys read the same way, each at its default when unset. */
+const withDefaults = <K extends keyof typeof defaults, A>(
+  read: (key: string) => Config.Config<A>,
+  ...names: ReadonlyArray<K>
+) =>
+  Object.fromEntries(
+    names.map((name) => [name, described(name, read).pipe(Config.withDefault(defaults[name] as A))])
+  ) as { readonly [P in K]: Config.Config<A> }
+
+/** Keys without a fixed default (derived when unset). */
+const derived = <K extends keyof Settings, A>(read: (key: string) => Config.Config<A>, ...names: ReadonlyArray<K>) =>
+  Object.fromEntries(
+    names.map((name) => [name, Config.option(described(name, read)).pipe(Config.map(Option.getOrUndefined))])
+  ) as { readonly [P in K]: Config.Config<A | undefined> }
 
 /**
  * `Options` from configuration: `EFFECT_TASKS_<NAME>`, each described, unset keys at their
  * defaults (durations such as `"5 seconds"`; `SCHEDULING` is `fair` or `strict-priority`).
  */
 export const config: Config.Config<Options> = Config.all({
-  schema: setting(Config.string("SCHEMA"), defaults.schema, "database schema of the task tables (a plain identifier)"),
-  poolSize: setting(Config.integer("POOL_SIZE"), defaults.poolSize, "handlers running at once in this process"),
-  claimBatchSize: derived(Config.integer("CLAIM_BATCH_SIZE"), "most tasks claimed per statement (default poolSize + claimAhead)"),
-  claimAhead: derived(Config.integer("CLAIM_AHEAD"), "tasks claimed ahead of free handler slots (default adaptive)"),
-  completionDelay: setting(Config.duration("COMPLETION_DELAY"), defaults.completionDelay, "how long an attempt's end may wait to share a statement"),
-  scanInterval: setting(Config.duration("SCAN_INTERVAL"), defaults.scanInterval, "safety scan period, besides LISTEN/NOTIFY"),
-  runningTimeout: setting(Config.duration("RUNNING_TIMEOUT"), defaults.runningTimeout, "attempt timeout of tasks that set none"),
-  stopTimeout: setting(Config.duration("STOP_TIMEOUT"), defaults.stopTimeout, "how long a stop lets running handlers finish"),
-  migrate: setting(Config.boolean("MIGRATE"), defaults.migrate, "apply pending migrations at start"),
-  listen: setting(Config.boolean("LISTEN"), defaults.listen, "LISTEN for enqueues (off: pickup waits for the scan)"),
-  nodeId: derived(Config.string("NODE_ID"), "this node's name (default host/pid/random)"),
-  heartbeatInterval: setting(Config.duration("HEARTBEAT_INTERVAL"), defaults.heartbeatInterval, "how often the node renews its leases"),
-  nodeTimeout: setting(Config.duration("NODE_TIMEOUT"), defaults.nodeTimeout, "a node silent this long is dead (at least 4 heartbeats)"),
-  rescueInterval: setting(Config.duration("RESCUE_INTERVAL"), defaults.rescueInterval, "how often the leader looks for lapsed claims"),
-  maxWorkerLosses: setting(Config.integer("MAX_WORKER_LOSSES"), defaults.maxWorkerLosses, "worker losses in a row that fail a task as poison"),
-  initializedTimeout: setting(Config.duration("INITIALIZED_TIMEOUT"), defaults.initializedTimeout, "the checker reports tasks due but not started this long"),
-  checkInterval: setting(Config.duration("CHECK_INTERVAL"), defaults.checkInterval, "how often the leader runs the abnormal-task check"),
-  scheduling: setting(Config.literal("fair", "strict-priority")("SCHEDULING"), "fair", "claim order: fair or strict-priority").pipe(
+  ...withDefaults(Config.string, "schema"),
+  ...withDefaults(Config.integer, "poolSize", "maxWorkerLosses"),
+  ...withDefaults(Config.boolean, "migrate", "listen"),
+  ...withDefaults(
+    Config.duration,
+    "completionDelay",
+    "scanInterval",
+    "runningTimeout",
+    "stopTimeout",
+    "heartbeatInterval",
+    "nodeTimeout",
+    "rescueInterval",
+    "initializedTimeout",
+    "checkInterval"
+  ),
+  ...derived(Config.integer, "claimBatchSize", "claimAhead"),
+  ...derived(Config.string, "nodeId"),
+  scheduling: described("scheduling", Config.literal("fair", "strict-priority")).pipe(
+    Config.withDefault("fair" as const),
     Config.map((name) => name === "fair" ? SchedulingPolicy.fair() : SchedulingPolicy.strictPriority)
   )
 }).pipe(Config.nested("EFFECT_TASKS"))
