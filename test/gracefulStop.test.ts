@@ -3,7 +3,8 @@ import { expect, layer } from "@effect/vitest"
 import { Clock, Deferred, Effect, Ref, Schema } from "effect"
 import { Task, Tasks, TaskStatus } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
-import { sleepyTaskInAProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { lastRoundOf, nodeIds, sleepyTaskInAProcess, startWorker, storeOf, twoClaimRoundsLater, waitForStatus } from "./support/worker.js"
+import { waitFor } from "./support/waitFor.js"
 
 const Job = Task.make("job", { args: Schema.Struct({ millis: Schema.Number }), retry: { times: 3 } })
 
@@ -81,12 +82,17 @@ layer(PgTest, { excludeTestServices: true })("graceful stop", (it) => {
       const before = yield* Clock.currentTimeMillis
       yield* worker.stop
       expect((yield* Clock.currentTimeMillis) - before).toBeLessThan(500)
+      const claimerRoundsAtStop = yield* lastRoundOf(worker.manager, "claimer")
       const id = yield* Tasks.run(Job, { millis: 0 }).pipe(inSchema(schema))
-      // Several scan intervals later the task is still waiting: the stopped manager no longer claims.
-      yield* Effect.sleep("500 millis")
-      const [row] = yield* (yield* storeOf(schema)).getMany([id])
-      expect(row?.status).toBe("initialized")
+      // Its NOTIFY reached no one on the stopped node: another node started afterwards runs it, and
+      // the stopped node's claimer has not completed a round since its stop.
+      const otherRuns = yield* Ref.make(0)
+      const other = yield* startWorker(Job.handler(() => Ref.update(otherRuns, (n) => n + 1)), { schema })
+      yield* twoClaimRoundsLater(other.manager)
+      yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
+      expect(yield* Ref.get(otherRuns)).toBe(1)
       expect(yield* Ref.get(runs)).toBe(0)
+      expect(yield* lastRoundOf(worker.manager, "claimer")).toEqual(claimerRoundsAtStop)
     }))
 })
 
@@ -114,17 +120,20 @@ layer(PgTest, { excludeTestServices: true })("graceful stop, a handler that will
     Effect.gen(function*() {
       const schema = yield* freshSchema
       const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
       const live = Job.handler(() =>
-        Effect.uninterruptible(Effect.zipRight(Deferred.succeed(started, undefined), Effect.sleep("8 seconds")))
+        Effect.uninterruptible(Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release)))
       )
       const worker = yield* startWorker(live, { schema, nodeId: "stubborn", stopTimeout: "200 millis", scanInterval: "100 millis" })
       const id = yield* Tasks.run(Job, { millis: 0 }).pipe(inSchema(schema))
       yield* Deferred.await(started)
       const stopping = yield* Effect.fork(worker.stop)
-      // Past stopTimeout and the hand-back wait, the task is still claimed by the node whose handler runs.
-      yield* Effect.sleep("6 seconds")
+      // The stop's last step removes the node from the registry: past stopTimeout, the hand-back
+      // wait and the release, the task is still claimed by the node whose handler runs.
+      yield* waitFor("the stopping node deregistered", nodeIds(schema), (ids) => !ids.includes("stubborn"))
       const [row] = yield* (yield* storeOf(schema)).getMany([id])
       expect(row).toMatchObject({ status: "running", claimedBy: "stubborn" })
+      yield* Deferred.succeed(release, undefined)
       yield* stopping.await
     }), { timeout: 30_000 })
 })

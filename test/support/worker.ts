@@ -167,3 +167,12 @@ export const waitForLockWait = (schema: string) =>
         WHERE datname = current_database() AND wait_event_type = 'Lock' AND position(${schema} in query) > 0`,
       (rows) => (rows[0]?.n ?? 0) > 0
     ))
+
+/** When the manager's background fiber `fiber` last completed a round (see `manager.health`). */
+export const lastRoundOf = (manager: TaskManager.TaskManager["Type"], fiber: string) =>
+  Effect.map(manager.health, (fibers) => fibers.find((health) => health.fiber === fiber)?.lastSuccessAt)
+
+/** The ids of the nodes registered in `schema`. */
+export const nodeIds = (schema: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.map(sql<{ id: string }>`SELECT id FROM ${sql(`${schema}.nodes`)}`, (rows) => rows.map((row) => row.id)))
