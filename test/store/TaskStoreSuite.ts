@@ -1,13 +1,16 @@
 /**
  * What every implementation of the store must do for the worker's protocol, written against the
  * `Store` interface alone (tasks are enqueued with `Tasks.run`, which writes through the same
- * database): claims, guarded ends, hand-backs, heartbeats, leases, node registration and rescue.
+ * database): claims, guarded ends, hand-backs, heartbeats, leases, node registration and rescue,
+ * children held by their parent's attempt and run in order, queue limits, fair claims, pause and
+ * resume, and the abnormal-task check.
  * Run against PostgreSQL by test/store/store.test.ts; a second SQL dialect passes the same suite.
  */
 import type { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
 import { type Context, Duration, Effect, Option, Schema, type Scope } from "effect"
 import type { Finish } from "../../src/internal/store/finish.js"
+import type { NewTask } from "../../src/internal/store/insert.js"
 import type { Store } from "../../src/internal/store/store.js"
 import type { ClaimedTask } from "../../src/internal/store/taskRow.js"
 import { SchedulingPolicy, Task, Tasks, TaskStatus } from "../../src/index.js"
@@ -42,6 +45,23 @@ const ended = (claim: ClaimedTask, status: TaskStatus.TaskStatus): Finish => ({
   error: null,
   countsAsAttempt: status !== TaskStatus.initialized,
   keepsChildren: status === TaskStatus.succeeded
+})
+
+/** A child of the attempt `parent`, as `Tasks.run` makes it inside a handler. */
+const childOf = (parent: ClaimedTask, n: number): NewTask => ({
+  key: Job.key,
+  queue: "default",
+  priority: 0,
+  args: JSON.stringify({ n }),
+  maxAttempts: 3,
+  runAt: null,
+  delayMillis: 0,
+  uniqueKey: null,
+  owner: null,
+  parentId: parent.id,
+  rootId: parent.rootId ?? parent.id,
+  heldBy: parent.claimToken,
+  paused: false
 })
 
 export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, never, Scope.Scope | R>) => {
@@ -139,5 +159,98 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
       const [lapsed, live] = yield* store.getMany(ids)
       expect(lapsed).toMatchObject({ status: TaskStatus.initialized, lostCount: 1, claimedBy: null })
       expect(live).toMatchObject({ status: TaskStatus.running, claimedBy: "node-b" })
+    }))
+
+  scoped("children wait for their parent's attempt to succeed, then run one after another in the order inserted", (store) =>
+    Effect.gen(function*() {
+      yield* Tasks.run(Job, { n: 0 })
+      const [parent] = yield* store.claim(request("node-a", 1))
+      const first = yield* store.insertChildren(parent!.claimToken, [childOf(parent!, 1), childOf(parent!, 2)])
+      const [third] = yield* store.insertChildren(parent!.claimToken, [childOf(parent!, 3)])
+      expect(yield* store.claim(request("node-a", 10))).toEqual([])
+      yield* store.finishIfClaimed([ended(parent!, TaskStatus.succeeded)])
+      const order: Array<string> = []
+      for (let round = 0; round < 4; round++) {
+        const claims = yield* store.claim(request("node-a", 10))
+        expect(claims.length).toBeLessThanOrEqual(1)
+        for (const claim of claims) {
+          order.push(claim.id)
+          yield* store.finishIfClaimed([ended(claim, TaskStatus.succeeded)])
+        }
+      }
+      expect(order).toEqual([...first, third])
+    }))
+
+  scoped("children of an attempt that fails or is lost are removed with it", (store) =>
+    Effect.gen(function*() {
+      yield* Tasks.runMany(Job, [{ n: 0 }, { n: 1 }])
+      const [failing] = yield* store.claim(request("node-a", 1))
+      const [lost] = yield* store.claim(request("node-b", 1, Duration.millis(200)))
+      const ofFailing = yield* store.insertChildren(failing!.claimToken, [childOf(failing!, 1)])
+      const ofLost = yield* store.insertChildren(lost!.claimToken, [childOf(lost!, 2)])
+      yield* store.finishIfClaimed([{ ...ended(failing!, TaskStatus.failed), keepsChildren: false }])
+      yield* Effect.sleep("300 millis") // past the lost attempt's lease, on the database's clock
+      yield* store.rescueExpired({ limit: 10, maxWorkerLosses: 3 })
+      expect(yield* store.getMany([...ofFailing, ...ofLost])).toEqual([])
+    }))
+
+  scoped("children inserted after their attempt ended are settled in bounded batches: kept if it succeeded, else removed", (store) =>
+    Effect.gen(function*() {
+      yield* Tasks.runMany(Job, [{ n: 0 }, { n: 1 }])
+      const [succeeded, failed] = yield* store.claim(request("node-a", 2))
+      yield* store.finishIfClaimed([ended(succeeded!, TaskStatus.succeeded), { ...ended(failed!, TaskStatus.failed), keepsChildren: false }])
+      // A handler's insert that commits just after its attempt's end was written.
+      const late = yield* store.insertChildren(succeeded!.claimToken, [childOf(succeeded!, 1)])
+      const void_ = yield* store.insertChildren(failed!.claimToken, [childOf(failed!, 2)])
+      expect(yield* store.claim(request("node-a", 10))).toEqual([])
+      const rounds = [yield* store.settleOrphanChildren(1), yield* store.settleOrphanChildren(1), yield* store.settleOrphanChildren(1)]
+      expect(rounds.map(({ dropped, released }) => released + dropped)).toEqual([1, 1, 0])
+      expect(yield* store.getMany(void_)).toEqual([])
+      expect((yield* store.claim(request("node-a", 10))).map((claim) => claim.id)).toEqual(late)
+    }))
+
+  scoped("a queue's concurrency limit holds back claims until a running task of it ends", (store) =>
+    Effect.gen(function*() {
+      yield* store.defineQueue({ name: "narrow", maxSize: null, concurrency: 1, concurrencyPerNode: null })
+      const ids = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }], { queue: "narrow" })
+      const [first] = yield* store.claim(request("node-a", 10))
+      expect(first?.id).toBe(ids[0])
+      expect(yield* store.claim(request("node-b", 10))).toEqual([])
+      yield* store.finishIfClaimed([ended(first!, TaskStatus.succeeded)])
+      expect((yield* store.claim(request("node-b", 10))).map((claim) => claim.id)).toEqual([ids[1]])
+    }))
+
+  scoped("a fair claim takes turns between owners; a strict one takes the oldest first", (store) =>
+    Effect.gen(function*() {
+      const busy = yield* Tasks.runMany(Job, [1, 2, 3].map((n) => ({ n })), { owner: "busy" })
+      const [quiet] = yield* Tasks.runMany(Job, [{ n: 4 }], { owner: "quiet" })
+      const fair = yield* store.claim({ ...request("node-a", 2), policy: SchedulingPolicy.fair() })
+      expect(fair.map((claim) => claim.id).sort()).toEqual([busy[0], quiet].sort())
+      const strict = yield* store.claim(request("node-a", 1))
+      expect(strict.map((claim) => claim.id)).toEqual([busy[1]])
+    }))
+
+  scoped("a paused task is never claimed until it is resumed; only waiting tasks pause", (store) =>
+    Effect.gen(function*() {
+      const [waiting, running] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }])
+      yield* store.pauseWaiting([waiting!])
+      const [claim] = yield* store.claim(request("node-a", 10))
+      expect(claim?.id).toBe(running)
+      expect(yield* store.pauseWaiting([running!])).toEqual([])
+      expect(yield* store.claim(request("node-a", 10))).toEqual([])
+      expect(yield* store.resumePaused([waiting!, running!])).toEqual([waiting])
+      expect((yield* store.claim(request("node-a", 10))).map((next) => next.id)).toEqual([waiting])
+    }))
+
+  scoped("the check reports tasks waiting or running past their timeouts, oldest first, at most its limit", (store) =>
+    Effect.gen(function*() {
+      const ids = yield* Tasks.runMany(Job, [1, 2, 3].map((n) => ({ n })))
+      yield* store.claim(request("node-a", 1))
+      const all = yield* store.findStuck({ initializedTimeout: Duration.zero, runningTimeout: Duration.zero, limit: 10 })
+      expect(all.map((row) => row.id)).toEqual(ids)
+      const some = yield* store.findStuck({ initializedTimeout: Duration.zero, runningTimeout: Duration.hours(1), limit: 1 })
+      expect(some.map((row) => [row.id, row.status])).toEqual([[ids[1], TaskStatus.initialized]])
+      expect(yield* store.findStuck({ initializedTimeout: Duration.hours(1), runningTimeout: Duration.hours(1), limit: 10 }))
+        .toEqual([])
     }))
 }
