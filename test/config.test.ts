@@ -16,7 +16,9 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
         ["EFFECT_TASKS_SCHEDULING", "strict-priority"],
         ["EFFECT_TASKS_COMPLETION_DELAY", "50 millis"],
         ["EFFECT_TASKS_MAX_WORKER_LOSSES", "5"],
-        ["EFFECT_TASKS_LISTEN", "false"]
+        ["EFFECT_TASKS_LISTEN", "false"],
+        ["EFFECT_TASKS_KEEP_FAILED", "forever"],
+        ["EFFECT_TASKS_KEEP_SUCCEEDED", "2 hours"]
       ]), { pathDelim: "_" }) // as the environment provider reads EFFECT_TASKS_POOL_SIZE
       const context = yield* Layer.build(TaskManager.layerConfig()).pipe(Effect.withConfigProvider(provider))
       const manager = yield* Effect.provide(TaskManager.TaskManager, context)
@@ -26,6 +28,8 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
       expect(Duration.toMillis(manager.options.scanInterval)).toBe(2000)
       expect(Duration.toMillis(manager.options.stopTimeout)).toBe(1000)
       expect(Duration.toMillis(manager.options.completionDelay)).toBe(50)
+      expect(manager.options.keepFailed).toEqual(Duration.infinity)
+      expect(Duration.toMillis(manager.options.keepSucceeded)).toBe(2 * 3_600_000)
       expect(Duration.toMillis(manager.options.runningTimeout)).toBe(Duration.toMillis(TaskManager.defaults.runningTimeout))
     }))
 
@@ -49,6 +53,8 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
       expect(Duration.toMillis(resolved.completionDelay)).toBe(0)
       expect(resolved.nodeId).toEqual(Option.none())
       expect(resolved.scheduling).toEqual(SchedulingPolicy.fair())
+      expect(Duration.toMillis(resolved.keepSucceeded)).toBe(86_400_000)
+      expect(Duration.toMillis(resolved.keepFailed)).toBe(7 * 86_400_000)
     }))
 
   it.effect("invalid configuration is a typed error naming the option", () =>
@@ -69,7 +75,9 @@ layer(PgTest, { excludeTestServices: true })("configuration", (it) => {
         [{ nodeId: "n".repeat(201) }, "nodeId"],
         [{ completionDelay: -1 }, "completionDelay"],
         [{ completionDelay: "10 seconds" }, "completionDelay"],
-        [{ completionDelay: Duration.infinity }, "completionDelay"]
+        [{ completionDelay: Duration.infinity }, "completionDelay"],
+        [{ keepSucceeded: 0 }, "keepSucceeded"],
+        [{ keepFailed: "sometimes" as never }, "keepFailed"]
       ] as const
       for (const [options, option] of cases) {
         const error = yield* Effect.flip(TaskManager.resolveOptions(options))

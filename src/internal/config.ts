@@ -3,7 +3,7 @@ import { InvalidTaskOptions } from "../TaskError.js"
 import * as SchedulingPolicy from "../SchedulingPolicy.js"
 import type { TaskRow } from "./store/taskRow.js"
 import { defaultSchema, validateSchemaName } from "./store/tables.js"
-import { BoundedText, decodeWith, Delay, Flag, IntegerIn, PositiveDuration, PositiveInteger } from "./validation.js"
+import { BoundedText, decodeWith, Delay, Flag, IntegerIn, PositiveDuration, PositiveInteger, Retention } from "./validation.js"
 
 /**
  * The worker's settings, one documented field each. `Options` is this record with every field
@@ -61,11 +61,22 @@ export interface Settings {
   readonly checkCallback: (tasks: ReadonlyArray<TaskRow>) => Effect.Effect<void>
   /** Which runnable task is claimed next: `SchedulingPolicy.fair()` (turns between queues and owners) or `strictPriority`. */
   readonly scheduling: SchedulingPolicy.SchedulingPolicy
+  /** How long a `succeeded` task is kept after it finished; the maintenance leader then deletes it. `"forever"` keeps it. */
+  readonly keepSucceeded: Duration.Duration
+  /** How long a `failed` task is kept after it finished; the maintenance leader then deletes it. `"forever"` keeps it. */
+  readonly keepFailed: Duration.Duration
 }
+
+/** The settings that accept `"forever"` (an infinite duration). */
+type Retentions = "keepSucceeded" | "keepFailed"
 
 /** What `TaskManager.layer` accepts: every setting optional, durations as any `DurationInput`. */
 export type Options = {
-  readonly [K in keyof Settings]?: (Settings[K] extends Duration.Duration ? Duration.DurationInput : Settings[K]) | undefined
+  readonly [K in keyof Settings]?:
+    | (K extends Retentions ? Duration.DurationInput | "forever"
+      : Settings[K] extends Duration.Duration ? Duration.DurationInput
+      : Settings[K])
+    | undefined
 }
 
 /** The settings a running manager uses: defaults applied, every value checked. */
@@ -104,7 +115,9 @@ export const defaults = {
       `${tasks.length} abnormal task(s): waiting or running too long`,
       tasks.map((task) => ({ id: task.id, key: task.key, status: task.status }))
     ),
-  scheduling: SchedulingPolicy.defaults
+  scheduling: SchedulingPolicy.defaults,
+  keepSucceeded: Duration.days(1),
+  keepFailed: Duration.days(7)
 } as const
 
 /** Fixed values of the worker that are not options, in one place. */
@@ -125,6 +138,9 @@ export const tuning = {
   silentNodeRetention: Duration.hours(1),
   /** How long a stop waits for the hand-back of interrupted attempts. */
   handBackTimeout: Duration.seconds(5),
+  /** Finished tasks the cleaner deletes per statement, and statements per round at most. */
+  cleanBatchSize: 1000,
+  cleanMaxBatches: 100,
   /** Connections of the worker's own pool (claims, ends, heartbeats, maintenance). */
   ownConnections: 4
 } as const
@@ -149,7 +165,9 @@ const OptionsSchema = Schema.Struct({
   rescueInterval: Schema.optional(PositiveDuration),
   maxWorkerLosses: Schema.optional(PositiveInteger),
   initializedTimeout: Schema.optional(PositiveDuration),
-  checkInterval: Schema.optional(PositiveDuration)
+  checkInterval: Schema.optional(PositiveDuration),
+  keepSucceeded: Schema.optional(Retention),
+  keepFailed: Schema.optional(Retention)
 })
 
 const decodeOptions = decodeWith(OptionsSchema, (path, reason) => new InvalidTaskOptions({ option: path.join("."), reason }))
@@ -205,7 +223,9 @@ const descriptions: { readonly [K in keyof Settings]?: string } = {
   maxWorkerLosses: "worker losses in a row that fail a task as poison",
   initializedTimeout: "the checker reports tasks due but not started this long",
   checkInterval: "how often the leader runs the abnormal-task check",
-  scheduling: "claim order: fair or strict-priority"
+  scheduling: "claim order: fair or strict-priority",
+  keepSucceeded: "how long succeeded tasks are kept (a duration, or forever)",
+  keepFailed: "how long failed tasks are kept (a duration, or forever)"
 }
 
 /** `poolSize` is read from `POOL_SIZE` (under `EFFECT_TASKS`). */
@@ -248,6 +268,12 @@ export const config: Config.Config<Options> = Config.all({
     "rescueInterval",
     "initializedTimeout",
     "checkInterval"
+  ),
+  ...withDefaults(
+    (key): Config.Config<Duration.DurationInput | "forever"> =>
+      Config.string(key).pipe(Config.map((text) => text as Duration.DurationInput | "forever")),
+    "keepSucceeded",
+    "keepFailed"
   ),
   ...derived(Config.integer, "claimBatchSize", "claimAhead"),
   ...derived(Config.string, "nodeId"),

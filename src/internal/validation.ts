@@ -110,11 +110,16 @@ export const IntegerIn = (min: number, max: number, describe = `an integer ≥ $
 export const PositiveInteger = IntegerIn(1, int32)
 
 /** A duration input, decoded; `problem` judges the decoded duration. */
-const durationWhere = (problem: (input: unknown, duration: Duration.Duration) => string | undefined) =>
+const durationWhere = (
+  problem: (input: unknown, duration: Duration.Duration) => string | undefined,
+  options: { readonly forever?: boolean } = {}
+) =>
   Schema.transformOrFail(Schema.Unknown, Schema.DurationFromSelf, {
     strict: true,
     decode: (input, _, ast) => {
-      const decoded = Duration.decodeUnknown(input)
+      const decoded = options.forever === true && input === "forever"
+        ? Option.some(Duration.infinity)
+        : Duration.decodeUnknown(input)
       const issue = Option.isNone(decoded)
         ? `is not a duration: ${String(input)}`
         : problem(input, decoded.value)
@@ -130,6 +135,12 @@ export const PositiveDuration = durationWhere((input, duration) =>
   Duration.toMillis(duration) > 0 && Duration.isFinite(duration)
     ? undefined
     : `must be a positive, finite duration, got ${String(input)}`
+)
+
+/** How long finished tasks are kept: a positive duration, or `"forever"` (an infinite one). */
+export const Retention = durationWhere(
+  (input, duration) => Duration.toMillis(duration) > 0 ? undefined : `must be a positive duration or "forever", got ${String(input)}`,
+  { forever: true }
 )
 
 /** A delay: finite, not negative, at most 200,000 years. */

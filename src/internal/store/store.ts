@@ -3,6 +3,7 @@ import { type Duration, Effect, type Option, Schema } from "effect"
 import { type IncompatibleSchema, type InvalidTaskOptions, type QueueFull, TaskStoreError } from "../../TaskError.js"
 import { refail } from "./refail.js"
 import * as checkOps from "./check.js"
+import * as cleanOps from "./clean.js"
 import * as claimOps from "./claim.js"
 import type { ClaimRequest, QueueLimits } from "./claim.js"
 import * as finishOps from "./finish.js"
@@ -98,6 +99,8 @@ export interface Store {
   readonly settleOrphanChildren: (limit: number) => Effect.Effect<{ readonly released: number; readonly dropped: number }, TaskStoreError>
   /** Frees, in one bounded batch, children still waiting for a sibling that has ended or is gone; returns how many. */
   readonly unblockStaleWaits: (limit: number) => Effect.Effect<number, TaskStoreError>
+  /** Deletes, in one bounded batch, finished tasks past their retention (oldest first); returns how many. */
+  readonly deleteFinished: (retention: cleanOps.Retention, limit: number) => Effect.Effect<number, TaskStoreError>
   /** Tasks waiting or running abnormally long, oldest first, at most `limit`. */
   readonly findStuck: (request: checkOps.StuckRequest) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
@@ -174,6 +177,8 @@ export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables
       finishOps.settleOrphanChildren(tables, limit).pipe(withSql, refail("settle children")),
     unblockStaleWaits: (limit) =>
       waitOps.unblockStaleWaits(tables, limit).pipe(withSql, refail("unblock waits")),
+    deleteFinished: (retention, limit) =>
+      cleanOps.deleteFinished(tables, retention, limit).pipe(withSql, refail("clean")),
     findStuck: (request) =>
       checkOps.findStuck(tables, request).pipe(withSql, refail("check"), Effect.flatMap(decodeTaskRows)),
     getMany: (ids) =>

@@ -7,6 +7,7 @@ import * as TaskRegistry from "../../TaskRegistry.js"
 import { storeOf, TaskStore } from "../store/service.js"
 import { makeStore } from "../store/store.js"
 import { makeChecker } from "../maintenance/checker.js"
+import { makeCleaner } from "../maintenance/cleaner.js"
 import { makeLeadership } from "../maintenance/leadership.js"
 import { makeNodeReaper } from "../maintenance/reaper.js"
 import { makeElector } from "../maintenance/elector.js"
@@ -167,6 +168,13 @@ export const startManager = (
     // Stale waits are freed just before each check, so the check does not report those children.
     const checker = Effect.zipRight(makeStaleWaitFreer({ store: control, leadership, batchSize: tuning.checkLimit }), check)
     const reaper = makeNodeReaper({ store: control, leadership, retention: tuning.silentNodeRetention })
+    const cleaner = makeCleaner({
+      store: control,
+      leadership,
+      retention: { succeeded: resolved.keepSucceeded, failed: resolved.keepFailed },
+      batchSize: tuning.cleanBatchSize,
+      maxBatches: tuning.cleanMaxBatches
+    })
 
     yield* Effect.addFinalizer(() =>
       gracefulStop({
@@ -186,6 +194,7 @@ export const startManager = (
     yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), maintenance), nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)
     yield* Effect.forkIn(supervisor.superviseEvery(board, "reaper", Schedule.spaced(resolved.checkInterval), reaper), nodeScope)
+    yield* Effect.forkIn(supervisor.superviseEvery(board, "cleaner", Schedule.spaced(resolved.checkInterval), cleaner), nodeScope)
     yield* Effect.forkIn(claimer.loop, claimScope)
     yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
     if (resolved.listen) {

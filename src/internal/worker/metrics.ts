@@ -29,3 +29,6 @@ export const rescuedTasks = counter("effect_tasks_rescued_total", "running tasks
 
 /** Tasks the last check found waiting or running abnormally long. */
 export const stuckTasks = Metric.gauge("effect_tasks_stuck")
+
+/** Finished tasks the cleaner deleted after their retention. */
+export const cleanedTasks = counter("effect_tasks_cleaned_total", "finished tasks deleted after their retention")
