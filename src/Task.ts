@@ -31,9 +31,11 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category models
  */
-export interface RetryPolicy {
+export interface RetryPolicy<E = unknown> {
   readonly times: number
   readonly schedule: Schedule.Schedule<unknown, number>
+  /** Whether a failure of the handler is worth another attempt; one it refuses fails the task at once. */
+  readonly while: (error: E) => boolean
 }
 
 /**
@@ -41,11 +43,26 @@ export interface RetryPolicy {
  * @since 0.1.0
  * @category models
  */
-export interface Options<A, I> {
+export interface Options<A, I, E = unknown> {
   /** The argument's Schema. Arguments are encoded with it on enqueue and decoded on every attempt. */
   readonly args: Schema.Schema<A, I>
-  /** Retries after a failed attempt. Default: no retry; `schedule` defaults to `Schedule.exponential("1 second")`. */
-  readonly retry?: { readonly times: number; readonly schedule?: Schedule.Schedule<unknown, number> | undefined } | undefined
+  /**
+   * The errors the handler may fail with (a Schema, say a `Schema.TaggedError` class or a union of
+   * them). Given, the handler must fail with nothing else (the compiler checks it) and `retry.while`
+   * receives them typed. Default: any error.
+   */
+  readonly error?: Schema.Schema<E, any> | undefined
+  /**
+   * Retries after a failed attempt. Default: no retry; `schedule` defaults to
+   * `Schedule.exponential("1 second")`. `while` picks the handler failures worth retrying (default:
+   * every one); a failure it refuses fails the task at once. Timeouts, defects and the library's own
+   * errors are not passed to it: they are retried while attempts are left.
+   */
+  readonly retry?: {
+    readonly times: number
+    readonly schedule?: Schedule.Schedule<unknown, number> | undefined
+    readonly while?: ((error: E) => boolean) | undefined
+  } | undefined
   /** Per-attempt timeout: the handler is interrupted and the attempt fails. Default: the manager's `runningTimeout`. */
   readonly timeout?: Duration.DurationInput | undefined
   /** The queue the task is enqueued in. Default: `"default"`. */
@@ -61,15 +78,16 @@ export interface Options<A, I> {
 }
 
 /**
- * A task definition whose argument has type `A` and is stored as JSON of type `I`.
+ * A task definition whose argument has type `A` and is stored as JSON of type `I`, and whose
+ * handler fails only with `E` (any error unless the definition declares `error`).
  * @since 0.1.0
  * @category models
  */
-export interface Task<A, I = A> {
+export interface Task<A, I = A, E = unknown> {
   readonly [TypeId]: TypeId
   readonly key: string
   readonly args: Schema.Schema<A, I>
-  readonly retry: RetryPolicy
+  readonly retry: RetryPolicy<E>
   /** `retry.times + 1`. */
   readonly maxAttempts: number
   readonly timeout: Option.Option<Duration.Duration>
@@ -80,7 +98,7 @@ export interface Task<A, I = A> {
    * Attaches the handler: a Layer that registers it in the `TaskRegistry`. Its requirements are
    * the handler's, so a worker Layer type-checks only when they are provided.
    */
-  readonly handler: <X, E, R>(
+  readonly handler: <X, R>(
     run: (args: A) => Effect.Effect<X, E, R>
   ) => Layer.Layer<never, InvalidTaskDefinition, TaskRegistry.TaskRegistry | R>
 }
@@ -90,7 +108,7 @@ export interface Task<A, I = A> {
  * @since 0.1.0
  * @category models
  */
-export type Any = Task<any, any>
+export type Any = Task<any, any, any>
 
 /**
  * The default policy values.
@@ -101,7 +119,8 @@ export const defaults = {
   queue: "default",
   priority: 0,
   retryTimes: 0,
-  retrySchedule: Schedule.exponential("1 second") as Schedule.Schedule<unknown, number>
+  retrySchedule: Schedule.exponential("1 second") as Schedule.Schedule<unknown, number>,
+  retryWhile: (_error: unknown): boolean => true
 } as const
 
 const maxKeyLength = 128
@@ -129,10 +148,12 @@ const Definition = Schema.Struct({
 
 const definitionProblem = decodeWith(Definition, (path, message) => `${path.join(".")} ${message}`)
 
-const validate = <A, I>(key: string, options: Options<A, I>): string | undefined => {
+const validate = <A, I, E>(key: string, options: Options<A, I, E>): string | undefined => {
   const keyProblem = problemOf(TaskKey, key)
   if (keyProblem !== undefined) return keyProblem
   if (options === undefined || options.args === undefined) return "options.args (a Schema) is required"
+  if (options.error !== undefined && !Schema.isSchema(options.error)) return "options.error must be a Schema"
+  if (options.retry?.while !== undefined && typeof options.retry.while !== "function") return "retry.while must be a function"
   return Either.getLeft(definitionProblem(options)).pipe(Option.getOrUndefined)
 }
 
@@ -156,21 +177,25 @@ const validate = <A, I>(key: string, options: Options<A, I>): string | undefined
  * @since 0.1.0
  * @category constructors
  */
-export const make = <A, I>(key: string, options: Options<A, I>): Task<A, I> => {
+export const make = <A, I, E = unknown>(key: string, options: Options<A, I, E>): Task<A, I, E> => {
   const reason = validate(key, options)
   if (reason !== undefined) throw new InvalidTaskDefinition({ key: String(key), reason })
   const times = options.retry?.times ?? defaults.retryTimes
-  const self: Task<A, I> = {
+  const self: Task<A, I, E> = {
     [TypeId]: TypeId,
     key,
     args: options.args,
-    retry: { times, schedule: options.retry?.schedule ?? defaults.retrySchedule },
+    retry: {
+      times,
+      schedule: options.retry?.schedule ?? defaults.retrySchedule,
+      while: options.retry?.while ?? defaults.retryWhile
+    },
     maxAttempts: times + 1,
     timeout: options.timeout === undefined ? Option.none() : Option.some(Duration.decode(options.timeout)),
     queue: options.queue ?? defaults.queue,
     priority: options.priority ?? defaults.priority,
     transactional: options.transactional ?? false,
-    handler: <X, E, R>(run: (args: A) => Effect.Effect<X, E, R>) =>
+    handler: <X, R>(run: (args: A) => Effect.Effect<X, E, R>) =>
       Layer.effectDiscard(Effect.gen(function*() {
         const registry = yield* TaskRegistry.TaskRegistry
         const context = yield* Effect.context<R>()

@@ -124,6 +124,35 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       expect(yield* Ref.get(runs)).toBe(3)
     }))
 
+  it.scoped("a declared error types the handler and retry.while: a failure it refuses fails the task at once", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      class Transient extends Schema.TaggedError<Transient>()("Transient", { run: Schema.Number }) {}
+      class BadAddress extends Schema.TaggedError<BadAddress>()("BadAddress", { address: Schema.String }) {}
+      const Mail = Task.make("mail", {
+        args: Schema.Struct({ address: Schema.String }),
+        error: Schema.Union(Transient, BadAddress),
+        retry: { times: 5, schedule: Schedule.spaced("20 millis"), while: (error) => error._tag === "Transient" }
+      })
+      const runs = yield* Ref.make<ReadonlyArray<string>>([])
+      const live = Mail.handler(({ address }) =>
+        Effect.gen(function*() {
+          const seen = yield* Ref.updateAndGet(runs, (all) => [...all, address])
+          const mine = seen.filter((one) => one === address).length
+          if (address.includes("@")) return mine < 3 ? yield* new Transient({ run: mine }) : undefined
+          return yield* new BadAddress({ address })
+        })
+      )
+      // The compiler holds the handler to the declared errors.
+      // @ts-expect-error an error the definition does not declare
+      Mail.handler(() => Effect.fail(new Error("undeclared")))
+      yield* startWorker(live, { schema, scanInterval: "30 seconds" })
+      const [good, bad] = yield* Tasks.runMany(Mail, [{ address: "a@example.com" }, { address: "nobody" }]).pipe(inSchema(schema))
+      const rows = yield* waitForStatus(schema, [good!, bad!], [TaskStatus.succeeded, TaskStatus.failed])
+      expect(rows.map((row) => [row.status, row.attempt])).toEqual([["succeeded", 3], ["failed", 1]])
+      expect(rows[1]?.lastError).toContain("BadAddress")
+    }))
+
   it.scoped("a timeout interrupts the handler (its finalizer runs) and counts as a failed attempt", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema

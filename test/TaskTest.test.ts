@@ -48,6 +48,30 @@ describe("TaskTest", () => {
     )
   })
 
+  it.effect("retry.while decides on the declared errors: a refused one fails the task at its first attempt", () => {
+    class Declined extends Schema.TaggedError<Declined>()("Declined", { permanent: Schema.Boolean }) {}
+    const Charge = Task.make("charge", {
+      args: Order,
+      error: Declined,
+      retry: { times: 3, schedule: Schedule.spaced("1 second"), while: (error) => !error.permanent }
+    })
+    return withKit(
+      (calls) =>
+        Charge.handler(({ orderId }) =>
+          Effect.zipRight(record(calls, `charge ${orderId}`), Effect.fail(new Declined({ permanent: orderId === 1 })))),
+      (calls) =>
+        Effect.gen(function*() {
+          yield* Tasks.runMany(Charge, [{ orderId: 1 }, { orderId: 2 }])
+          const ended = yield* TaskTest.drain
+          expect(ended.map((task) => [task.args, task.status, task.attempt])).toEqual([
+            [{ orderId: 1 }, "failed", 1],
+            [{ orderId: 2 }, "failed", 4]
+          ])
+          expect((yield* Ref.get(calls)).filter((call) => call === "charge 1")).toHaveLength(1)
+        })
+    )
+  })
+
   it.effect("retries follow the task's Schedule on the TestClock: two failures, then a success 1 s + 2 s later", () => {
     const Flaky = Task.make("flaky", { args: Order, retry: { times: 3, schedule: Schedule.exponential("1 second") } })
     return withKit(

@@ -115,3 +115,19 @@ describe("decide", () => {
     expect(decided._tag === "Failed" && decided.error).not.toContain("\u0000")
   })
 })
+
+describe("retryAfter", () => {
+  const policy = { schedule: Schedule.spaced("1 second"), while: (error: { readonly permanent: boolean }) => !error.permanent }
+
+  it.effect("asks the policy's while about the handler's own failures only", () =>
+    Effect.gen(function*() {
+      const after = (cause: Cause.Cause<unknown>) => Effect.map(outcome.retryAfter(policy, 1, cause), Option.map(Duration.toMillis))
+      expect(yield* after(Cause.fail({ permanent: false }))).toEqual(Option.some(1000))
+      expect(yield* after(Cause.fail({ permanent: true }))).toEqual(Option.none())
+      // Timeouts and defects are retried while attempts are left, whatever `while` says.
+      const refuseAll = { ...policy, while: () => false }
+      const timedOut = Cause.fail(new TaskTimeout({ id: "1", key: "k", timeout: Duration.seconds(1) }))
+      expect(yield* Effect.map(outcome.retryAfter(refuseAll, 1, timedOut), Option.isSome)).toBe(true)
+      expect(yield* Effect.map(outcome.retryAfter(refuseAll, 1, Cause.die(new Error("boom"))), Option.isSome)).toBe(true)
+    }))
+})

@@ -56,7 +56,7 @@ const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
       }))
     const sql = yield* SqlClient.SqlClient
     const exit = yield* driveToEnd(yield* Effect.fork(task.transactional ? sql.withTransaction(handled) : handled))
-    const retryDelay = Exit.isFailure(exit) ? yield* outcome.retryDelay(task.retry.schedule, row.attempt) : Option.none()
+    const retryDelay = Exit.isFailure(exit) ? yield* outcome.retryAfter(task.retry, row.attempt, exit.cause) : Option.none()
     // Recorded as the database records the same end (`toFinish`, as `finishIfClaimed` applies it).
     const finish = outcome.toFinish(
       { id: row.id, claimToken: token },

@@ -95,11 +95,11 @@ export const makeExecutor = (options: ExecutorOptions) => {
         : Effect.as(timed, false)
     })
 
-  const nextDelay = (claim: ClaimedTask) =>
+  const nextDelay = (claim: ClaimedTask, cause: Cause.Cause<unknown>) =>
     Effect.flatMap(options.registry.get(claim.key), (entry) =>
       Option.match(entry, {
         onNone: () => Effect.succeedNone,
-        onSome: ({ task }) => outcome.retryDelay(task.retry.schedule, claim.attempt)
+        onSome: ({ task }) => outcome.retryAfter(task.retry, claim.attempt, cause)
       }))
 
   const record = (claim: ClaimedTask, ended: outcome.Outcome, timedOut: boolean) => {
@@ -186,7 +186,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
         const exit = end.timedOutAfter !== undefined && !isStopping && Exit.isFailure(ran) && Cause.isInterruptedOnly(ran.cause)
           ? Exit.fail(new TaskTimeout({ id: claim.id, key: claim.key, timeout: Duration.millis(end.timedOutAfter) }))
           : ran
-        const delay = exit._tag === "Failure" ? yield* nextDelay(claim) : Option.none()
+        const delay = exit._tag === "Failure" ? yield* nextDelay(claim, exit.cause) : Option.none()
         const ended = outcome.decide(claim, exit, delay, isStopping, Option.fromNullable(end.snoozedFor))
         if (ended._tag === "Retry" || ended._tag === "Failed") {
           yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })

@@ -1,6 +1,6 @@
 import { Cause, Clock, Data, Duration, Effect, Exit, Option, type Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
 import type { ClaimedTask } from "../store/taskRow.js"
-import { TaskNotFound, UndecodableTask } from "../../TaskError.js"
+import { isTaskError, TaskNotFound, UndecodableTask } from "../../TaskError.js"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { Finish } from "../store/finish.js"
 
@@ -64,6 +64,20 @@ export const decide = (
   }
   return { _tag: "Retry", delay: retryDelay.value, error }
 }
+
+/**
+ * The delay before the next attempt after a failed `attempt`, by the task's retry policy: None
+ * when the policy's `while` refuses one of the handler's own failures (the library's errors,
+ * timeouts and defects are not its to judge) or the schedule has ended.
+ */
+export const retryAfter = (
+  retry: { readonly schedule: Schedule.Schedule<unknown, number>; readonly while: (error: any) => boolean },
+  attempt: number,
+  cause: Cause.Cause<unknown>
+): Effect.Effect<Option.Option<Duration.Duration>> =>
+  Array.from(Cause.failures(cause)).some((error) => !isTaskError(error) && !retry.while(error))
+    ? Effect.succeedNone
+    : retryDelay(retry.schedule, attempt)
 
 /**
  * The delay the schedule gives before retry number `retry` (1-based), found by stepping it from
