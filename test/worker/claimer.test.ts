@@ -6,6 +6,7 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Duration, Effect, FiberMap, Option, Queue, Ref, Schema } from "effect"
 import { makeClaimer } from "../../src/internal/worker/claimer.js"
+import { makeDueSoon } from "../../src/internal/worker/dueSoon.js"
 import { makeHandlerPace } from "../../src/internal/worker/pace.js"
 import { makePhases } from "../../src/internal/worker/running.js"
 import { makeClaimSlots } from "../../src/internal/worker/slots.js"
@@ -52,6 +53,7 @@ const setup = (jobs: number, slots: number) =>
       running,
       execute: (claim) => Ref.update(executed, (all) => [...all, claim]),
       wakeups: yield* Queue.sliding<void>(1),
+      dueSoon: yield* makeDueSoon(Duration.zero),
       board: yield* makeHealthBoard
     })
     // The loop takes a slot before each round; a round alone needs the same.

@@ -12,6 +12,8 @@ import type { Phases } from "./running.js"
 import type { ClaimSlots } from "./slots.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
 import { tuning } from "../config.js"
+import { monotonicMillis } from "../monotonic.js"
+import type { DueSoon } from "./dueSoon.js"
 
 export interface ClaimerOptions {
   readonly store: Store
@@ -48,6 +50,8 @@ export interface ClaimerOptions {
   readonly execute: (claim: ClaimedTask) => Effect.Effect<void>
   /** Signals that work may be waiting (NOTIFY, new handlers). Coalesced: a sliding queue of one. */
   readonly wakeups: Queue.Queue<void>
+  /** Due times of tasks this node wrote back (retries, snoozes), which end a wait for work. */
+  readonly dueSoon: DueSoon
   readonly board: HealthBoard
 }
 
@@ -127,11 +131,27 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
     Effect.orElseSucceed(() => Option.none<Duration.Duration>())
   )
 
+  /**
+   * Waits for a wake-up, the scan interval, the next due task read from the database, or one this
+   * node wrote back since (`dueSoon`), whichever comes first; a newly recorded earlier due time
+   * shortens the wait.
+   */
   const waitForWork = Effect.gen(function*() {
+    const startedAt = yield* monotonicMillis
     const scan = yield* jitteredScanInterval
     const due = yield* untilNextDue
-    const wait = Option.match(due, { onNone: () => scan, onSome: (until) => Duration.min(scan, until) })
-    yield* Effect.timeoutOption(Queue.take(options.wakeups), wait)
+    const read = Option.match(due, { onNone: () => scan, onSome: (until) => Duration.min(scan, until) })
+    const until = startedAt + Duration.toMillis(read)
+    for (;;) {
+      const soon = yield* options.dueSoon.earliest
+      const wait = Math.max(0, Math.min(until, Option.getOrElse(soon, () => until)) - (yield* monotonicMillis))
+      const woken = yield* Effect.raceFirst(
+        Effect.as(Queue.take(options.wakeups), "work" as const),
+        Effect.as(options.dueSoon.changed, "sooner" as const)
+      ).pipe(Effect.timeoutOption(Duration.millis(wait)))
+      if (Option.isNone(woken) || woken.value === "work") break
+    }
+    yield* options.dueSoon.clearPast
   })
 
   /** Tasks to hold claimed ahead now. */

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, ExecutionStrategy, FiberMap, FiberSet, Option, Queue, Ref, Schedule, Scope } from "effect"
+import { Duration, Effect, ExecutionStrategy, FiberMap, Option, Queue, Ref, Schedule, Scope } from "effect"
 import { type IncompatibleSchema, InvalidTaskOptions, type NodeIdInUse, type TaskStoreError } from "../../TaskError.js"
 import type { TaskManager } from "../../TaskManager.js"
 import * as TaskRegistry from "../../TaskRegistry.js"
@@ -15,6 +15,7 @@ import { makeRescuer } from "../maintenance/rescuer.js"
 import { makeChildSettler, makeStaleWaitFreer } from "../maintenance/settler.js"
 import { makeClaimer } from "./claimer.js"
 import { makeCompleter } from "./completer.js"
+import { makeDueSoon } from "./dueSoon.js"
 import { makeDeadlines } from "./deadlines.js"
 import { makeExecutor } from "./executor.js"
 import { makeHeartbeat } from "./heartbeat.js"
@@ -52,7 +53,7 @@ const storeFor = (schema: string) =>
 
 /**
  * The worker's duties wired together and forked in the current scope, whose close is the graceful
- * stop: the claimer, listener and retry wake-ups live in a claim scope closed first; the heartbeat,
+ * stop: the claimer and listener live in a claim scope closed first; the heartbeat,
  * fence and maintenance in a node scope closed once no attempt runs.
  */
 export const startManager = (
@@ -85,7 +86,7 @@ export const startManager = (
     // done) the node's heartbeat and maintenance; then the node itself.
     const claimScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const nodeScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-    const retryTimers = yield* FiberSet.make<void>().pipe(Scope.extend(claimScope))
+    const dueSoon = yield* makeDueSoon(tuning.retryWakeMargin)
     const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
     // Made before the stop's finalizer, so it outlives the executors the stop waits for.
     // Ends waiting to be written, at most: beyond it the claimer claims nothing more.
@@ -107,11 +108,8 @@ export const startManager = (
       pace,
       deadlines,
       maxWaitForSlot: Duration.times(resolved.nodeTimeout, 0.5),
-      // The row's run_at is the database's now() + delay, written before this timer starts.
-      wakeAfter: (delay) =>
-        FiberSet.run(retryTimers, Effect.zipRight(Effect.sleep(Duration.sum(delay, tuning.retryWakeMargin)), wake)).pipe(
-          Effect.asVoid
-        )
+      // Recorded once the row's run_at (the database's now() + delay) is written.
+      wakeAfter: dueSoon.record
     })
     const claimer = yield* makeClaimer({
       store: control,
@@ -134,6 +132,7 @@ export const startManager = (
       running,
       execute,
       wakeups,
+      dueSoon,
       board
     })
     const heartbeat = yield* makeHeartbeat({

@@ -8,7 +8,7 @@ import { tuning } from "../config.js"
 export interface StopOptions {
   readonly nodeId: string
   readonly store: Store
-  /** Closed first: the claimer, the listener, retry wake-ups. */
+  /** Closed first: the claimer and the listener. */
   readonly claimScope: Scope.CloseableScope
   /** Closed once no attempt runs: the heartbeat and maintenance. */
   readonly nodeScope: Scope.CloseableScope

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Option, TestClock } from "effect"
+import { makeDueSoon } from "../../src/internal/worker/dueSoon.js"
+import { monotonicMillis } from "../../src/internal/monotonic.js"
+
+describe("dueSoon", () => {
+  it.effect("keeps the earliest due time recorded, signals only an earlier one, and forgets what has fallen due", () =>
+    Effect.gen(function*() {
+      const dueSoon = yield* makeDueSoon(Duration.millis(10))
+      const start = yield* monotonicMillis
+      expect(yield* dueSoon.earliest).toEqual(Option.none())
+      yield* dueSoon.record(Duration.seconds(2))
+      expect(yield* dueSoon.earliest).toEqual(Option.some(start + 2010))
+      yield* dueSoon.changed // the first record signalled
+      const signal = yield* Effect.fork(dueSoon.changed)
+      yield* dueSoon.record(Duration.seconds(3)) // later: nothing changes, no signal
+      expect(yield* dueSoon.earliest).toEqual(Option.some(start + 2010))
+      yield* Effect.yieldNow()
+      expect(Option.isNone(yield* Fiber.poll(signal))).toBe(true)
+      yield* dueSoon.record(Duration.seconds(1))
+      yield* Fiber.join(signal)
+      expect(yield* dueSoon.earliest).toEqual(Option.some(start + 1010))
+      yield* dueSoon.clearPast
+      expect(yield* dueSoon.earliest).toEqual(Option.some(start + 1010))
+      yield* TestClock.adjust("1010 millis")
+      yield* dueSoon.clearPast
+      expect(yield* dueSoon.earliest).toEqual(Option.none())
+    }))
+})
