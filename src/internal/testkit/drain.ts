@@ -37,11 +37,17 @@ const driveToEnd = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): Effect.Effect<Exit.E
     }
   })
 
+/** Moves `row` to `to`, holding the memory to the same state machine as the database's guards. */
+const move = (row: MemoryRow, to: TaskStatus.TaskStatus) =>
+  TaskStatus.canTransition(row.status, to)
+    ? Effect.sync(() => void (row.status = to))
+    : Effect.dieMessage(`task ${row.id} cannot move from ${row.status} to ${to}`)
+
 /** One attempt of `row` through its real handler, decided and recorded as a worker would. */
 const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
   Effect.gen(function*() {
     const task = row.task
-    row.status = TaskStatus.running
+    yield* move(row, TaskStatus.running)
     row.attempt += 1
     const token = `test-attempt-${row.id}-${row.attempt}`
     const current: Task.Current = { id: row.id, key: task.key, attempt: row.attempt, maxAttempts: row.maxAttempts }
@@ -63,7 +69,7 @@ const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
       outcome.decide(row, exit, retryDelay, false, Option.fromNullable(end.snoozedFor))
     )
     const now = yield* Clock.currentTimeMillis
-    row.status = finish.status
+    yield* move(row, finish.status)
     if (!finish.countsAsAttempt) row.attempt -= 1
     if (finish.error !== null) {
       row.lastError = finish.error
