@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Either, Layer, Option, Schedule, Schema } from "effect"
-import { decodeWith, Flag, IntegerIn, PositiveDuration, Priority, problemOf, QueueName, textProblem } from "./internal/validation.js"
+import { Context, Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
+import { definitionProblem } from "./internal/definition.js"
 import { CurrentAttempt } from "./internal/currentAttempt.js"
 import { InvalidTaskDefinition } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
@@ -123,40 +123,6 @@ export const defaults = {
   retryWhile: (_error: unknown): boolean => true
 } as const
 
-const maxKeyLength = 128
-const maxRetryTimes = 1_000
-
-/** A task key: non-empty, not padded, at most 128 characters, storable. */
-const TaskKey = Schema.String.annotations({ message: () => "the key is empty" }).pipe(Schema.filter((key) => {
-  if (key.trim().length === 0) return "the key is empty"
-  if (key !== key.trim()) return "the key has leading or trailing white space"
-  if (key.length > maxKeyLength) return `the key is longer than ${maxKeyLength} characters`
-  const text = textProblem(key)
-  return text === undefined ? true : `the key ${text}`
-}))
-
-/** The policy part of `Options`, checked. */
-const Definition = Schema.Struct({
-  retry: Schema.optional(Schema.Struct({
-    times: Schema.optional(IntegerIn(0, maxRetryTimes, `an integer from 0 to ${maxRetryTimes}`))
-  })),
-  timeout: Schema.optional(PositiveDuration),
-  queue: Schema.optional(QueueName),
-  priority: Schema.optional(Priority),
-  transactional: Schema.optional(Flag)
-})
-
-const definitionProblem = decodeWith(Definition, (path, message) => `${path.join(".")} ${message}`)
-
-const validate = <A, I, E>(key: string, options: Options<A, I, E>): string | undefined => {
-  const keyProblem = problemOf(TaskKey, key)
-  if (keyProblem !== undefined) return keyProblem
-  if (options === undefined || options.args === undefined) return "options.args (a Schema) is required"
-  if (options.error !== undefined && !Schema.isSchema(options.error)) return "options.error must be a Schema"
-  if (options.retry?.while !== undefined && typeof options.retry.while !== "function") return "retry.while must be a function"
-  return Either.getLeft(definitionProblem(options)).pipe(Option.getOrUndefined)
-}
-
 /**
  * Defines a task. Throws `InvalidTaskDefinition` for an empty key, a key or queue PostgreSQL cannot
  * store (NUL, a lone surrogate) or an invalid option: a bad definition is found when the module
@@ -178,7 +144,7 @@ const validate = <A, I, E>(key: string, options: Options<A, I, E>): string | und
  * @category constructors
  */
 export const make = <A, I, E = unknown>(key: string, options: Options<A, I, E>): Task<A, I, E> => {
-  const reason = validate(key, options)
+  const reason = definitionProblem(key, options)
   if (reason !== undefined) throw new InvalidTaskDefinition({ key: String(key), reason })
   const times = options.retry?.times ?? defaults.retryTimes
   const self: Task<A, I, E> = {

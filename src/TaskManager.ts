@@ -14,7 +14,8 @@ import type { PgClient } from "@effect/sql-pg"
 import { type Config, Context, Effect, Layer, type Scope } from "effect"
 import type { DatabaseSchema } from "./internal/store/tables.js"
 import { startManager } from "./internal/worker/manager.js"
-import * as managerOptions from "./internal/config.js"
+import * as environment from "./internal/config/environment.js"
+import * as managerOptions from "./internal/config/settings.js"
 import type * as supervisor from "./internal/worker/supervisor.js"
 import type { IncompatibleSchema, InvalidTaskOptions, NodeIdInUse, TaskStoreError } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
@@ -54,7 +55,7 @@ export const resolveOptions = managerOptions.resolveOptions
  * @since 0.1.0
  * @category config
  */
-export const config = managerOptions.config
+export const config = environment.config
 
 /**
  * @since 0.1.0

@@ -1,5 +1,6 @@
 import { Effect, Ref } from "effect"
 import { monotonicMillis } from "../monotonic.js"
+import type { Store } from "../store/store.js"
 
 /**
  * Whether this node holds the maintenance lease, as far as it can know: "until" a moment safely
@@ -19,6 +20,14 @@ export const makeLeadership: Effect.Effect<Leadership> = Effect.map(Ref.make(0),
   resign: Ref.set(until, 0)
 }))
 
+/** What every leader-only round works with: the store, this node's leadership, and its batch size. */
+export interface RoundOptions {
+  readonly store: Store
+  readonly leadership: Leadership
+  /** Rows one statement handles at most. */
+  readonly batchSize: number
+}
+
 /** A leader-only round: runs `round` while this node leads maintenance; otherwise does nothing and counts 0. */
 export const whileLeading = <E, R>(leadership: Leadership, round: Effect.Effect<number, E, R>): Effect.Effect<number, E, R> =>
   Effect.flatMap(leadership.isLeader, (isLeader) => isLeader ? round : Effect.succeed(0))
@@ -37,3 +46,13 @@ export const untilShort = <E, R>(
       handled === size && done + 1 < maxBatches ? go(total + handled, done + 1) : Effect.succeed(total + handled))
   return go(0, 0)
 }
+
+/**
+ * A leader-only round of bounded batches: on the leader, `batch` (one statement of at most
+ * `options.batchSize` rows) again until one comes back short, at most `maxBatches` times.
+ */
+export const leaderBatches = <E, R>(
+  options: RoundOptions,
+  batch: Effect.Effect<number, E, R>,
+  maxBatches: number
+): Effect.Effect<number, E, R> => whileLeading(options.leadership, untilShort(batch, options.batchSize, maxBatches))

@@ -1,14 +1,10 @@
 import { Effect, Metric } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { Store } from "../store/store.js"
 import * as metrics from "../worker/metrics.js"
-import { type Leadership, untilShort, whileLeading } from "./leadership.js"
+import { leaderBatches, type RoundOptions } from "./leadership.js"
 
-export interface RescuerOptions {
-  readonly store: Store
-  readonly leadership: Leadership
+export interface RescuerOptions extends RoundOptions {
   readonly maxWorkerLosses: number
-  readonly batchSize: number
 }
 
 /**
@@ -31,5 +27,5 @@ export const makeRescuer = (options: RescuerOptions): Effect.Effect<number, Task
       })
   )
   // Every lapsed claim in one round, however many batches that takes.
-  return whileLeading(options.leadership, untilShort(batch, options.batchSize, Number.POSITIVE_INFINITY))
+  return leaderBatches(options, batch, Number.POSITIVE_INFINITY)
 }

@@ -1,20 +1,13 @@
 import { Effect } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import type { Store } from "../store/store.js"
-import { type Leadership, untilShort, whileLeading } from "./leadership.js"
-
-export interface ChildSettlerOptions {
-  readonly store: Store
-  readonly leadership: Leadership
-  readonly batchSize: number
-}
+import { type RoundOptions, untilShort, whileLeading } from "./leadership.js"
 
 /**
  * One round of the child settler, on the maintenance leader only: children whose parent attempt
  * ended without settling them (a straggler committed after the end) are released if the attempt
  * kept its children, deleted otherwise, in one bounded batch. Returns how many it settled.
  */
-export const makeChildSettler = (options: ChildSettlerOptions): Effect.Effect<number, TaskStoreError> =>
+export const makeChildSettler = (options: RoundOptions): Effect.Effect<number, TaskStoreError> =>
   whileLeading(
     options.leadership,
     Effect.gen(function*() {
@@ -32,7 +25,7 @@ export const makeChildSettler = (options: ChildSettlerOptions): Effect.Effect<nu
  * back short (at most 100 batches a round). A failure is logged, and the next round tries again.
  * Returns how many it freed.
  */
-export const makeStaleWaitFreer = (options: ChildSettlerOptions): Effect.Effect<number> =>
+export const makeStaleWaitFreer = (options: RoundOptions): Effect.Effect<number> =>
   whileLeading(
     options.leadership,
     Effect.gen(function*() {

@@ -11,7 +11,7 @@ import { aheadFor, type HandlerPace } from "./pace.js"
 import type { Phases } from "./running.js"
 import type { ClaimSlots } from "./slots.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
-import { tuning } from "../config.js"
+import { tuning } from "../config/settings.js"
 import { monotonicMillis } from "../monotonic.js"
 import type { DueSoon } from "./dueSoon.js"
 

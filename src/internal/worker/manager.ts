@@ -27,7 +27,7 @@ import { makePhases } from "./running.js"
 import { makeClaimSlots } from "./slots.js"
 import { gracefulStop } from "./stop.js"
 import * as supervisor from "./supervisor.js"
-import { tuning, type ResolvedOptions } from "../config.js"
+import { tuning, type ResolvedOptions } from "../config/settings.js"
 
 /**
  * Ends of attempts waiting to be written, at most, beyond which the claimer claims nothing more:

@@ -3,7 +3,7 @@ import * as os from "node:os"
 import { NodeIdInUse } from "../../TaskError.js"
 import type { Store } from "../store/store.js"
 import type { Incarnation } from "../store/nodes.js"
-import type { ResolvedOptions } from "../config.js"
+import type { ResolvedOptions } from "../config/settings.js"
 
 const generatedNodeId = Effect.map(
   Random.nextIntBetween(0, 36 ** 6),

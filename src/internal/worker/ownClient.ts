@@ -5,7 +5,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Redacted, type Scope } from "effect"
 import { createHash } from "node:crypto"
 import * as Pg from "pg"
-import { tuning } from "../config.js"
+import { tuning } from "../config/settings.js"
 
 /**
  * A node-postgres client that prepares every statement with parameters under a name derived from

@@ -3,7 +3,7 @@ import type { TaskStoreError } from "../../TaskError.js"
 import type { Store } from "../store/store.js"
 import type { Incarnation } from "../store/nodes.js"
 import { type Phases, type Running, stopAttempts, tokensOf } from "./running.js"
-import { tuning } from "../config.js"
+import { tuning } from "../config/settings.js"
 
 export interface StopOptions {
   readonly nodeId: string
