@@ -9,7 +9,13 @@
 import { Effect, Option, Schema } from "effect"
 import { decodeWith, PositiveInteger, QueueName } from "./internal/validation.js"
 import { refailUnmigrated } from "./internal/store/refail.js"
-import { InvalidTaskId, InvalidTaskOptions, type SchemaNotMigrated, type TaskStoreError } from "./TaskError.js"
+import {
+  InvalidTaskId,
+  InvalidTaskOptions,
+  type SchemaNotMigrated,
+  TaskStateConflict,
+  type TaskStoreError
+} from "./TaskError.js"
 import { type QueueDefinition, TaskStore, type TaskRow } from "./TaskStore.js"
 
 /**
@@ -102,6 +108,27 @@ export const pause = (
   ids: ReadonlyArray<string>
 ): Effect.Effect<ReadonlyArray<string>, InvalidTaskId | SchemaNotMigrated | TaskStoreError, TaskStore> =>
   Effect.flatMap(checkIds(ids), (checked) => withStore((store) => store.pauseWaiting(checked)))
+
+/**
+ * Cancels tasks. A waiting or paused task becomes `canceled` at once, and so do its waiting or
+ * paused descendants (children follow their parent); siblings that waited for it may run. A
+ * running task's node is told (NOTIFY, with its next heartbeat as the backup) and interrupts the
+ * handler, whose finalizers run; the attempt's end then records `canceled`, unless the handler
+ * succeeded or failed for good first: exactly one of those outcomes stands. A running task whose
+ * node is gone is canceled by the rescuer once its lease lapses. Returns the ids changed (canceled,
+ * or asked to stop). When an id is finished or missing, nothing is changed and the error names
+ * each with its status.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const cancel = (
+  ids: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<string>, InvalidTaskId | TaskStateConflict | SchemaNotMigrated | TaskStoreError, TaskStore> =>
+  Effect.flatMap(checkIds(ids), (checked) =>
+    Effect.flatMap(withStore((store) => store.cancel(checked)), ({ changed, refused }) =>
+      refused.length > 0
+        ? Effect.fail(new TaskStateConflict({ action: "cancel", tasks: refused }))
+        : Effect.succeed(changed)))
 
 /**
  * Starts paused tasks (`paused` → `initialized`), including those enqueued with `paused: true`,

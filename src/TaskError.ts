@@ -1,7 +1,6 @@
 /**
  * Every public error of effect-tasks. Each is a `Schema.TaggedError` that carries the data a caller
- * acts on and derives its message from that data. All share one type id, so `isTaskError` tells
- * them apart from anything else.
+ * acts on and derives its message from that data; `isTaskError` tells them from anything else.
  *
  * @since 0.1.0
  */
@@ -162,6 +161,22 @@ export class NodeIdInUse extends Schema.TaggedError<NodeIdInUse>()("NodeIdInUse"
 }
 
 /**
+ * An operation was asked of tasks whose state does not allow it (canceling a finished task, say),
+ * or of ids that do not exist (`status` null). Nothing was changed.
+ * @since 0.1.0
+ * @category errors
+ */
+export class TaskStateConflict extends Schema.TaggedError<TaskStateConflict>()("TaskStateConflict", {
+  action: Schema.String,
+  tasks: Schema.Array(Schema.Struct({ id: Schema.String, status: Schema.NullOr(Schema.String) }))
+}) {
+  override get message(): string {
+    const each = this.tasks.map(({ id, status }) => status === null ? `task ${id} does not exist` : `task ${id} is ${status}`)
+    return `cannot ${this.action}: ${each.join(", ")}`
+  }
+}
+
+/**
  * The embedded PostgreSQL server (the zero-setup default of the examples and tests) could not be
  * started. `reason` says what to do about it.
  * @since 0.1.0
@@ -176,11 +191,6 @@ export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresEr
   }
 }
 
-const sqlState = (cause: unknown): string | undefined => {
-  const inner = Predicate.hasProperty(cause, "cause") ? cause.cause : undefined
-  return Predicate.hasProperty(inner, "code") && typeof inner.code === "string" ? inner.code : undefined
-}
-
 /**
  * A database statement failed. `cause` keeps the original `SqlError`, whose own `cause` holds the
  * PostgreSQL error with its SQLSTATE (`sqlState` exposes it: 40001, 40P01, 23505, ...).
@@ -193,7 +203,8 @@ export class TaskStoreError extends Schema.TaggedError<TaskStoreError>()("TaskSt
 }) {
   /** The SQLSTATE of the failed statement, when PostgreSQL reported one. */
   get sqlState(): string | undefined {
-    return sqlState(this.cause)
+    const inner = Predicate.hasProperty(this.cause, "cause") ? this.cause.cause : undefined
+    return Predicate.hasProperty(inner, "code") && typeof inner.code === "string" ? inner.code : undefined
   }
 
   override get message(): string {
@@ -220,32 +231,21 @@ export class SchemaNotMigrated extends Schema.TaggedError<SchemaNotMigrated>()("
   }
 }
 
-const errors = [
-  InvalidTaskDefinition,
-  TaskNotFound,
-  InvalidTaskArgs,
-  UndecodableTask,
-  TaskTimeout,
-  QueueFull,
-  IncompatibleSchema,
-  InvalidTaskOptions,
-  InvalidTaskId,
-  NodeIdInUse,
-  TaskStoreError,
-  SchemaNotMigrated,
-  EmbeddedPostgresError
-] as const
+const errors = [InvalidTaskDefinition, TaskNotFound, InvalidTaskArgs, UndecodableTask, TaskTimeout, QueueFull] as const
+const operational = [IncompatibleSchema, InvalidTaskOptions, InvalidTaskId, NodeIdInUse, TaskStateConflict] as const
+const database = [TaskStoreError, SchemaNotMigrated, EmbeddedPostgresError] as const
+const all = [...errors, ...operational, ...database]
 
 /**
  * Every public error of effect-tasks.
  * @since 0.1.0
  * @category models
  */
-export type TaskError = InstanceType<typeof errors[number]>
+export type TaskError = InstanceType<typeof all[number]>
 
 /**
  * Whether a value is one of the errors of this module.
  * @since 0.1.0
  * @category guards
  */
-export const isTaskError = (u: unknown): u is TaskError => errors.some((error) => u instanceof error)
+export const isTaskError = (u: unknown): u is TaskError => all.some((error) => u instanceof error)

@@ -5,8 +5,10 @@
  * ```
  * paused ◄─pause / resume─► initialized ──claim──► running ──success──────────────► succeeded
  *                                ▲                    │ ──failure, no attempts left─► failed
- *                                └──retry / release───┘
+ *                                └──retry / release───┘ ──canceled by an operator──► canceled
  * ```
+ *
+ * A waiting or paused task can be canceled at once; a running one when its node stops it.
  *
  * @since 0.1.0
  */
@@ -51,11 +53,19 @@ export const succeeded = "succeeded" as const
 export const failed = "failed" as const
 
 /**
+ * An operator canceled it: waiting, or running (its handler was interrupted). Final until an
+ * operator reruns it.
+ * @since 0.1.0
+ * @category models
+ */
+export const canceled = "canceled" as const
+
+/**
  * Every status a task row can hold.
  * @since 0.1.0
  * @category models
  */
-export const TaskStatus = Schema.Literal(initialized, paused, running, succeeded, failed)
+export const TaskStatus = Schema.Literal(initialized, paused, running, succeeded, failed, canceled)
 
 /**
  * @since 0.1.0
@@ -68,7 +78,14 @@ export type TaskStatus = typeof TaskStatus.Type
  * @since 0.1.0
  * @category models
  */
-export const terminal: ReadonlySet<TaskStatus> = new Set([succeeded, failed])
+export const terminal: ReadonlySet<TaskStatus> = new Set([succeeded, failed, canceled])
+
+/**
+ * The final statuses, as a list (for SQL).
+ * @since 0.1.0
+ * @category models
+ */
+export const ended: ReadonlyArray<TaskStatus> = [succeeded, failed, canceled]
 
 /**
  * The statuses of a task that has not ended: it holds its unique key, counts towards its queue's
@@ -92,11 +109,12 @@ export const isTerminal = (status: TaskStatus): boolean => terminal.has(status)
  * @category models
  */
 export const transitions: { readonly [From in TaskStatus]: ReadonlyArray<TaskStatus> } = {
-  initialized: [running, paused],
-  paused: [initialized],
-  running: [succeeded, failed, initialized],
+  initialized: [running, paused, canceled],
+  paused: [initialized, canceled],
+  running: [succeeded, failed, initialized, canceled],
   succeeded: [],
-  failed: []
+  failed: [],
+  canceled: []
 }
 
 /**

@@ -50,7 +50,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
         store.heartbeat({ ...node, claimTokens: [claim!.claimToken], leaseDuration: Duration.minutes(1), freshFor: Duration.decode(freshFor) })
       const claimed = yield* leaseOf
       // Claimed a moment ago: not written again.
-      expect(yield* beat("1 minute")).toEqual({ isRegistered: true, held: new Set([claim!.claimToken]) })
+      expect(yield* beat("1 minute")).toEqual({ isRegistered: true, held: new Set([claim!.claimToken]), stopRequested: [] })
       expect(yield* leaseOf).toBe(claimed)
       // Another transaction holds the row (an end being written): the beat neither waits nor renews it.
       const locked = yield* Deferred.make<void>()

@@ -5,13 +5,14 @@ import type { Tables } from "./tables.js"
 /** How long finished tasks are kept, by status; an infinite duration keeps them forever. */
 export interface Retention {
   readonly succeeded: Duration.Duration
+  /** Failed and canceled tasks. */
   readonly failed: Duration.Duration
 }
 
 /**
  * Deletes, in one bounded statement, finished tasks whose retention has passed, oldest first:
- * `succeeded` ones finished longer than `retention.succeeded` ago, `failed` ones longer than
- * `retention.failed`. A task some of whose children its attempt still holds is kept (the settler
+ * `succeeded` ones finished longer than `retention.succeeded` ago, `failed` and `canceled` ones
+ * longer than `retention.failed`. A task some of whose children its attempt still holds is kept (the settler
  * decides those first). It walks the index on `finished_at` of finished tasks, never the table,
  * and skips rows another statement holds. Returns how many it deleted.
  */
@@ -26,8 +27,8 @@ export const deleteFinished = (tables: Tables, retention: Retention, limit: numb
     const statuses = !kept(retention.failed)
       ? sql`t.status = 'succeeded'`
       : !kept(retention.succeeded)
-      ? sql`t.status = 'failed'`
-      : sql`t.status IN ('succeeded', 'failed')`
+      ? sql`t.status IN ('failed', 'canceled')`
+      : sql`t.status IN ('succeeded', 'failed', 'canceled')`
     const shortest = Math.min(
       ...[retention.succeeded, retention.failed].filter(kept).map(Duration.toMillis)
     )

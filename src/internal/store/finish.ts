@@ -1,14 +1,30 @@
 import { SqlClient } from "@effect/sql"
+import type { Fragment } from "@effect/sql/Statement"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
-import { freedSlots, notifyKeys } from "./notify.js"
+import { freedSlots, notifyKeys, wakeAfterTakingBack } from "./notify.js"
 import type { Incarnation } from "./nodes.js"
 import type { Tables } from "./tables.js"
 import { isUnfinished, unblockedBy } from "./waits.js"
 
 /** What every end of a claim (finish, hand-back, rescue) clears, in a SET list. */
 export const clearedClaim = (sql: SqlClient.SqlClient) =>
-  sql`claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL, deadline_at = NULL, updated_at = now()`
+  sql`claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_request = NULL, updated_at = now()`
+
+/**
+ * The status a running task `t` gets when its attempt ends with `wouldBe` (an SQL expression): an
+ * operator's stop request wins over a return to `initialized` (a retry, a hand-back, a snooze):
+ * `cancel` makes it `canceled`, `pause` makes it `paused`. A success or a failure stands.
+ */
+export const honouringStopRequest = (sql: SqlClient.SqlClient, wouldBe: Fragment): Fragment =>
+  sql`CASE WHEN ${wouldBe} = ${TaskStatus.initialized}
+    THEN CASE t.stop_request WHEN 'cancel' THEN ${TaskStatus.canceled} WHEN 'pause' THEN ${TaskStatus.paused}
+         ELSE ${TaskStatus.initialized} END
+    ELSE ${wouldBe} END`
+
+/** Whether the status expression `status` ends the task. */
+export const isEnded = (sql: SqlClient.SqlClient, status: Fragment): Fragment =>
+  sql`${status} = ANY(${TaskStatus.ended}::text[])`
 
 /** The end of one claimed attempt, as the store writes it. */
 export interface Finish {
@@ -42,14 +58,14 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
     const rows = yield* sql<{ id: string }>`
       WITH finished AS (
       UPDATE ${tasks} AS t SET
-        status = f.status,
+        status = ${honouringStopRequest(sql, sql`f.status`)},
         attempt = CASE WHEN f.counts THEN t.attempt ELSE t.attempt - 1 END,
         run_at = CASE WHEN f.status = ${TaskStatus.initialized} AND f.delay_ms IS NOT NULL
                       THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
         last_error = coalesce(f.error, t.last_error),
         lost_count = CASE WHEN f.counts THEN 0 ELSE t.lost_count END,
         kept_token = CASE WHEN f.keeps THEN f.token ELSE t.kept_token END,
-        finished_at = CASE WHEN f.status IN (${TaskStatus.succeeded}, ${TaskStatus.failed}) THEN now() END,
+        finished_at = CASE WHEN ${isEnded(sql, honouringStopRequest(sql, sql`f.status`))} THEN now() END,
         ${clearedClaim(sql)}
       FROM unnest(
         ${finishes.map((finish) => finish.id)}::bigint[],
@@ -63,17 +79,18 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
       WHERE t.id = f.id AND t.claim_token = f.token AND t.status = ${TaskStatus.running}
       RETURNING t.id, t.key, t.queue, t.status, f.delay_ms, f.token, f.keeps
       ),
-      -- The children an attempt submitted become runnable if it succeeded (or snoozed), and vanish otherwise.
+      -- The children an attempt submitted become runnable if it succeeded (or snoozed), and vanish
+      -- otherwise (a canceled task's too).
       released_children AS (
         UPDATE ${tasks} AS c SET held_by = NULL, updated_at = now()
-        FROM finished WHERE c.held_by = finished.token AND finished.keeps
+        FROM finished WHERE c.held_by = finished.token AND finished.keeps AND finished.status <> ${TaskStatus.canceled}
         RETURNING c.key, c.waiting_for
       ),
       -- An ended task no longer holds back the sibling submitted after it.
-      ${unblockedBy(sql, tables, sql`SELECT id FROM finished WHERE status IN (${TaskStatus.succeeded}, ${TaskStatus.failed})`)},
+      ${unblockedBy(sql, tables, sql`SELECT id FROM finished WHERE ${isEnded(sql, sql`status`)}`)},
       dropped_children AS (
         DELETE FROM ${tasks} AS c USING finished
-        WHERE c.held_by = finished.token AND NOT finished.keeps
+        WHERE c.held_by = finished.token AND (NOT finished.keeps OR finished.status = ${TaskStatus.canceled})
         RETURNING c.id
       ),
       -- Runnable now: handed back (a stop), released first children, the next siblings of ended
@@ -116,19 +133,19 @@ export const releaseClaimedBy = (tables: Tables, node: Incarnation, stillRunning
       ),
       released AS (
         UPDATE ${tasks} AS t SET
-          status = ${TaskStatus.initialized},
+          status = ${honouringStopRequest(sql, sql`${TaskStatus.initialized}::text`)},
           attempt = greatest(t.attempt - 1, 0),
+          finished_at = CASE WHEN t.stop_request = 'cancel' THEN now() END,
           ${clearedClaim(sql)}
         FROM targets WHERE t.id = targets.id
-        RETURNING t.id, t.key, t.queue
+        RETURNING t.id, t.key, t.queue, t.status
       ),
       -- The attempts are void: so are the children they submitted.
       dropped_children AS (
         DELETE FROM ${tasks} AS c USING targets WHERE c.held_by = targets.claim_token RETURNING c.id
       ),
-      notified AS (${
-      notifyKeys(sql, tables, sql`SELECT key FROM released UNION ${freedSlots(sql, tables, sql`SELECT queue FROM released`)}`)
-    })
+      ${unblockedBy(sql, tables, sql`SELECT id FROM released WHERE status = ${TaskStatus.canceled}`)},
+      notified AS (${wakeAfterTakingBack(sql, tables, sql`SELECT key, queue, status FROM released`)})
       SELECT released.id::text AS id FROM released
         CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows.map((row) => row.id)

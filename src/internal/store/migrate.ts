@@ -14,10 +14,11 @@ import { addConcurrencyAndShares } from "./migrations/0008_concurrency_and_share
 import { addWaitingFor } from "./migrations/0009_waiting_for.js"
 import { addIncarnations } from "./migrations/0010_incarnations.js"
 import { addEnqueueFunction } from "./migrations/0011_enqueue_function.js"
+import { addStopRequests } from "./migrations/0012_stop_requests.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 11
+export const latestVersion = 12
 
 const loader = (tables: Tables) =>
   Migrator.fromRecord({
@@ -31,7 +32,8 @@ const loader = (tables: Tables) =>
     "0008_concurrency_and_shares": addConcurrencyAndShares(tables),
     "0009_waiting_for": addWaitingFor(tables),
     "0010_incarnations": addIncarnations(tables),
-    "0011_enqueue_function": addEnqueueFunction(tables)
+    "0011_enqueue_function": addEnqueueFunction(tables),
+    "0012_stop_requests": addStopRequests(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */

@@ -31,6 +31,8 @@ export interface HeartbeatResult {
   readonly isRegistered: boolean
   /** The claim tokens this node still holds; a token sent but missing here was taken away. */
   readonly held: ReadonlySet<string>
+  /** Held claims an operator asked to stop (cancel or pause): the node stops those attempts. */
+  readonly stopRequested: ReadonlyArray<string>
 }
 
 /**
@@ -47,14 +49,14 @@ export const heartbeat = (tables: Tables, beat: Heartbeat) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
-    const rows = yield* sql<{ isRegistered: boolean; held: ReadonlyArray<string> }>`
+    const rows = yield* sql<{ isRegistered: boolean; held: ReadonlyArray<string>; stopRequested: ReadonlyArray<string> }>`
       WITH beat AS (
         UPDATE ${sql(tables.nodes)} SET heartbeat_at = now()
         WHERE id = ${beat.nodeId} AND incarnation = ${beat.incarnation}::uuid
         RETURNING id
       ),
       held AS (
-        SELECT id, claim_token, lease_expires_at FROM ${tasks}
+        SELECT id, claim_token, lease_expires_at, stop_request FROM ${tasks}
         WHERE status = ${TaskStatus.running} AND claimed_by = ${beat.nodeId}
           AND claim_token = ANY(${beat.claimTokens}::uuid[]) AND EXISTS (SELECT 1 FROM beat)
       ),
@@ -69,10 +71,15 @@ export const heartbeat = (tables: Tables, beat: Heartbeat) =>
         FROM due WHERE t.id = due.id
         RETURNING t.id
       )
-      SELECT EXISTS (SELECT 1 FROM beat) AS "isRegistered", ARRAY(SELECT claim_token::text FROM held) AS held
+      SELECT EXISTS (SELECT 1 FROM beat) AS "isRegistered", ARRAY(SELECT claim_token::text FROM held) AS held,
+        ARRAY(SELECT claim_token::text FROM held WHERE stop_request IS NOT NULL) AS "stopRequested"
         FROM (SELECT count(*) FROM renewed) AS written`.withoutTransform
     const row = rows[0]
-    return { isRegistered: row?.isRegistered === true, held: new Set(row?.held ?? []) } satisfies HeartbeatResult
+    return {
+      isRegistered: row?.isRegistered === true,
+      held: new Set(row?.held ?? []),
+      stopRequested: row?.stopRequested ?? []
+    } satisfies HeartbeatResult
   })
 
 /**

@@ -1,5 +1,6 @@
 import type { SqlClient } from "@effect/sql"
 import type { Fragment } from "@effect/sql/Statement"
+import * as TaskStatus from "../../TaskStatus.js"
 import type { Tables } from "./tables.js"
 
 /**
@@ -10,6 +11,20 @@ import type { Tables } from "./tables.js"
  */
 export const notifyKeys = (sql: SqlClient.SqlClient, tables: Tables, keys: Fragment): Fragment =>
   sql`SELECT count(pg_notify(${tables.channel}, key)) AS keys FROM (SELECT DISTINCT key FROM (${keys}) AS k) AS distinct_keys`
+
+/**
+ * A CTE body for `notified` after a statement that took tasks off their nodes (`ended`: a query
+ * with `key`, `queue` and `status` columns): wakes workers for those now runnable, for the
+ * siblings an `unblocked` CTE freed, and for the slots of limited queues they left.
+ */
+export const wakeAfterTakingBack = (sql: SqlClient.SqlClient, tables: Tables, ended: Fragment): Fragment =>
+  notifyKeys(
+    sql,
+    tables,
+    sql`SELECT key FROM (${ended}) AS runnable WHERE status = ${TaskStatus.initialized}
+      UNION SELECT key FROM unblocked WHERE held_by IS NULL
+      UNION ${freedSlots(sql, tables, sql`SELECT queue FROM (${ended}) AS left_slots`)}`
+  )
 
 /**
  * The payload prefix (followed by the queue's name) announcing that a task of a queue with a

@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
-import { clearedClaim } from "./finish.js"
-import { freedSlots, notifyKeys } from "./notify.js"
+import { clearedClaim, isEnded } from "./finish.js"
+import { wakeAfterTakingBack } from "./notify.js"
 import type { Tables } from "./tables.js"
 import { unblockedBy } from "./waits.js"
 
@@ -44,12 +44,15 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
       rescued AS (
         UPDATE ${tasks} AS t SET
           lost_count = t.lost_count + 1,
-          status = CASE WHEN ${isFinal} THEN ${TaskStatus.failed} ELSE ${TaskStatus.initialized} END,
+          status = CASE WHEN t.stop_request = 'cancel' THEN ${TaskStatus.canceled}
+                        WHEN ${isFinal} THEN ${TaskStatus.failed}
+                        WHEN t.stop_request = 'pause' THEN ${TaskStatus.paused}
+                        ELSE ${TaskStatus.initialized} END,
           last_error = format('attempt %s/%s: worker lost (%s, node %s)', t.attempt, t.max_attempts,
               CASE WHEN t.deadline_at < now() THEN 'deadline passed, node hung' ELSE 'lease expired' END, t.claimed_by)
             || CASE WHEN t.lost_count + 1 >= ${request.maxWorkerLosses}
                  THEN format('; failed as poison: lost its worker %s times in a row', t.lost_count + 1) ELSE '' END,
-          finished_at = CASE WHEN ${isFinal} THEN now() END,
+          finished_at = CASE WHEN ${isFinal} OR t.stop_request = 'cancel' THEN now() END,
           ${clearedClaim(sql)}
         FROM lost WHERE t.id = lost.id
         RETURNING t.id, t.key, t.queue, t.status
@@ -58,17 +61,9 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
       dropped_children AS (
         DELETE FROM ${tasks} AS c USING lost WHERE c.held_by = lost.claim_token RETURNING c.id
       ),
-      -- A task failed as poison has ended: the sibling after it may run.
-      ${unblockedBy(sql, tables, sql`SELECT id FROM rescued WHERE status = ${TaskStatus.failed}`)},
-      notified AS (${
-      notifyKeys(
-        sql,
-        tables,
-        sql`SELECT key FROM rescued WHERE status = ${TaskStatus.initialized}
-          UNION SELECT key FROM unblocked WHERE held_by IS NULL
-          UNION ${freedSlots(sql, tables, sql`SELECT queue FROM rescued`)}`
-      )
-    })
+      -- A task failed as poison (or canceled) has ended: the sibling after it may run.
+      ${unblockedBy(sql, tables, sql`SELECT id FROM rescued WHERE ${isEnded(sql, sql`status`)}`)},
+      notified AS (${wakeAfterTakingBack(sql, tables, sql`SELECT key, queue, status FROM rescued`)})
       SELECT rescued.id::text AS id, rescued.key, rescued.status FROM rescued
         CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows

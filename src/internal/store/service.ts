@@ -12,6 +12,7 @@ export type PublicStore = Pick<
   | "defineQueue"
   | "listQueues"
   | "pauseWaiting"
+  | "cancel"
   | "resumePaused"
   | "getMany"
   | "listRecent"

@@ -18,6 +18,7 @@ import * as queryOps from "./query.js"
 import * as queueOps from "./queues.js"
 import type { QueueDefinition } from "./queues.js"
 import * as rescueOps from "./rescue.js"
+import * as stopOps from "./stop.js"
 import type { Rescued } from "./rescue.js"
 import * as tablesOps from "./tables.js"
 import * as taskRow from "./taskRow.js"
@@ -58,6 +59,11 @@ export interface Store {
   readonly listQueues: Effect.Effect<ReadonlyArray<QueueDefinition>, TaskStoreError>
   /** Pauses tasks that wait (`initialized`); returns the ids paused (others were not waiting). */
   readonly pauseWaiting: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /**
+   * Cancels waiting tasks (and their waiting descendants) at once and asks the nodes running the
+   * running ones to stop them, in one transaction; changes nothing when an id is finished or missing.
+   */
+  readonly cancel: (ids: ReadonlyArray<string>) => Effect.Effect<stopOps.CancelResult, TaskStoreError>
   /** Makes `paused` tasks runnable and wakes workers; returns the ids resumed (others were not paused). */
   readonly resumePaused: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /** Whether some queue has a concurrency limit, and whether one spans all nodes (for `ClaimRequest.limits`). */
@@ -156,6 +162,7 @@ export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables
       claimOps.claimDecoded(tables, request).pipe(withSql, refail("claim")),
     defineQueue: (queue) => queueOps.defineQueue(tables, queue).pipe(withSql, refail("define queue")),
     listQueues: queueOps.listQueues(tables).pipe(withSql, refail("list queues")),
+    cancel: (ids) => stopOps.cancel(tables, ids).pipe(withSql, refail("cancel")),
     pauseWaiting: (ids) => pauseOps.pauseWaiting(tables, ids).pipe(withSql, refail("pause")),
     resumePaused: (ids) => pauseOps.resumePaused(tables, ids).pipe(withSql, refail("resume")),
     withTransaction: (self) => sql.withTransaction(self).pipe(refail("transaction")),

@@ -95,6 +95,8 @@ export const makeHeartbeat = (options: HeartbeatOptions) =>
       })
       if (result.isRegistered) {
         yield* stopLostAttempts(result.held, sent)
+        // An operator's cancel or pause, in case its NOTIFY did not reach this node.
+        if (result.stopRequested.length > 0) yield* stopAttempts(options.running, options.phases, result.stopRequested)
         return true
       }
       yield* Ref.set(options.registration, Option.none())

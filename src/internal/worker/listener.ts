@@ -3,6 +3,7 @@ import { Duration, Effect, Queue, Ref, Schedule, Stream } from "effect"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import { monotonicMillis } from "../monotonic.js"
 import { queueSlotFreed } from "../store/notify.js"
+import { stopRequested } from "../store/stop.js"
 import type { Store } from "../store/store.js"
 import { type HealthBoard, recordFailure, recordSuccess } from "./supervisor.js"
 
@@ -13,6 +14,8 @@ export interface ListenerOptions {
   readonly nodeId: string
   readonly registry: TaskRegistry["Type"]
   readonly wakeups: Queue.Queue<void>
+  /** Stops the attempt holding this claim token, if it runs here (an operator's cancel or pause). */
+  readonly onStopRequest: (claimToken: string) => Effect.Effect<void>
   /** How often the listener sends itself a ping to prove its connection still delivers. */
   readonly pingInterval: Duration.Duration
   readonly board: HealthBoard
@@ -46,6 +49,8 @@ export const makeListener = (options: ListenerOptions): Effect.Effect<never> =>
           recordSuccess(options.board, "listener"),
           Effect.flatMap(Ref.getAndSet(isConfirmed, true), (wasConfirmed) => wasConfirmed ? Effect.void : wake)
         ], { discard: true })
+        : payload.startsWith(stopRequested)
+        ? options.onStopRequest(payload.slice(stopRequested.length))
         : Effect.flatMap(
           options.registry.runnableKeys,
           (keys) => keys.includes(payload) || payload.startsWith(queueSlotFreed) ? wake : Effect.void

@@ -23,7 +23,7 @@ import { makeListener, wakeOnRegistryChanges } from "./listener.js"
 import { registerNode } from "./node.js"
 import { makeManagerClient } from "./ownClient.js"
 import { makeHandlerPace } from "./pace.js"
-import { makePhases } from "./running.js"
+import { makePhases, stopAttempts } from "./running.js"
 import { makeClaimSlots } from "./slots.js"
 import { gracefulStop } from "./stop.js"
 import * as supervisor from "./supervisor.js"
@@ -198,7 +198,16 @@ export const startManager = (
     yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
     if (resolved.listen) {
       yield* Effect.forkIn(
-        makeListener({ pg: own, store: control, nodeId, registry, wakeups, pingInterval: resolved.heartbeatInterval, board }),
+        makeListener({
+          pg: own,
+          store: control,
+          nodeId,
+          registry,
+          wakeups,
+          onStopRequest: (token) => stopAttempts(running, phases, [token]),
+          pingInterval: resolved.heartbeatInterval,
+          board
+        }),
         claimScope
       )
     }
