@@ -253,4 +253,94 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
       expect(yield* store.findStuck({ initializedTimeout: Duration.hours(1), runningTimeout: Duration.hours(1), limit: 10 }))
         .toEqual([])
     }))
+
+  scoped("a cancel ends waiting and paused tasks and their waiting descendants at once, and frees the siblings after them", (store) =>
+    Effect.gen(function*() {
+      const [other, waiting, paused] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }, { n: 3 }])
+      yield* store.pauseWaiting([paused!])
+      // `other` runs, and its attempt submits two ordered children, released when it succeeds.
+      const [parent] = yield* store.claim(request("node-a", 1))
+      expect(parent?.id).toBe(other)
+      const [first, second] = yield* store.insertChildren(parent!.claimToken, [childOf(parent!, 1), childOf(parent!, 2)])
+      yield* store.finishIfClaimed([ended(parent!, TaskStatus.succeeded)])
+      const result = yield* store.cancel([paused!, first!])
+      expect(result).toEqual({ changed: [paused, first].sort(), refused: [] })
+      expect(yield* statuses(store, [paused!, first!, second!])).toEqual([
+        TaskStatus.canceled,
+        TaskStatus.canceled,
+        TaskStatus.initialized
+      ])
+      // The sibling after the canceled child no longer waits for it.
+      const next = yield* store.claim(request("node-b", 10))
+      expect(next.map((claim) => claim.id).sort()).toEqual([second, waiting].sort())
+    }))
+
+  scoped("a cancel of a waiting parent cancels its waiting children with it", (store) =>
+    Effect.gen(function*() {
+      const [parentId] = yield* Tasks.runMany(Job, [{ n: 0 }])
+      const [parent] = yield* store.claim(request("node-a", 1))
+      const children = yield* store.insertChildren(parent!.claimToken, [childOf(parent!, 1), childOf(parent!, 2)])
+      // The parent snoozes: it waits again, and keeps the children it submitted.
+      const snoozed: Finish = { ...ended(parent!, TaskStatus.initialized), delayMillis: 60_000, countsAsAttempt: false, keepsChildren: true }
+      yield* store.finishIfClaimed([snoozed])
+      expect((yield* store.cancel([parentId!])).changed).toEqual([parentId, ...children])
+      expect(yield* statuses(store, [parentId!, ...children])).toEqual([TaskStatus.canceled, TaskStatus.canceled, TaskStatus.canceled])
+    }))
+
+  scoped("a cancel of a finished or missing task changes nothing and names each with its status", (store) =>
+    Effect.gen(function*() {
+      const [done, waiting] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }])
+      const [claim] = yield* store.claim(request("node-a", 1))
+      yield* store.finishIfClaimed([ended(claim!, TaskStatus.succeeded)])
+      const result = yield* store.cancel([waiting!, done!, "999999"])
+      expect(result).toEqual({
+        changed: [],
+        refused: [{ id: done, status: TaskStatus.succeeded }, { id: "999999", status: null }]
+      })
+      expect(yield* statuses(store, [waiting!])).toEqual([TaskStatus.initialized])
+    }))
+
+  scoped("a running task asked to cancel: its heartbeat says so, a hand-back or retry ends it canceled, a success stands", (store) =>
+    Effect.gen(function*() {
+      const [a, b, c] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }, { n: 3 }])
+      const node = Option.getOrThrow(
+        yield* store.register({ nodeId: "node-a", host: "test", pid: 1, nodeTimeout: Duration.seconds(10) })
+      )
+      const claims = yield* store.claim(request("node-a", 3))
+      expect((yield* store.cancel([a!, b!, c!])).changed).toEqual([a, b, c])
+      expect(yield* statuses(store, [a!, b!, c!])).toEqual([TaskStatus.running, TaskStatus.running, TaskStatus.running])
+      const beat = yield* store.heartbeat({
+        ...node,
+        claimTokens: claims.map((claim) => claim.claimToken),
+        leaseDuration: Duration.minutes(1),
+        freshFor: Duration.zero
+      })
+      expect([...beat.stopRequested].sort()).toEqual(claims.map((claim) => claim.claimToken).sort())
+      const retry: Finish = { ...ended(claims[1]!, TaskStatus.initialized), delayMillis: 1000, error: "boom" }
+      yield* store.finishIfClaimed([
+        ended(claims[0]!, TaskStatus.initialized), // handed back by the interrupted attempt
+        retry, // a failure that would retry
+        ended(claims[2]!, TaskStatus.succeeded) // the handler won the race
+      ])
+      const rows = yield* store.getMany([a!, b!, c!])
+      expect(rows.map((row) => row.status)).toEqual([TaskStatus.canceled, TaskStatus.canceled, TaskStatus.succeeded])
+      expect(rows.every((row) => row.finishedAt !== null)).toBe(true)
+      expect(yield* store.claim(request("node-b", 10))).toEqual([])
+    }))
+
+  scoped("a running task asked to cancel whose node is gone is canceled by the rescue, or by its node's last hand-back", (store) =>
+    Effect.gen(function*() {
+      const [lost, stopping] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }])
+      yield* store.claim(request("node-a", 1, Duration.millis(200)))
+      const node = Option.getOrThrow(
+        yield* store.register({ nodeId: "node-b", host: "test", pid: 1, nodeTimeout: Duration.seconds(10) })
+      )
+      yield* store.claim(request("node-b", 1))
+      yield* store.cancel([lost!, stopping!])
+      yield* Effect.sleep("300 millis") // past the first lease, on the database's clock
+      expect((yield* store.rescueExpired({ limit: 10, maxWorkerLosses: 3 })).map((task) => [task.id, task.status]))
+        .toEqual([[lost, TaskStatus.canceled]])
+      expect(yield* store.releaseClaimedBy(node, [])).toEqual([stopping])
+      expect(yield* statuses(store, [lost!, stopping!])).toEqual([TaskStatus.canceled, TaskStatus.canceled])
+    }))
 }
