@@ -1,8 +1,9 @@
 /**
  * The operator API: see tasks and queues, and steer them. It needs only a `TaskStore` (over a
  * `SqlClient`), never a running `TaskManager`, so an admin tool or a CLI can use it on its own.
- * Every change is guarded by the task's status in the same statement: an operation that finds a
- * task in another state leaves it alone and leaves its id out of the result.
+ * Every change is guarded by the task's status in the same statement. `pause` and `resume` leave a
+ * task in another state alone and its id out of the result; `cancel` refuses the whole request with
+ * `TaskStateConflict` when a task is finished or missing.
  *
  * @since 0.1.0
  */

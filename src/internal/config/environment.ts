@@ -23,7 +23,7 @@ const descriptions: { readonly [K in keyof Settings]?: string } = {
   checkInterval: "how often the leader runs the abnormal-task check",
   scheduling: "claim order: fair or strict-priority",
   keepSucceeded: "how long succeeded tasks are kept (a duration, or forever)",
-  keepFailed: "how long failed tasks are kept (a duration, or forever)"
+  keepFailed: "how long failed and canceled tasks are kept (a duration, or forever)"
 }
 
 /** `poolSize` is read from `POOL_SIZE` (under `EFFECT_TASKS`). */

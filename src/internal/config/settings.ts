@@ -63,7 +63,7 @@ export interface Settings {
   readonly scheduling: SchedulingPolicy.SchedulingPolicy
   /** How long a `succeeded` task is kept after it finished; the maintenance leader then deletes it. `"forever"` keeps it. */
   readonly keepSucceeded: Duration.Duration
-  /** How long a `failed` task is kept after it finished; the maintenance leader then deletes it. `"forever"` keeps it. */
+  /** How long a `failed` or `canceled` task is kept after it finished; the maintenance leader then deletes it. `"forever"` keeps it. */
   readonly keepFailed: Duration.Duration
 }
 
