@@ -168,10 +168,16 @@ export class NodeIdInUse extends Schema.TaggedError<NodeIdInUse>()("NodeIdInUse"
  */
 export class TaskStateConflict extends Schema.TaggedError<TaskStateConflict>()("TaskStateConflict", {
   action: Schema.String,
-  tasks: Schema.Array(Schema.Struct({ id: Schema.String, status: Schema.NullOr(Schema.String) }))
+  tasks: Schema.Array(Schema.Struct({
+    id: Schema.String,
+    status: Schema.NullOr(Schema.String),
+    reason: Schema.optional(Schema.String)
+  }))
 }) {
   override get message(): string {
-    const each = this.tasks.map(({ id, status }) => status === null ? `task ${id} does not exist` : `task ${id} is ${status}`)
+    const each = this.tasks.map(({ id, reason, status }) =>
+      status === null ? `task ${id} does not exist` : `task ${id} is ${status}${reason === undefined ? "" : ` (${reason})`}`
+    )
     return `cannot ${this.action}: ${each.join(", ")}`
   }
 }

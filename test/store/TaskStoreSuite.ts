@@ -343,4 +343,73 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
       expect(yield* store.releaseClaimedBy(node, [])).toEqual([stopping])
       expect(yield* statuses(store, [lost!, stopping!])).toEqual([TaskStatus.canceled, TaskStatus.canceled])
     }))
+
+  scoped("a rerun makes finished tasks runnable again from attempt zero; unfinished ones and held unique keys refuse it", (store) =>
+    Effect.gen(function*() {
+      const [done, waiting] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }])
+      const [claim] = yield* store.claim(request("node-a", 1))
+      yield* store.finishIfClaimed([{ ...ended(claim!, TaskStatus.failed), error: "boom" }])
+      expect(yield* store.rerun([done!, waiting!])).toEqual({
+        changed: [],
+        refused: [{ id: waiting, status: TaskStatus.initialized }]
+      })
+      expect(yield* store.rerun([done!])).toEqual({ changed: [done], refused: [] })
+      const [row] = yield* store.getMany([done!])
+      expect(row).toMatchObject({ status: TaskStatus.initialized, attempt: 0, finishedAt: null, lastError: "boom" })
+      // A unique key taken by an unfinished task since: the rerun would break it, and is refused.
+      const keyed = yield* Tasks.run(Job, { n: 3 }, { uniqueKey: "k" })
+      const [keyedClaim] = yield* store.claim({ ...request("node-a", 10) }).pipe(
+        Effect.map((claims) => claims.filter((one) => one.id === keyed))
+      )
+      yield* store.finishIfClaimed([ended(keyedClaim!, TaskStatus.succeeded)])
+      const holder = yield* Tasks.run(Job, { n: 4 }, { uniqueKey: "k" })
+      expect(yield* store.rerun([keyed])).toEqual({
+        changed: [],
+        refused: [{ id: keyed, status: TaskStatus.succeeded, reason: `task ${holder} holds its unique key` }]
+      })
+    }))
+
+  scoped("a delete removes tasks that are not running and frees the siblings after them; a running one refuses it", (store) =>
+    Effect.gen(function*() {
+      const [running, waiting] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }])
+      yield* store.claim(request("node-a", 1))
+      expect(yield* store.remove([waiting!, running!])).toEqual({
+        changed: [],
+        refused: [{ id: running, status: TaskStatus.running }]
+      })
+      expect(yield* store.remove([waiting!])).toEqual({ changed: [waiting], refused: [] })
+      expect(yield* store.getMany([waiting!, running!])).toHaveLength(1)
+    }))
+
+  scoped("a move changes the queue, priority, owner and due time of waiting tasks only", (store) =>
+    Effect.gen(function*() {
+      const [waiting, running] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }], { delay: "1 hour", owner: "someone" })
+      const runAt = new Date(Date.now() - 1000)
+      yield* store.move([running!], { runAt })
+      yield* store.claim(request("node-a", 1))
+      expect((yield* store.move([waiting!, running!], { queue: "other" })).refused).toEqual([
+        { id: running, status: TaskStatus.running }
+      ])
+      expect(yield* store.move([waiting!], { queue: "other", priority: 5, owner: null, runAt })).toEqual({
+        changed: [waiting],
+        refused: []
+      })
+      const [row] = yield* store.getMany([waiting!])
+      expect(row).toMatchObject({ queue: "other", priority: 5, status: TaskStatus.initialized })
+      expect(row?.runAt.getTime()).toBe(runAt.getTime())
+      expect((yield* store.claim(request("node-a", 10))).map((claim) => claim.id)).toEqual([waiting])
+    }))
+
+  scoped("a pause of a running task asks its node to stop it, and the attempt's end keeps it paused, not counted", (store) =>
+    Effect.gen(function*() {
+      const [id] = yield* Tasks.runMany(Job, [{ n: 1 }])
+      const [claim] = yield* store.claim(request("node-a", 1))
+      expect(yield* store.pause([id!])).toEqual([id])
+      yield* store.finishIfClaimed([ended(claim!, TaskStatus.initialized)]) // the interrupted attempt's hand-back
+      const [row] = yield* store.getMany([id!])
+      expect(row).toMatchObject({ status: TaskStatus.paused, attempt: 0, claimToken: null })
+      expect(yield* store.claim(request("node-a", 10))).toEqual([])
+      expect(yield* store.resumePaused([id!])).toEqual([id])
+      expect((yield* store.claim(request("node-b", 10))).map((next) => [next.id, next.attempt])).toEqual([[id, 1]])
+    }))
 }

@@ -1,19 +1,13 @@
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
+import { type Guarded, guarded } from "./guarded.js"
 import { notifyKeys } from "./notify.js"
 import type { Tables } from "./tables.js"
 
 /** The NOTIFY payload prefix (followed by a claim token) asking the node running that attempt to stop it. */
 export const stopRequested = "stop:"
-
-/** What a cancel found: the ids it changed, and the ids it could not cancel with their status. */
-export interface CancelResult {
-  /** Waiting tasks canceled now (with their waiting descendants), and running ones asked to stop. */
-  readonly changed: ReadonlyArray<string>
-  /** Ids that are finished (their status) or missing (`null`); when any, nothing was changed. */
-  readonly refused: ReadonlyArray<{ readonly id: string; readonly status: TaskStatus.TaskStatus | null }>
-}
 
 /**
  * Cancels tasks, in one transaction. Waiting and paused ones become `canceled` at once, with every
@@ -23,52 +17,42 @@ export interface CancelResult {
  * the task `canceled` (and the rescuer does, if the node is gone). When one of the ids is finished
  * or missing, nothing changes and the result says which.
  */
-export const cancel = (tables: Tables, ids: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
+export const cancel = (tables: Tables, ids: ReadonlyArray<string>): Effect.Effect<Guarded, SqlError, SqlClient.SqlClient> =>
+  guarded(tables, ids, TaskStatus.unfinished, Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
-    return yield* sql.withTransaction(Effect.gen(function*() {
-      const found = yield* sql<{ id: string; status: TaskStatus.TaskStatus }>`
-        SELECT id::text AS id, status FROM ${tasks} WHERE id = ANY(${ids}::bigint[]) ORDER BY id FOR UPDATE`.withoutTransform
-      const status = new Map(found.map((row) => [row.id, row.status]))
-      const refused = ids.flatMap((id): CancelResult["refused"] => {
-        const current = status.get(id)
-        return current === undefined ? [{ id, status: null }] : TaskStatus.isTerminal(current) ? [{ id, status: current }] : []
-      })
-      if (refused.length > 0) return { changed: [], refused } satisfies CancelResult
-      const rows = yield* sql<{ id: string }>`
-        WITH RECURSIVE waiting AS (
-          SELECT id FROM ${tasks} WHERE id = ANY(${ids}::bigint[]) AND status IN (${TaskStatus.initialized}, ${TaskStatus.paused})
-          UNION
-          SELECT c.id FROM ${tasks} AS c JOIN waiting ON c.parent_id = waiting.id
-          WHERE c.status IN (${TaskStatus.initialized}, ${TaskStatus.paused})
-        ),
-        canceled AS (
-          UPDATE ${tasks} AS t SET status = ${TaskStatus.canceled}, finished_at = now(), updated_at = now(), held_by = NULL
-          FROM waiting WHERE t.id = waiting.id
-          RETURNING t.id
-        ),
-        -- Siblings that waited for a canceled task may run (those canceled with it are left to that update).
-        unblocked AS (
-          UPDATE ${tasks} AS next SET waiting_for = NULL, updated_at = now()
-          WHERE next.waiting_for IN (SELECT id FROM waiting) AND NOT (next.id IN (SELECT id FROM waiting))
-          RETURNING next.key, next.held_by
-        ),
-        requested AS (
-          UPDATE ${tasks} AS t SET stop_request = 'cancel', updated_at = now()
-          WHERE t.id = ANY(${ids}::bigint[]) AND t.status = ${TaskStatus.running}
-          RETURNING t.id, t.claim_token
-        ),
-        notified AS (${
-        notifyKeys(
-          sql,
-          tables,
-          sql`SELECT key FROM unblocked WHERE held_by IS NULL
-            UNION SELECT ${stopRequested} || claim_token::text FROM requested`
-        )
-      })
-        SELECT id::text AS id FROM (SELECT id FROM canceled UNION SELECT id FROM requested) AS changed
-          CROSS JOIN notified ORDER BY id`.withoutTransform
-      return { changed: rows.map((row) => row.id), refused: [] } satisfies CancelResult
-    }))
-  })
+    const rows = yield* sql<{ id: string }>`
+      WITH RECURSIVE waiting AS (
+        SELECT id FROM ${tasks} WHERE id = ANY(${ids}::bigint[]) AND status IN (${TaskStatus.initialized}, ${TaskStatus.paused})
+        UNION
+        SELECT c.id FROM ${tasks} AS c JOIN waiting ON c.parent_id = waiting.id
+        WHERE c.status IN (${TaskStatus.initialized}, ${TaskStatus.paused})
+      ),
+      canceled AS (
+        UPDATE ${tasks} AS t SET status = ${TaskStatus.canceled}, finished_at = now(), updated_at = now(), held_by = NULL
+        FROM waiting WHERE t.id = waiting.id
+        RETURNING t.id
+      ),
+      -- Siblings that waited for a canceled task may run (those canceled with it are left to that update).
+      unblocked AS (
+        UPDATE ${tasks} AS next SET waiting_for = NULL, updated_at = now()
+        WHERE next.waiting_for IN (SELECT id FROM waiting) AND NOT (next.id IN (SELECT id FROM waiting))
+        RETURNING next.key, next.held_by
+      ),
+      requested AS (
+        UPDATE ${tasks} AS t SET stop_request = 'cancel', updated_at = now()
+        WHERE t.id = ANY(${ids}::bigint[]) AND t.status = ${TaskStatus.running}
+        RETURNING t.id, t.claim_token
+      ),
+      notified AS (${
+      notifyKeys(
+        sql,
+        tables,
+        sql`SELECT key FROM unblocked WHERE held_by IS NULL
+          UNION SELECT ${stopRequested} || claim_token::text FROM requested`
+      )
+    })
+      SELECT id::text AS id FROM (SELECT id FROM canceled UNION SELECT id FROM requested) AS changed
+        CROSS JOIN notified ORDER BY id`.withoutTransform
+    return rows.map((row) => row.id)
+  }))

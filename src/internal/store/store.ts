@@ -18,7 +18,9 @@ import * as queryOps from "./query.js"
 import * as queueOps from "./queues.js"
 import type { QueueDefinition } from "./queues.js"
 import * as rescueOps from "./rescue.js"
+import * as operateOps from "./operate.js"
 import * as stopOps from "./stop.js"
+import type { Guarded } from "./guarded.js"
 import type { Rescued } from "./rescue.js"
 import * as tablesOps from "./tables.js"
 import * as taskRow from "./taskRow.js"
@@ -63,7 +65,15 @@ export interface Store {
    * Cancels waiting tasks (and their waiting descendants) at once and asks the nodes running the
    * running ones to stop them, in one transaction; changes nothing when an id is finished or missing.
    */
-  readonly cancel: (ids: ReadonlyArray<string>) => Effect.Effect<stopOps.CancelResult, TaskStoreError>
+  readonly cancel: (ids: ReadonlyArray<string>) => Effect.Effect<Guarded, TaskStoreError>
+  /** Pauses waiting tasks at once and asks the nodes running the running ones to stop them as paused; returns the ids changed. */
+  readonly pause: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Makes finished tasks runnable again, attempts from zero; refuses the request when one is unfinished, missing or its unique key is held. */
+  readonly rerun: (ids: ReadonlyArray<string>) => Effect.Effect<Guarded, TaskStoreError>
+  /** Deletes tasks that are not running; refuses the request when one is running or missing. */
+  readonly remove: (ids: ReadonlyArray<string>) => Effect.Effect<Guarded, TaskStoreError>
+  /** Changes the queue, priority, owner or due time of waiting or paused tasks; refuses the request otherwise. */
+  readonly move: (ids: ReadonlyArray<string>, to: operateOps.Placement) => Effect.Effect<Guarded, TaskStoreError>
   /** Makes `paused` tasks runnable and wakes workers; returns the ids resumed (others were not paused). */
   readonly resumePaused: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /** Whether some queue has a concurrency limit, and whether one spans all nodes (for `ClaimRequest.limits`). */
@@ -163,6 +173,10 @@ export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables
     defineQueue: (queue) => queueOps.defineQueue(tables, queue).pipe(withSql, refail("define queue")),
     listQueues: queueOps.listQueues(tables).pipe(withSql, refail("list queues")),
     cancel: (ids) => stopOps.cancel(tables, ids).pipe(withSql, refail("cancel")),
+    pause: (ids) => operateOps.pause(tables, ids).pipe(withSql, refail("pause")),
+    rerun: (ids) => operateOps.rerun(tables, ids).pipe(withSql, refail("rerun")),
+    remove: (ids) => operateOps.remove(tables, ids).pipe(withSql, refail("delete")),
+    move: (ids, to) => operateOps.move(tables, ids, to).pipe(withSql, refail("move")),
     pauseWaiting: (ids) => pauseOps.pauseWaiting(tables, ids).pipe(withSql, refail("pause")),
     resumePaused: (ids) => pauseOps.resumePaused(tables, ids).pipe(withSql, refail("resume")),
     withTransaction: (self) => sql.withTransaction(self).pipe(refail("transaction")),

@@ -1,0 +1,94 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Effect, Ref, Schema } from "effect"
+import { Task, TaskAdmin, Tasks, TaskStatus, TaskStore } from "../src/index.js"
+import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
+import { migratedSchema, sleepyTaskInAProcess, spawnWorkerProcess, startWorker, waitForStatus } from "./support/worker.js"
+import { waitFor } from "./support/waitFor.js"
+
+const Job = Task.make("operate-job", { args: Schema.Struct({ n: Schema.Number }) })
+
+/** The `test_events` table the test worker process records its handler's start and finalizer in. */
+const eventsTable = (schema: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(schema)}`
+    yield* sql`CREATE TABLE ${sql(`${schema}.test_events`)} (task_id bigint, event text, at timestamptz DEFAULT clock_timestamp())`
+    return (id: string) =>
+      Effect.map(
+        sql<{ event: string }>`SELECT event FROM ${sql(`${schema}.test_events`)} WHERE task_id = ${id}::bigint ORDER BY at`,
+        (rows) => rows.map((row) => row.event)
+      )
+  })
+
+layer(PgTest, { excludeTestServices: true })("operating on tasks", (it) => {
+  it.scoped("a task paused while running on process A is interrupted, kept paused, and after a resume runs on process B", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const events = yield* eventsTable(schema)
+      const { child, id } = yield* sleepyTaskInAProcess(databaseUrl(), schema)
+      yield* waitFor("the handler to start on A", events(id), (seen) => seen.includes("started"))
+      const admin = Effect.provide(TaskStore.layer({ schema }))
+      expect(yield* TaskAdmin.pause([id]).pipe(admin)).toEqual([id])
+      const [paused] = yield* waitForStatus(schema, [id], [TaskStatus.paused])
+      expect(paused).toMatchObject({ attempt: 0, claimedBy: null })
+      expect(yield* events(id)).toEqual(["started", "finalized"])
+      yield* child.kill("SIGKILL")
+      yield* spawnWorkerProcess(databaseUrl(), schema)
+      expect(yield* TaskAdmin.resume([id]).pipe(admin)).toEqual([id])
+      yield* waitFor("the handler to start on B", events(id), (seen) => seen.length === 3)
+      const [running] = yield* waitForStatus(schema, [id], [TaskStatus.running])
+      expect(running?.attempt).toBe(1)
+    }), { timeout: 30_000 })
+
+  it.scoped("rerun runs failed tasks again; move brings a delayed task forward; delete removes a waiting one", () =>
+    Effect.gen(function*() {
+      const { schema } = yield* migratedSchema
+      const runs = yield* Ref.make<ReadonlyArray<number>>([])
+      const fails = yield* Ref.make(true)
+      yield* startWorker(
+        Job.handler(({ n }) =>
+          Effect.zipRight(
+            Ref.update(runs, (all) => [...all, n]),
+            Effect.flatMap(Ref.get(fails), (failing) => failing && n === 1 ? Effect.fail("first time") : Effect.void)
+          )
+        ),
+        { schema }
+      )
+      const admin = Effect.provide(TaskStore.layer({ schema }))
+      const failing = yield* Tasks.run(Job, { n: 1 }).pipe(inSchema(schema))
+      yield* waitForStatus(schema, [failing], [TaskStatus.failed])
+      yield* Ref.set(fails, false)
+      expect(yield* TaskAdmin.rerun([failing]).pipe(admin)).toEqual([failing])
+      const [rerun] = yield* waitForStatus(schema, [failing], [TaskStatus.succeeded])
+      expect(rerun?.attempt).toBe(1)
+      const [later, gone] = yield* Tasks.runMany(Job, [{ n: 2 }, { n: 3 }], { delay: "1 hour" }).pipe(inSchema(schema))
+      expect(yield* TaskAdmin.remove([gone!]).pipe(admin)).toEqual([gone])
+      expect(yield* TaskAdmin.move([later!], { runAt: new Date() }).pipe(admin)).toEqual([later])
+      yield* waitForStatus(schema, [later!], [TaskStatus.succeeded])
+      expect(yield* Ref.get(runs)).toEqual([1, 1, 2])
+      expect(yield* (yield* TaskStore.make({ schema })).getMany([gone!])).toEqual([])
+    }))
+
+  it.scoped("illegal requests are typed errors naming each task's state, and change nothing", () =>
+    Effect.gen(function*() {
+      const { schema, store } = yield* migratedSchema
+      const admin = Effect.provide(TaskStore.layer({ schema }))
+      const [waiting, other] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }]).pipe(inSchema(schema))
+      const rerun = yield* TaskAdmin.rerun([waiting!, "424242"]).pipe(admin, Effect.flip)
+      expect(rerun).toMatchObject({
+        _tag: "TaskStateConflict",
+        action: "rerun",
+        tasks: [{ id: waiting, status: "initialized" }, { id: "424242", status: null }]
+      })
+      expect(rerun.message).toBe(`cannot rerun: task ${waiting} is initialized, task 424242 does not exist`)
+      const moved = yield* TaskAdmin.move([waiting!], { priority: 1.5 }).pipe(admin, Effect.flip)
+      expect(moved).toMatchObject({ _tag: "InvalidTaskOptions", option: "priority" })
+      expect(yield* TaskAdmin.delete([waiting!, other!]).pipe(admin)).toEqual([waiting, other])
+      const again = yield* TaskAdmin.delete([waiting!]).pipe(admin, Effect.flip)
+      expect(again).toMatchObject({ _tag: "TaskStateConflict", tasks: [{ id: waiting, status: null }] })
+      expect(yield* store.getMany([waiting!, other!])).toEqual([])
+      const malformed = yield* TaskAdmin.cancel(["not-an-id"]).pipe(admin, Effect.flip)
+      expect(malformed._tag).toBe("InvalidTaskId")
+    }))
+})
