@@ -8,20 +8,18 @@
  */
 import { Context, Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
 import { definitionProblem } from "./internal/definition.js"
-import { CurrentAttempt } from "./internal/currentAttempt.js"
-import { InvalidTaskDefinition } from "./TaskError.js"
+import * as handlerState from "./internal/handlerState.js"
+import { InvalidTaskDefinition, type TaskStoreError, type UndecodableTask } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
 
 /**
+ * The brand of task definitions (`isTask`).
  * @since 0.1.0
  * @category models
  */
 export const TypeId: unique symbol = Symbol.for("effect-tasks/Task")
 
-/**
- * @since 0.1.0
- * @category models
- */
+/** @since 0.1.0 */
 export type TypeId = typeof TypeId
 
 /**
@@ -43,7 +41,7 @@ export interface RetryPolicy<E = unknown> {
  * @since 0.1.0
  * @category models
  */
-export interface Options<A, I, E = unknown> {
+export interface Options<A, I, E = unknown, C = unknown> {
   /** The argument's Schema. Arguments are encoded with it on enqueue and decoded on every attempt. */
   readonly args: Schema.Schema<A, I>
   /**
@@ -52,6 +50,11 @@ export interface Options<A, I, E = unknown> {
    * receives them typed. Default: any error.
    */
   readonly error?: Schema.Schema<E, any> | undefined
+  /**
+   * The Schema of the task's checkpoint: what a long handler stores with `task.checkpoint(state)`
+   * so that its next attempt resumes from `task.lastCheckpoint` instead of starting over.
+   */
+  readonly checkpoint?: Schema.Schema<C, any> | undefined
   /**
    * Retries after a failed attempt. Default: no retry; `schedule` defaults to
    * `Schedule.exponential("1 second")`. `while` picks the handler failures worth retrying (default:
@@ -83,7 +86,7 @@ export interface Options<A, I, E = unknown> {
  * @since 0.1.0
  * @category models
  */
-export interface Task<A, I = A, E = unknown> {
+export interface Task<A, I = A, E = unknown, C = unknown> {
   readonly [TypeId]: TypeId
   readonly key: string
   readonly args: Schema.Schema<A, I>
@@ -94,6 +97,12 @@ export interface Task<A, I = A, E = unknown> {
   readonly queue: string
   readonly priority: number
   readonly transactional: boolean
+  /** The checkpoint's Schema, when the definition declares one. */
+  readonly checkpointSchema: Option.Option<Schema.Schema<C, any>>
+  /** `Task.checkpoint`, typed: from inside this task's handler, store `state` as its checkpoint. */
+  readonly checkpoint: (state: C) => Effect.Effect<void, TaskStoreError>
+  /** `Task.lastCheckpoint`, typed: from inside this task's handler, the checkpoint it resumes from. */
+  readonly lastCheckpoint: Effect.Effect<Option.Option<C>, UndecodableTask>
   /**
    * Attaches the handler: a Layer that registers it in the `TaskRegistry`. Its requirements are
    * the handler's, so a worker Layer type-checks only when they are provided.
@@ -108,7 +117,7 @@ export interface Task<A, I = A, E = unknown> {
  * @since 0.1.0
  * @category models
  */
-export type Any = Task<any, any, any>
+export type Any = Task<any, any, any, any>
 
 /**
  * The default policy values.
@@ -143,11 +152,11 @@ export const defaults = {
  * @since 0.1.0
  * @category constructors
  */
-export const make = <A, I, E = unknown>(key: string, options: Options<A, I, E>): Task<A, I, E> => {
+export const make = <A, I, E = unknown, C = unknown>(key: string, options: Options<A, I, E, C>): Task<A, I, E, C> => {
   const reason = definitionProblem(key, options)
   if (reason !== undefined) throw new InvalidTaskDefinition({ key: String(key), reason })
   const times = options.retry?.times ?? defaults.retryTimes
-  const self: Task<A, I, E> = {
+  const self: Task<A, I, E, C> = {
     [TypeId]: TypeId,
     key,
     args: options.args,
@@ -161,6 +170,9 @@ export const make = <A, I, E = unknown>(key: string, options: Options<A, I, E>):
     queue: options.queue ?? defaults.queue,
     priority: options.priority ?? defaults.priority,
     transactional: options.transactional ?? false,
+    checkpointSchema: Option.fromNullable(options.checkpoint),
+    checkpoint: handlerState.saveCheckpoint,
+    lastCheckpoint: handlerState.lastCheckpoint as Effect.Effect<Option.Option<C>, UndecodableTask>,
     handler: <X, R>(run: (args: A) => Effect.Effect<X, E, R>) =>
       Layer.effectDiscard(Effect.gen(function*() {
         const registry = yield* TaskRegistry.TaskRegistry
@@ -187,17 +199,6 @@ export interface Current {
 /**
  * The task the current fiber runs as a handler, if any. A `Context.Reference`: it never shows in
  * a handler's requirements, and is `None` outside handlers.
- *
- * @example
- * ```ts
- * import { Effect, Option } from "effect"
- * import { Task } from "effect-tasks"
- *
- * const logAttempt = Effect.gen(function*() {
- *   const current = yield* Task.CurrentTask
- *   if (Option.isSome(current)) yield* Effect.log(`attempt ${current.value.attempt} of task ${current.value.id}`)
- * })
- * ```
  * @since 0.1.0
  * @category services
  */
@@ -205,35 +206,47 @@ export class CurrentTask extends Context.Reference<CurrentTask>()("effect-tasks/
   defaultValue: (): Option.Option<Current> => Option.none()
 }) {}
 
-/** A snooze longer than a year is taken as a year (an infinite one would not fit in a timestamp). */
-const maxSnoozeMillis = 365 * 24 * 60 * 60 * 1000
-
 /**
  * From inside a handler: end this attempt and run the task again after `duration` (at most a
  * year), without counting the attempt or recording an error; children the attempt submitted stay.
  * It ends the attempt by interrupting the handler (its finalizers run), so it is not in the error
  * channel and no `catchAll` can swallow it. Outside a handler it is a defect.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Task } from "effect-tasks"
- *
- * const pollExport = (ready: boolean) => ready ? Effect.log("done") : Task.snooze("30 seconds")
- * ```
+ * (`Task.snooze("30 seconds")` while an export is not ready yet.)
  * @since 0.1.0
  * @category combinators
  */
-export const snooze = (duration: Duration.DurationInput): Effect.Effect<never> =>
-  Effect.flatMap(CurrentAttempt, (attempt) =>
-    Option.match(attempt, {
-      onNone: () => Effect.dieMessage("Task.snooze ends a handler's attempt: call it inside a task handler"),
-      onSome: ({ end }) => {
-        const millis = Math.min(Math.max(0, Duration.toMillis(Duration.decode(duration))), maxSnoozeMillis)
-        return Effect.zipRight(Effect.sync(() => void (end.snoozedFor = Duration.millis(millis))), Effect.interrupt)
-      }
-    }))
+export const snooze: (duration: Duration.DurationInput) => Effect.Effect<never> = handlerState.snooze
 
+/**
+ * From inside a handler: store `state` as the task's checkpoint, encoded with its definition's
+ * `checkpoint` Schema and fenced by the attempt's claim (a write of an attempt whose claim was
+ * taken away changes nothing). The task's next attempt (after a retry, a stop, a pause, or a rescue
+ * from a dead node) starts from it: see `lastCheckpoint`. One update by primary key on the worker's
+ * own connections (outside a transactional handler's transaction), cheap enough to call every
+ * second. Outside a handler, without a checkpoint Schema, or with a state that does not encode, it
+ * is a defect. `task.checkpoint(state)` is the same, typed by the definition.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const checkpoint: (state: unknown) => Effect.Effect<void, TaskStoreError> = handlerState.saveCheckpoint
+
+/**
+ * From inside a handler: the checkpoint the task stored last, before this attempt began, decoded
+ * with its definition's `checkpoint` Schema (`None` when there is none). One that no longer decodes
+ * is `UndecodableTask`. `task.lastCheckpoint` is the same, typed by the definition.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const lastCheckpoint: Effect.Effect<Option.Option<unknown>, UndecodableTask> = handlerState.lastCheckpoint
+
+/**
+ * From inside a handler: report how far the attempt has got (`phase`, a short text, and `fraction`,
+ * clamped to 0–1). Stored on the task's row (`progress`), fenced like a checkpoint, and shown by
+ * `TaskAdmin.get`; cheap enough to call every second.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const progress: (phase: string, fraction: number) => Effect.Effect<void, TaskStoreError> = handlerState.saveProgress
 
 /**
  * Whether a value is a task definition.

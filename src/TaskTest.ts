@@ -143,7 +143,7 @@ export const tasks: Effect.Effect<ReadonlyArray<Recorded>, never, TaskTest> = Ef
  * @since 0.1.0
  * @category getters
  */
-export const enqueued = <A, I>(task: Task.Task<A, I, any>): Effect.Effect<ReadonlyArray<Recorded<A>>, never, TaskTest> =>
+export const enqueued = <A, I>(task: Task.Task<A, I, any, any>): Effect.Effect<ReadonlyArray<Recorded<A>>, never, TaskTest> =>
   Effect.flatMap(tasks, (all) =>
     Effect.forEach(
       all.filter((row) => row.key === task.key),

@@ -90,7 +90,7 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
           onNone: () => noLineage,
           onSome: (parent) => ({ parentId: parent.id, rootId: parent.rootId, heldBy: parent.claimToken })
         })
-        const rows = newTasks(task, place, lineage, yield* encodeAll(task, args))
+        const rows = newTasks(task, place, lineage, yield* encodeAll({ key: task.key, schema: task.args }, args))
         const enqueuer = yield* CurrentEnqueuer
         return yield* enqueuer.insert(task, rows, attempt)
       }).pipe(
@@ -129,7 +129,7 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
  * @category constructors
  */
 export function run<A, I>(
-  task: Task.Task<A, I, any>,
+  task: Task.Task<A, I, any, any>,
   args: NoInfer<A>,
   options?: RunOptions
 ): Effect.Effect<
@@ -165,7 +165,7 @@ export function run(
  * @category constructors
  */
 export function runMany<A, I>(
-  task: Task.Task<A, I, any>,
+  task: Task.Task<A, I, any, any>,
   args: Iterable<NoInfer<A>>,
   options?: Omit<RunOptions, "uniqueKey">
 ): Effect.Effect<

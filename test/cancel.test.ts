@@ -61,7 +61,9 @@ layer(PgTest, { excludeTestServices: true })("cancel", (it) => {
       const succeeded = yield* Ref.make(new Set<number>())
       yield* startWorker(
         Quick.handler(({ n }) =>
-          Effect.zipRight(Effect.sleep(`${(n % 8) * 5} millis`), Ref.update(succeeded, (all) => new Set(all).add(n)))),
+          // Odd tasks outlast any poll (surely canceled); even ones end within a few milliseconds,
+          // racing the cancel.
+          Effect.zipRight(Effect.sleep(n % 2 === 1 ? "300 millis" : `${n % 7} millis`), Ref.update(succeeded, (all) => new Set(all).add(n)))),
         { schema, poolSize: 8 }
       )
       const ids = yield* Tasks.runMany(Quick, Array.from({ length: 60 }, (_, n) => ({ n }))).pipe(inSchema(schema))

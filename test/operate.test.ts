@@ -3,7 +3,8 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Ref, Schema } from "effect"
 import { Task, TaskAdmin, Tasks, TaskStatus, TaskStore } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
-import { migratedSchema, sleepyTaskInAProcess, spawnWorkerProcess, startWorker, waitForStatus } from "./support/worker.js"
+import { Sleepy } from "./support/sleepy.js"
+import { migratedSchema, sleepyTaskInAProcess, spawnWorkerProcess, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 import { waitFor } from "./support/waitFor.js"
 
 const Job = Task.make("operate-job", { args: Schema.Struct({ n: Schema.Number }) })
@@ -36,9 +37,28 @@ layer(PgTest, { excludeTestServices: true })("operating on tasks", (it) => {
       yield* child.kill("SIGKILL")
       yield* spawnWorkerProcess(databaseUrl(), schema)
       expect(yield* TaskAdmin.resume([id]).pipe(admin)).toEqual([id])
-      yield* waitFor("the handler to start on B", events(id), (seen) => seen.length === 3)
+      // It resumes from the checkpoint the attempt on A stored.
+      yield* waitFor("the handler to start on B", events(id), (seen) => seen.length === 4)
+      expect(yield* events(id)).toEqual(["started", "finalized", "from step 1", "started"])
       const [running] = yield* waitForStatus(schema, [id], [TaskStatus.running])
-      expect(running?.attempt).toBe(1)
+      expect(running).toMatchObject({ attempt: 1, checkpoint: { step: 2 } })
+    }), { timeout: 30_000 })
+
+  it.scoped("a task whose worker process is killed is rescued and resumes from its checkpoint on another process", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const events = yield* eventsTable(schema)
+      const store = yield* storeOf(schema)
+      yield* store.migrate
+      const id = yield* Tasks.run(Sleepy, {}).pipe(inSchema(schema))
+      const a = yield* spawnWorkerProcess(databaseUrl(), schema, "workerProcess.ts", ["fast"])
+      yield* waitFor("the checkpoint on A", store.getMany([id]), ([row]) => row?.checkpoint !== null)
+      yield* a.kill("SIGKILL")
+      yield* spawnWorkerProcess(databaseUrl(), schema, "workerProcess.ts", ["fast"])
+      yield* waitFor("the rescued task to start on B", events(id), (seen) => seen.includes("from step 1"))
+      const [row] = yield* waitForStatus(schema, [id], [TaskStatus.running])
+      expect(row).toMatchObject({ lostCount: 1, checkpoint: { step: 2 } })
+      expect(row?.lastError).toContain("worker lost")
     }), { timeout: 30_000 })
 
   it.scoped("rerun runs failed tasks again; move brings a delayed task forward; delete removes a waiting one", () =>

@@ -1,4 +1,6 @@
 import { Context, type Duration, type Effect, Option } from "effect"
+import type * as Task from "../Task.js"
+import type { TaskStoreError } from "../TaskError.js"
 
 /**
  * How an attempt's handler ended, besides its Exit: written by the deadline watcher and by
@@ -16,11 +18,17 @@ export const makeAttemptEnd = (): AttemptEnd => ({ timedOutAfter: undefined, sno
 /** What `Tasks.run` needs to know to make a task the child of the running attempt. */
 export interface Attempt {
   readonly id: string
+  /** The definition it runs. */
+  readonly task: Task.Any
   readonly rootId: string
   readonly claimToken: string
   /** One submission of children at a time per attempt, so their order is the order submitted. */
   readonly submitting: Effect.Semaphore
   readonly end: AttemptEnd
+  /** The task's checkpoint (encoded) when this attempt was claimed; null when it had none. */
+  readonly checkpoint: unknown
+  /** Stores the attempt's checkpoint and progress (JSON texts; null leaves one as it is), fenced by its claim. */
+  readonly save: (state: { readonly checkpoint: string | null; readonly progress: string | null }) => Effect.Effect<void, TaskStoreError>
 }
 
 /** The attempt the current fiber runs as a handler, if any (set by the executor). */

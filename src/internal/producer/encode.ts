@@ -1,7 +1,12 @@
 import { Effect, Either, ParseResult, Schema } from "effect"
-import type * as Task from "../../Task.js"
 import { InvalidTaskArgs } from "../../TaskError.js"
 import { textProblem } from "../validation.js"
+
+/** What is stored: values of one task (its key, for errors) encoded with one of its Schemas (arguments, checkpoint). */
+export interface Stored {
+  readonly key: string
+  readonly schema: Schema.Schema<any, any>
+}
 
 /** Encoded arguments jsonb cannot store: refused here, typed, rather than as a failed insert. */
 class Unstorable {
@@ -54,7 +59,7 @@ const stringify = (encoded: unknown): { readonly json: string; readonly lossy: s
  * The JSON text of encoded arguments, or why it cannot be stored; `undefined` in `lossy` when the
  * text surely reads back as written.
  */
-const storable = (task: Task.Any, encoded: unknown): { readonly json: string; readonly lossy: string | undefined } | InvalidTaskArgs => {
+const storable = (task: Stored, encoded: unknown): { readonly json: string; readonly lossy: string | undefined } | InvalidTaskArgs => {
   try {
     return stringify(encoded)
   } catch (cause) {
@@ -71,8 +76,8 @@ const storable = (task: Task.Any, encoded: unknown): { readonly json: string; re
  * Proves the text decodes back with the task's Schema (what the worker will do) whenever it may
  * not: arguments that pass validation but cannot run are refused here, not on their first attempt.
  */
-const decodesBack = (task: Task.Any, json: string, lossy: string): Effect.Effect<string, InvalidTaskArgs> =>
-  Schema.decodeUnknown(task.args)(JSON.parse(json), { errors: "all" }).pipe(Effect.mapBoth({
+const decodesBack = (task: Stored, json: string, lossy: string): Effect.Effect<string, InvalidTaskArgs> =>
+  Schema.decodeUnknown(task.schema)(JSON.parse(json), { errors: "all" }).pipe(Effect.mapBoth({
     onFailure: (error) =>
       new InvalidTaskArgs({
         key: task.key,
@@ -83,7 +88,7 @@ const decodesBack = (task: Task.Any, json: string, lossy: string): Effect.Effect
     onSuccess: () => json
   }))
 
-const invalidArgs = (task: Task.Any, issue: ParseResult.ParseIssue) =>
+const invalidArgs = (task: Stored, issue: ParseResult.ParseIssue) =>
   new InvalidTaskArgs({ key: task.key, issue: ParseResult.TreeFormatter.formatIssueSync(issue) })
 
 /**
@@ -91,9 +96,9 @@ const invalidArgs = (task: Task.Any, issue: ParseResult.ParseIssue) =>
  * Effect per argument when the Schema is synchronous (its encoding then answers an `Either`): this
  * runs per argument of a bulk enqueue, where each Effect step shows.
  */
-export const encodeAll = (task: Task.Any, args: Iterable<unknown>): Effect.Effect<Array<string>, InvalidTaskArgs> =>
+export const encodeAll = (task: Stored, args: Iterable<unknown>): Effect.Effect<Array<string>, InvalidTaskArgs> =>
   Effect.suspend(() => {
-    const encode = ParseResult.encodeUnknown(task.args, { errors: "all" }) as (
+    const encode = ParseResult.encodeUnknown(task.schema, { errors: "all" }) as (
       u: unknown
     ) => Either.Either<unknown, ParseResult.ParseIssue> | Effect.Effect<unknown, ParseResult.ParseIssue>
     const texts: Array<string> = []

@@ -14,7 +14,7 @@ import { addConcurrencyAndShares } from "./migrations/0008_concurrency_and_share
 import { addWaitingFor } from "./migrations/0009_waiting_for.js"
 import { addIncarnations } from "./migrations/0010_incarnations.js"
 import { addEnqueueFunction } from "./migrations/0011_enqueue_function.js"
-import { addStopRequests } from "./migrations/0012_stop_requests.js"
+import { addOperations } from "./migrations/0012_operations.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
@@ -33,7 +33,7 @@ const loader = (tables: Tables) =>
     "0009_waiting_for": addWaitingFor(tables),
     "0010_incarnations": addIncarnations(tables),
     "0011_enqueue_function": addEnqueueFunction(tables),
-    "0012_stop_requests": addStopRequests(tables)
+    "0012_operations": addOperations(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */

@@ -15,7 +15,8 @@ const changedIds = (statement: (sql: SqlClient.SqlClient) => Effect.Effect<Reado
 
 /**
  * Makes finished tasks (succeeded, failed, canceled) runnable again at once: attempts start from
- * zero, `last_error` keeps the last failure until a new one replaces it. Refused when an unfinished
+ * zero, checkpoint and progress are cleared, `last_error` keeps the last failure until a new one
+ * replaces it. Refused when an unfinished
  * task now holds a task's unique key.
  */
 export const rerun = (tables: Tables, ids: ReadonlyArray<string>): Change =>
@@ -27,7 +28,8 @@ export const rerun = (tables: Tables, ids: ReadonlyArray<string>): Change =>
       sql<{ id: string }>`
         WITH rerun AS (
           UPDATE ${sql(tables.tasks)} AS t SET status = ${TaskStatus.initialized}, attempt = 0, lost_count = 0,
-            run_at = now(), started_at = NULL, finished_at = NULL, kept_token = NULL, updated_at = now()
+            run_at = now(), started_at = NULL, finished_at = NULL, kept_token = NULL, checkpoint = NULL, progress = NULL,
+            updated_at = now()
           WHERE t.id = ANY(${ids}::bigint[]) AND t.status = ANY(${TaskStatus.ended}::text[])
           RETURNING t.id, t.key
         ),

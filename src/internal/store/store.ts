@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { type Duration, Effect, type Option, Schema } from "effect"
 import { type IncompatibleSchema, type InvalidTaskOptions, type QueueFull, TaskStoreError } from "../../TaskError.js"
 import { refail } from "./refail.js"
+import { type AttemptState, saveAttemptState } from "./attemptState.js"
 import * as checkOps from "./check.js"
 import * as cleanOps from "./clean.js"
 import * as claimOps from "./claim.js"
@@ -84,6 +85,8 @@ export interface Store {
   readonly withTransaction: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | TaskStoreError, R>
   /** How long until the next delayed task with one of these keys is due; None when there is none. */
   readonly nextDue: (keys: ReadonlyArray<string>) => Effect.Effect<Option.Option<Duration.Duration>, TaskStoreError>
+  /** Stores a running attempt's checkpoint and progress under its claim token; false when the claim was taken away. */
+  readonly saveAttemptState: (state: AttemptState) => Effect.Effect<boolean, TaskStoreError>
   /** Ends claimed attempts still held under their tokens; returns the ids applied (others were stale). */
   readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
   /**
@@ -181,6 +184,7 @@ export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables
     resumePaused: (ids) => pauseOps.resumePaused(tables, ids).pipe(withSql, refail("resume")),
     withTransaction: (self) => sql.withTransaction(self).pipe(refail("transaction")),
     nextDue: (keys) => claimOps.nextDue(tables, keys).pipe(withSql, refail("next due")),
+    saveAttemptState: (state) => saveAttemptState(tables, state).pipe(withSql, refail("save attempt state")),
     finishIfClaimed: (finishes) =>
       finishOps.finishIfClaimed(tables, finishes).pipe(withSql, refail("finish")),
     releaseClaimedBy: (node, stillRunning) =>

@@ -10,13 +10,15 @@ export const ClaimedTask = Schema.Struct({
   attempt: Schema.Number,
   maxAttempts: Schema.Number,
   claimToken: Schema.String,
-  rootId: Schema.NullOr(Schema.String)
+  rootId: Schema.NullOr(Schema.String),
+  /** The task's last checkpoint (encoded), null when it has none. */
+  checkpoint: Schema.Unknown
 })
 export type ClaimedTask = typeof ClaimedTask.Type
 
 /** The columns of `ClaimedTask`, as the claim statement returns them. */
 export const claimedColumns =
-  `t.id::text AS id, t.key, t.queue, t.args, t.attempt, t.max_attempts AS "maxAttempts", t.claim_token::text AS "claimToken", t.root_id::text AS "rootId"`
+  `t.id::text AS id, t.key, t.queue, t.args, t.attempt, t.max_attempts AS "maxAttempts", t.claim_token::text AS "claimToken", t.root_id::text AS "rootId", t.checkpoint`
 
 /** One whole task row, decoded. */
 export const TaskRow = Schema.Struct({
@@ -42,7 +44,13 @@ export const TaskRow = Schema.Struct({
   createdAt: Schema.DateFromSelf,
   updatedAt: Schema.DateFromSelf,
   startedAt: Schema.NullOr(Schema.DateFromSelf),
-  finishedAt: Schema.NullOr(Schema.DateFromSelf)
+  finishedAt: Schema.NullOr(Schema.DateFromSelf),
+  /** An operator's request to stop the running attempt. */
+  stopRequest: Schema.NullOr(Schema.Literal("cancel", "pause")),
+  /** The last checkpoint its handler stored (encoded with the definition's `checkpoint` Schema). */
+  checkpoint: Schema.Unknown,
+  /** The last progress its handler reported. */
+  progress: Schema.NullOr(Schema.Struct({ phase: Schema.String, fraction: Schema.Number }))
 })
 export type TaskRow = typeof TaskRow.Type
 
@@ -67,6 +75,9 @@ export const rowColumns = [
   `root_id::text AS "rootId"`,
   `after_id::text AS "afterId"`,
   `deadline_at AS "deadlineAt"`,
+  `stop_request AS "stopRequest"`,
+  `checkpoint`,
+  `progress`,
   `created_at AS "createdAt"`,
   `updated_at AS "updatedAt"`,
   `started_at AS "startedAt"`,

@@ -5,7 +5,7 @@ import { TaskTimeout } from "../../TaskError.js"
 import type { Handler } from "../../TaskRegistry.js"
 import { TaskRegistry } from "../../TaskRegistry.js"
 import * as TaskStatus from "../../TaskStatus.js"
-import { makeAttemptEnd } from "../currentAttempt.js"
+import { type Attempt, makeAttemptEnd } from "../currentAttempt.js"
 import { runHandler } from "../handlerRun.js"
 import * as outcome from "../worker/outcome.js"
 import type { Memory, MemoryRow } from "./memory.js"
@@ -52,7 +52,20 @@ const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
     const token = `test-attempt-${row.id}-${row.attempt}`
     const current: Task.Current = { id: row.id, key: task.key, attempt: row.attempt, maxAttempts: row.maxAttempts }
     const end = makeAttemptEnd()
-    const attempt = { id: row.id, rootId: row.rootId ?? row.id, claimToken: token, submitting: yield* Effect.makeSemaphore(1), end }
+    const attempt: Attempt = {
+      id: row.id,
+      task,
+      rootId: row.rootId ?? row.id,
+      claimToken: token,
+      submitting: yield* Effect.makeSemaphore(1),
+      end,
+      checkpoint: row.checkpoint === null ? null : JSON.parse(row.checkpoint),
+      save: (state) =>
+        Effect.sync(() => {
+          row.checkpoint = state.checkpoint ?? row.checkpoint
+          row.progress = state.progress ?? row.progress
+        })
+    }
     // The timeout on the TestClock (the worker's deadline watcher keeps the process's own clock).
     const handled = runHandler(task, handler, JSON.parse(row.args), current, attempt, (run) =>
       Option.match(task.timeout, {

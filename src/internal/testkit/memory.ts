@@ -27,6 +27,9 @@ export interface MemoryRow {
   finishedAt: number | null
   lastError: string | null
   readonly errors: Array<string>
+  /** The last checkpoint and progress its handler stored (JSON texts). */
+  checkpoint: string | null
+  progress: string | null
 }
 
 /** Enqueues made on one connection of the stub SqlClient, kept until its transaction commits. */
@@ -121,7 +124,9 @@ export class Memory {
         createdAt: now,
         finishedAt: null,
         lastError: null,
-        errors: []
+        errors: [],
+        checkpoint: null,
+        progress: null
       }
       if (tx === undefined) this.rows.set(row.id, row)
       else tx.pending.push(row)

@@ -5,7 +5,7 @@ import type { Finish } from "../store/finish.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import { TaskNotFound, type TaskStoreError, TaskTimeout } from "../../TaskError.js"
 import type { ClaimedTask } from "../store/taskRow.js"
-import { type AttemptEnd, makeAttemptEnd } from "../currentAttempt.js"
+import { type Attempt, type AttemptEnd, makeAttemptEnd } from "../currentAttempt.js"
 import { runHandler } from "../handlerRun.js"
 import * as metrics from "./metrics.js"
 import * as outcome from "./outcome.js"
@@ -40,6 +40,8 @@ export interface ExecutorOptions {
   readonly defaultTimeout: Duration.Duration
   /** Called after a retry is scheduled, so this process claims it when it is due (not a scan later). */
   readonly wakeAfter: (delay: Duration.Duration) => Effect.Effect<void>
+  /** Stores a running attempt's checkpoint and progress (see `Store.saveAttemptState`). */
+  readonly saveState: Store["saveAttemptState"]
 }
 
 /**
@@ -81,7 +83,18 @@ export const makeExecutor = (options: ExecutorOptions) => {
       const timeout = Option.getOrElse(task.value.timeout, () => options.defaultTimeout)
       const current: Task.Current = { id: claim.id, key: claim.key, attempt: claim.attempt, maxAttempts: claim.maxAttempts }
       const submitting = yield* Effect.makeSemaphore(1)
-      const attempt = { id: claim.id, rootId: claim.rootId ?? claim.id, claimToken: claim.claimToken, submitting, end }
+      const attempt: Attempt = {
+        id: claim.id,
+        task: task.value,
+        rootId: claim.rootId ?? claim.id,
+        claimToken: claim.claimToken,
+        submitting,
+        end,
+        checkpoint: claim.checkpoint,
+        // On the manager's own connections: outside a transactional handler's transaction, never
+        // waiting for the application's pool. A claim taken away makes it a no-op.
+        save: (state) => Effect.asVoid(options.saveState({ id: claim.id, claimToken: claim.claimToken, ...state }))
+      }
       // Only the handler is timed. (A deadline that passes just as the handler ends, before a
       // transactional handler's success commits, rolls the transaction back and counts as a
       // timeout; one that passes as it commits leaves the success in place, and the attempt's

@@ -109,7 +109,8 @@ export const startManager = (
       deadlines,
       maxWaitForSlot: Duration.times(resolved.nodeTimeout, 0.5),
       // Recorded once the row's run_at (the database's now() + delay) is written.
-      wakeAfter: dueSoon.record
+      wakeAfter: dueSoon.record,
+      saveState: control.saveAttemptState
     })
     const claimer = yield* makeClaimer({
       store: control,

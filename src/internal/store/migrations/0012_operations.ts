@@ -3,12 +3,13 @@ import { Effect } from "effect"
 import type { Tables } from "../tables.js"
 
 /**
- * The `canceled` status, and `stop_request`: an operator's request to stop a running attempt
- * (`cancel`, or `pause` to keep the task for later), which the node running it acts on and which
- * every end of that attempt honours. The finished-tasks index the cleaner walks now covers canceled
- * tasks too.
+ * What operators and long tasks need: the `canceled` status; `stop_request`, an operator's request
+ * to stop a running attempt (`cancel`, or `pause` to keep the task for later), which the node
+ * running it acts on and which every end of that attempt honours; a task's last `checkpoint` and
+ * its `progress` (written by its handler, fenced by the claim). The finished-tasks index the
+ * cleaner walks now covers canceled tasks too.
  */
-export const addStopRequests = (tables: Tables) =>
+export const addOperations = (tables: Tables) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
@@ -17,7 +18,9 @@ export const addStopRequests = (tables: Tables) =>
       ADD CONSTRAINT tasks_status_check
         CHECK (status IN ('initialized', 'paused', 'running', 'succeeded', 'failed', 'canceled')),
       ADD COLUMN stop_request text CHECK (stop_request IN ('cancel', 'pause')),
-      ADD CONSTRAINT stop_request_while_running CHECK (stop_request IS NULL OR status = 'running')`
+      ADD CONSTRAINT stop_request_while_running CHECK (stop_request IS NULL OR status = 'running'),
+      ADD COLUMN checkpoint jsonb,
+      ADD COLUMN progress jsonb`
     yield* sql`DROP INDEX ${sql(`${tables.schema}.tasks_finished_idx`)}`
     yield* sql`CREATE INDEX tasks_finished_idx ON ${tasks} (finished_at)
       WHERE status IN ('succeeded', 'failed', 'canceled')`
