@@ -62,6 +62,10 @@ export interface Recorded<A = unknown> {
   readonly lastError: string | null
   /** Every failed attempt's error, oldest first. */
   readonly errors: ReadonlyArray<string>
+  /** The last checkpoint its handler stored (encoded, as stored), null when none. */
+  readonly checkpoint: unknown
+  /** The last progress its handler reported, null when none. */
+  readonly progress: { readonly phase: string; readonly fraction: number } | null
 }
 
 /**
@@ -92,7 +96,9 @@ const recorded = <A>(row: MemoryRow, args: A): Recorded<A> => ({
   runAt: new Date(row.runAt),
   finishedAt: row.finishedAt === null ? null : new Date(row.finishedAt),
   lastError: row.lastError,
-  errors: [...row.errors]
+  errors: [...row.errors],
+  checkpoint: row.checkpoint === null ? null : JSON.parse(row.checkpoint),
+  progress: row.progress === null ? null : JSON.parse(row.progress)
 })
 
 const rowsInOrder = (memory: Memory) => [...memory.rows.values()].sort((a, b) => Number(a.id) - Number(b.id))

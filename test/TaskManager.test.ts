@@ -153,6 +153,39 @@ layer(PgTest, { excludeTestServices: true })("TaskManager", (it) => {
       expect(rows[1]?.lastError).toContain("BadAddress")
     }))
 
+  it.scoped("a handler's progress shows on its row while it runs; a retry resumes from its checkpoint", () =>
+    Effect.gen(function*() {
+      const schema = yield* freshSchema
+      const Export = Task.make("export", {
+        args: Schema.Struct({}),
+        checkpoint: Schema.Struct({ page: Schema.Number }),
+        retry: { times: 1, schedule: Schedule.spaced("10 millis") }
+      })
+      const halfway = yield* Deferred.make<void>()
+      const proceed = yield* Deferred.make<void>()
+      const starts = yield* Ref.make<ReadonlyArray<number>>([])
+      const live = Export.handler(() =>
+        Effect.gen(function*() {
+          const page = Option.match(yield* Export.lastCheckpoint, { onNone: () => 0, onSome: (last) => last.page })
+          yield* Ref.update(starts, (all) => [...all, page])
+          if (page > 0) return
+          yield* Export.checkpoint({ page: 5 })
+          yield* Task.progress("pages", 0.5)
+          yield* Deferred.succeed(halfway, undefined)
+          yield* Deferred.await(proceed)
+          return yield* Effect.fail("connection reset")
+        })
+      )
+      yield* startWorker(live, { schema })
+      const id = yield* Tasks.run(Export, {}).pipe(inSchema(schema))
+      yield* Deferred.await(halfway)
+      const [running] = yield* (yield* storeOf(schema)).getMany([id])
+      expect(running).toMatchObject({ status: TaskStatus.running, progress: { phase: "pages", fraction: 0.5 }, checkpoint: { page: 5 } })
+      yield* Deferred.succeed(proceed, undefined)
+      yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
+      expect(yield* Ref.get(starts)).toEqual([0, 5])
+    }))
+
   it.scoped("a timeout interrupts the handler (its finalizer runs) and counts as a failed attempt", () =>
     Effect.gen(function*() {
       const schema = yield* freshSchema

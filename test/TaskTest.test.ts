@@ -72,6 +72,32 @@ describe("TaskTest", () => {
     )
   })
 
+  it.effect("a retried attempt resumes from the checkpoint the failed one stored; progress is recorded", () => {
+    const Import = Task.make("import", {
+      args: Order,
+      checkpoint: Schema.Struct({ rows: Schema.Number }),
+      retry: { times: 2, schedule: Schedule.spaced("1 second") }
+    })
+    return withKit(
+      (calls) =>
+        Import.handler(() =>
+          Effect.gen(function*() {
+            const from = Option.match(yield* Import.lastCheckpoint, { onNone: () => 0, onSome: ({ rows }) => rows })
+            yield* record(calls, `from ${from}`)
+            yield* Import.checkpoint({ rows: from + 100 })
+            yield* Task.progress("importing", (from + 100) / 200)
+            if (from === 0) return yield* Effect.fail("connection reset")
+          })),
+      (calls) =>
+        Effect.gen(function*() {
+          yield* Tasks.run(Import, { orderId: 1 })
+          const [ended] = yield* TaskTest.drain
+          expect(ended).toMatchObject({ status: "succeeded", attempt: 2, checkpoint: { rows: 200 }, progress: { phase: "importing", fraction: 1 } })
+          expect(yield* Ref.get(calls)).toEqual(["from 0", "from 100"])
+        })
+    )
+  })
+
   it.effect("retries follow the task's Schedule on the TestClock: two failures, then a success 1 s + 2 s later", () => {
     const Flaky = Task.make("flaky", { args: Order, retry: { times: 3, schedule: Schedule.exponential("1 second") } })
     return withKit(

@@ -412,4 +412,21 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
       expect(yield* store.resumePaused([id!])).toEqual([id])
       expect((yield* store.claim(request("node-b", 10))).map((next) => [next.id, next.attempt])).toEqual([[id, 1]])
     }))
+
+  scoped("an attempt's checkpoint and progress are stored under its claim only; a stale attempt's write changes nothing", (store) =>
+    Effect.gen(function*() {
+      const [id] = yield* Tasks.runMany(Job, [{ n: 1 }])
+      const [claim] = yield* store.claim(request("node-a", 1))
+      const save = (claimToken: string, checkpoint: string | null, progress: string | null) =>
+        store.saveAttemptState({ id: id!, claimToken, checkpoint, progress })
+      expect(yield* save(claim!.claimToken, `{"rows":10}`, `{"phase":"a","fraction":0.5}`)).toBe(true)
+      expect(yield* save(claim!.claimToken, null, `{"phase":"b","fraction":0.75}`)).toBe(true)
+      expect(yield* save("00000000-0000-0000-0000-000000000000", `{"rows":99}`, null)).toBe(false)
+      const [row] = yield* store.getMany([id!])
+      expect(row).toMatchObject({ checkpoint: { rows: 10 }, progress: { phase: "b", fraction: 0.75 } })
+      // The next attempt is claimed with the checkpoint.
+      yield* store.finishIfClaimed([ended(claim!, TaskStatus.initialized)])
+      const [again] = yield* store.claim(request("node-b", 1))
+      expect(again?.checkpoint).toEqual({ rows: 10 })
+    }))
 }
