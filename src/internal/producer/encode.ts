@@ -41,7 +41,7 @@ const lossyConversion = (key: string, original: unknown, value: unknown): string
  * (NaN becomes null, a Date its string, a Map `{}`, an undefined property is dropped, ...). Noting
  * it costs almost nothing; only then does the caller pay for decoding the text to decide.
  */
-const stringify = (encoded: unknown): { readonly json: string; readonly lossy: string | undefined } => {
+export const stringify = (encoded: unknown): { readonly json: string; readonly lossy: string | undefined } => {
   let lossy: string | undefined
   const json = JSON.stringify(encoded, function(this: Record<string, unknown>, key: string, value: unknown) {
     const keyIssue = textProblem(key)

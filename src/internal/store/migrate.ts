@@ -15,10 +15,11 @@ import { addWaitingFor } from "./migrations/0009_waiting_for.js"
 import { addIncarnations } from "./migrations/0010_incarnations.js"
 import { addEnqueueFunction } from "./migrations/0011_enqueue_function.js"
 import { addOperations } from "./migrations/0012_operations.js"
+import { addFindIndexes } from "./migrations/0013_find.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 12
+export const latestVersion = 13
 
 const loader = (tables: Tables) =>
   Migrator.fromRecord({
@@ -33,7 +34,8 @@ const loader = (tables: Tables) =>
     "0009_waiting_for": addWaitingFor(tables),
     "0010_incarnations": addIncarnations(tables),
     "0011_enqueue_function": addEnqueueFunction(tables),
-    "0012_operations": addOperations(tables)
+    "0012_operations": addOperations(tables),
+    "0013_find": addFindIndexes(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */

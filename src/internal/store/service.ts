@@ -20,6 +20,9 @@ export type PublicStore = Pick<
   | "resumePaused"
   | "getMany"
   | "listRecent"
+  | "list"
+  | "count"
+  | "stats"
 >
 
 /** The store in context, shared by producers, the worker and operators (see `TaskStore`). */

@@ -7,6 +7,7 @@ import * as checkOps from "./check.js"
 import * as cleanOps from "./clean.js"
 import * as claimOps from "./claim.js"
 import type { ClaimRequest, QueueLimits } from "./claim.js"
+import * as findOps from "./find.js"
 import * as finishOps from "./finish.js"
 import type { Finish } from "./finish.js"
 import * as insertOps from "./insert.js"
@@ -126,6 +127,12 @@ export interface Store {
   readonly verifyVersion: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
   /** The rows with the given ids, in id order. */
   readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
+  /** One page of the rows matching a filter, by id (keyset: `page.after` is the last id of the page before). */
+  readonly list: (filter: findOps.Filter, page: findOps.Page) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
+  /** How many rows match a filter. */
+  readonly count: (filter: findOps.Filter) => Effect.Effect<number, TaskStoreError>
+  /** Per queue: unfinished tasks by status, the oldest waiting age, and the last hour's ends. */
+  readonly stats: Effect.Effect<ReadonlyArray<findOps.QueueStats>, TaskStoreError>
   /** The newest `limit` rows, newest first. */
   readonly listRecent: (limit: number) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
 }
@@ -208,6 +215,10 @@ export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables
       checkOps.findStuck(tables, request).pipe(withSql, refail("check"), Effect.flatMap(decodeTaskRows)),
     getMany: (ids) =>
       queryOps.getMany(tables, ids).pipe(withSql, refail("query"), Effect.flatMap(decodeTaskRows)),
+    list: (filter, page) =>
+      findOps.list(tables, filter, page).pipe(withSql, refail("list"), Effect.flatMap(decodeTaskRows)),
+    count: (filter) => findOps.count(tables, filter).pipe(withSql, refail("count")),
+    stats: findOps.stats(tables).pipe(withSql, refail("stats")),
     listRecent: (limit) =>
       queryOps.listRecent(tables, limit).pipe(withSql, refail("query"), Effect.flatMap(decodeTaskRows))
   }
