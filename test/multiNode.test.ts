@@ -47,7 +47,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       const leaseOf = Effect.map(store.getMany([id]), ([row]) => row?.leaseExpiresAt?.getTime())
       /** A beat that leaves alone leases written less than `freshFor` ago. */
       const beat = (freshFor: Duration.DurationInput) =>
-        store.heartbeat({ ...node, claimTokens: [claim!.claimToken], leaseDuration: Duration.minutes(1), freshFor: Duration.decode(freshFor) })
+        store.heartbeat({ ...node, claimTokens: [claim!.claimToken], keys: [Job.key], leaseDuration: Duration.minutes(1), freshFor: Duration.decode(freshFor) })
       const claimed = yield* leaseOf
       // Claimed a moment ago: not written again.
       expect(yield* beat("1 minute")).toEqual({ isRegistered: true, held: new Set([claim!.claimToken]), stopRequested: [] })

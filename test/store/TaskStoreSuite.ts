@@ -127,6 +127,7 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
       const beat = yield* store.heartbeat({
         ...node,
         claimTokens: claims.map((claim) => claim.claimToken),
+        keys: [Job.key],
         leaseDuration: Duration.minutes(1),
         freshFor: Duration.zero
       })
@@ -312,6 +313,7 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
       const beat = yield* store.heartbeat({
         ...node,
         claimTokens: claims.map((claim) => claim.claimToken),
+        keys: [Job.key],
         leaseDuration: Duration.minutes(1),
         freshFor: Duration.zero
       })

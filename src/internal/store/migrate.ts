@@ -16,10 +16,11 @@ import { addIncarnations } from "./migrations/0010_incarnations.js"
 import { addEnqueueFunction } from "./migrations/0011_enqueue_function.js"
 import { addOperations } from "./migrations/0012_operations.js"
 import { addFindIndexes } from "./migrations/0013_find.js"
+import { addNodeKeys } from "./migrations/0014_node_keys.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 13
+export const latestVersion = 14
 
 const loader = (tables: Tables) =>
   Migrator.fromRecord({
@@ -35,7 +36,8 @@ const loader = (tables: Tables) =>
     "0010_incarnations": addIncarnations(tables),
     "0011_enqueue_function": addEnqueueFunction(tables),
     "0012_operations": addOperations(tables),
-    "0013_find": addFindIndexes(tables)
+    "0013_find": addFindIndexes(tables),
+    "0014_node_keys": addNodeKeys(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */

@@ -15,6 +15,8 @@ export interface Incarnation {
 export interface Heartbeat extends Incarnation {
   /** The claim tokens of the attempts this node is running now. */
   readonly claimTokens: ReadonlyArray<string>
+  /** The task keys this node has handlers for now (shown to operators by `TaskAdmin.explain`). */
+  readonly keys: ReadonlyArray<string>
   /** Renewed leases last this long from now. */
   readonly leaseDuration: Duration.Duration
   /**
@@ -51,7 +53,7 @@ export const heartbeat = (tables: Tables, beat: Heartbeat) =>
     const tasks = sql(tables.tasks)
     const rows = yield* sql<{ isRegistered: boolean; held: ReadonlyArray<string>; stopRequested: ReadonlyArray<string> }>`
       WITH beat AS (
-        UPDATE ${sql(tables.nodes)} SET heartbeat_at = now()
+        UPDATE ${sql(tables.nodes)} SET heartbeat_at = now(), keys = ${beat.keys}::text[]
         WHERE id = ${beat.nodeId} AND incarnation = ${beat.incarnation}::uuid
         RETURNING id
       ),
@@ -95,9 +97,10 @@ export const register = (
     const sql = yield* SqlClient.SqlClient
     const nodes = sql(tables.nodes)
     const rows = yield* sql<{ incarnation: string }>`
-      INSERT INTO ${nodes} AS n (id, host, pid, incarnation) VALUES (${node.nodeId}, ${node.host}, ${node.pid}, gen_random_uuid())
+      INSERT INTO ${nodes} AS n (id, host, pid, incarnation, timeout_ms)
+      VALUES (${node.nodeId}, ${node.host}, ${node.pid}, gen_random_uuid(), ${millis(node.nodeTimeout)})
       ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, incarnation = excluded.incarnation,
-        started_at = now(), heartbeat_at = now()
+        timeout_ms = excluded.timeout_ms, keys = '{}', started_at = now(), heartbeat_at = now()
       WHERE n.heartbeat_at < now() - ${millis(node.nodeTimeout)} * interval '1 millisecond'
       RETURNING incarnation::text AS incarnation`.withoutTransform
     return Option.map(Option.fromNullable(rows[0]), (row): Incarnation => ({ nodeId: node.nodeId, incarnation: row.incarnation }))

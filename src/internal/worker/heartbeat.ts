@@ -9,6 +9,8 @@ import { type Phases, type Running, stopAttempts, tokensOf } from "./running.js"
 
 export interface HeartbeatOptions {
   readonly store: Store
+  /** The task keys this node has handlers for now, written with each beat. */
+  readonly keys: Effect.Effect<ReadonlyArray<string>>
   readonly nodeId: string
   readonly host: string
   readonly pid: number
@@ -90,6 +92,7 @@ export const makeHeartbeat = (options: HeartbeatOptions) =>
       const result = yield* options.store.heartbeat({
         ...current.value,
         claimTokens: sent,
+        keys: yield* options.keys,
         leaseDuration: options.leaseDuration,
         freshFor
       })

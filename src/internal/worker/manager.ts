@@ -147,7 +147,8 @@ export const startManager = (
       phases,
       leaseDuration,
       heartbeatInterval: resolved.heartbeatInterval,
-      leadership
+      leadership,
+      keys: registry.runnableKeys
     })
     // One maintenance round every rescueInterval: elect, then (as leader) rescue and settle children.
     const maintenance = Effect.zipRight(
