@@ -22,6 +22,7 @@ export type PublicStore = Pick<
   | "listRecent"
   | "list"
   | "count"
+  | "explain"
   | "stats"
 >
 

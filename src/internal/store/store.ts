@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { type Duration, Effect, type Option, Schema } from "effect"
+import { type Duration, Effect, Option, Schema } from "effect"
 import { type IncompatibleSchema, type InvalidTaskOptions, type QueueFull, TaskStoreError } from "../../TaskError.js"
 import { refail } from "./refail.js"
 import { type AttemptState, saveAttemptState } from "./attemptState.js"
@@ -7,6 +7,7 @@ import * as checkOps from "./check.js"
 import * as cleanOps from "./clean.js"
 import * as claimOps from "./claim.js"
 import type { ClaimRequest, QueueLimits } from "./claim.js"
+import * as explainOps from "./explain.js"
 import * as findOps from "./find.js"
 import * as finishOps from "./finish.js"
 import type { Finish } from "./finish.js"
@@ -129,6 +130,8 @@ export interface Store {
   readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** One page of the rows matching a filter, by id (keyset: `page.after` is the last id of the page before). */
   readonly list: (filter: findOps.Filter, page: findOps.Page) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
+  /** What the database knows about why a task is where it is; None when there is no such task. */
+  readonly explain: (id: string) => Effect.Effect<Option.Option<explainOps.Facts>, TaskStoreError>
   /** How many rows match a filter. */
   readonly count: (filter: findOps.Filter) => Effect.Effect<number, TaskStoreError>
   /** Per queue: unfinished tasks by status, the oldest waiting age, and the last hour's ends. */
@@ -217,6 +220,7 @@ export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables
       queryOps.getMany(tables, ids).pipe(withSql, refail("query"), Effect.flatMap(decodeTaskRows)),
     list: (filter, page) =>
       findOps.list(tables, filter, page).pipe(withSql, refail("list"), Effect.flatMap(decodeTaskRows)),
+    explain: (id) => explainOps.explain(tables, id).pipe(Effect.map(Option.fromNullable), withSql, refail("explain")),
     count: (filter) => findOps.count(tables, filter).pipe(withSql, refail("count")),
     stats: findOps.stats(tables).pipe(withSql, refail("stats")),
     listRecent: (limit) =>
