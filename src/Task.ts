@@ -41,7 +41,7 @@ export interface RetryPolicy<E = unknown> {
  * @since 0.1.0
  * @category models
  */
-export interface Options<A, I, E = unknown, C = unknown> {
+export interface Options<A, I, E = unknown, C = unknown, S = unknown> {
   /** The argument's Schema. Arguments are encoded with it on enqueue and decoded on every attempt. */
   readonly args: Schema.Schema<A, I>
   /**
@@ -55,6 +55,8 @@ export interface Options<A, I, E = unknown, C = unknown> {
    * so that its next attempt resumes from `task.lastCheckpoint` instead of starting over.
    */
   readonly checkpoint?: Schema.Schema<C, any> | undefined
+  /** The Schema of what the handler returns: stored encoded when it succeeds (`TaskAdmin.results`). */
+  readonly success?: Schema.Schema<S, any> | undefined
   /**
    * Retries after a failed attempt. Default: no retry; `schedule` defaults to
    * `Schedule.exponential("1 second")`. `while` picks the handler failures worth retrying (default:
@@ -86,7 +88,7 @@ export interface Options<A, I, E = unknown, C = unknown> {
  * @since 0.1.0
  * @category models
  */
-export interface Task<A, I = A, E = unknown, C = unknown> {
+export interface Task<A, I = A, E = unknown, C = unknown, S = unknown> {
   readonly [TypeId]: TypeId
   readonly key: string
   readonly args: Schema.Schema<A, I>
@@ -97,6 +99,8 @@ export interface Task<A, I = A, E = unknown, C = unknown> {
   readonly queue: string
   readonly priority: number
   readonly transactional: boolean
+  /** The result's Schema, when the definition declares one. */
+  readonly successSchema: Option.Option<Schema.Schema<S, any>>
   /** The checkpoint's Schema, when the definition declares one. */
   readonly checkpointSchema: Option.Option<Schema.Schema<C, any>>
   /** `Task.checkpoint`, typed: from inside this task's handler, store `state` as its checkpoint. */
@@ -107,8 +111,8 @@ export interface Task<A, I = A, E = unknown, C = unknown> {
    * Attaches the handler: a Layer that registers it in the `TaskRegistry`. Its requirements are
    * the handler's, so a worker Layer type-checks only when they are provided.
    */
-  readonly handler: <X, R>(
-    run: (args: A) => Effect.Effect<X, E, R>
+  readonly handler: <R>(
+    run: (args: A) => Effect.Effect<S, E, R>
   ) => Layer.Layer<never, InvalidTaskDefinition, TaskRegistry.TaskRegistry | R>
 }
 
@@ -117,7 +121,7 @@ export interface Task<A, I = A, E = unknown, C = unknown> {
  * @since 0.1.0
  * @category models
  */
-export type Any = Task<any, any, any, any>
+export type Any = Task<any, any, any, any, any>
 
 /**
  * The default policy values.
@@ -152,11 +156,14 @@ export const defaults = {
  * @since 0.1.0
  * @category constructors
  */
-export const make = <A, I, E = unknown, C = unknown>(key: string, options: Options<A, I, E, C>): Task<A, I, E, C> => {
+export const make = <A, I, E = unknown, C = unknown, S = unknown>(
+  key: string,
+  options: Options<A, I, E, C, S>
+): Task<A, I, E, C, S> => {
   const reason = definitionProblem(key, options)
   if (reason !== undefined) throw new InvalidTaskDefinition({ key: String(key), reason })
   const times = options.retry?.times ?? defaults.retryTimes
-  const self: Task<A, I, E, C> = {
+  const self: Task<A, I, E, C, S> = {
     [TypeId]: TypeId,
     key,
     args: options.args,
@@ -170,10 +177,11 @@ export const make = <A, I, E = unknown, C = unknown>(key: string, options: Optio
     queue: options.queue ?? defaults.queue,
     priority: options.priority ?? defaults.priority,
     transactional: options.transactional ?? false,
+    successSchema: Option.fromNullable(options.success),
     checkpointSchema: Option.fromNullable(options.checkpoint),
     checkpoint: handlerState.saveCheckpoint,
     lastCheckpoint: handlerState.lastCheckpoint as Effect.Effect<Option.Option<C>, UndecodableTask>,
-    handler: <X, R>(run: (args: A) => Effect.Effect<X, E, R>) =>
+    handler: <R>(run: (args: A) => Effect.Effect<S, E, R>) =>
       Layer.effectDiscard(Effect.gen(function*() {
         const registry = yield* TaskRegistry.TaskRegistry
         const context = yield* Effect.context<R>()

@@ -111,3 +111,4 @@ export { cancel, move, type MoveOptions, pause, remove, rerun, resume } from "./
 export { count, type Filter, list, type ListOptions, stats, type TaskPage } from "./internal/admin/find.js"
 export type { QueueStats } from "./internal/store/find.js"
 export { explain, type Explanation, type Reason } from "./internal/admin/explain.js"
+export { results, type TaskResult } from "./internal/admin/results.js"

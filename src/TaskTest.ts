@@ -66,6 +66,8 @@ export interface Recorded<A = unknown> {
   readonly checkpoint: unknown
   /** The last progress its handler reported, null when none. */
   readonly progress: { readonly phase: string; readonly fraction: number } | null
+  /** What its handler returned, encoded with the definition's `success` Schema (null without one). */
+  readonly result: unknown
 }
 
 /**
@@ -98,7 +100,8 @@ const recorded = <A>(row: MemoryRow, args: A): Recorded<A> => ({
   lastError: row.lastError,
   errors: [...row.errors],
   checkpoint: row.checkpoint === null ? null : JSON.parse(row.checkpoint),
-  progress: row.progress === null ? null : JSON.parse(row.progress)
+  progress: row.progress === null ? null : JSON.parse(row.progress),
+  result: row.result === null ? null : JSON.parse(row.result)
 })
 
 const rowsInOrder = (memory: Memory) => [...memory.rows.values()].sort((a, b) => Number(a.id) - Number(b.id))
@@ -149,7 +152,7 @@ export const tasks: Effect.Effect<ReadonlyArray<Recorded>, never, TaskTest> = Ef
  * @since 0.1.0
  * @category getters
  */
-export const enqueued = <A, I>(task: Task.Task<A, I, any, any>): Effect.Effect<ReadonlyArray<Recorded<A>>, never, TaskTest> =>
+export const enqueued = <A, I>(task: Task.Task<A, I, any, any, any>): Effect.Effect<ReadonlyArray<Recorded<A>>, never, TaskTest> =>
   Effect.flatMap(tasks, (all) =>
     Effect.forEach(
       all.filter((row) => row.key === task.key),

@@ -129,7 +129,7 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
  * @category constructors
  */
 export function run<A, I>(
-  task: Task.Task<A, I, any, any>,
+  task: Task.Task<A, I, any, any, any>,
   args: NoInfer<A>,
   options?: RunOptions
 ): Effect.Effect<
@@ -165,7 +165,7 @@ export function run(
  * @category constructors
  */
 export function runMany<A, I>(
-  task: Task.Task<A, I, any, any>,
+  task: Task.Task<A, I, any, any, any>,
   args: Iterable<NoInfer<A>>,
   options?: Omit<RunOptions, "uniqueKey">
 ): Effect.Effect<

@@ -98,6 +98,19 @@ describe("TaskTest", () => {
     )
   })
 
+  it.effect("a succeeded task's result is recorded, encoded with the definition's success Schema", () => {
+    const Quote = Task.make("quote", { args: Order, success: Schema.Struct({ cents: Schema.Number }) })
+    return withKit(
+      () => Quote.handler(({ orderId }) => Effect.succeed({ cents: orderId * 100 })),
+      () =>
+        Effect.gen(function*() {
+          yield* Tasks.run(Quote, { orderId: 3 })
+          const [ended] = yield* TaskTest.drain
+          expect(ended).toMatchObject({ status: "succeeded", result: { cents: 300 } })
+        })
+    )
+  })
+
   it.effect("retries follow the task's Schedule on the TestClock: two failures, then a success 1 s + 2 s later", () => {
     const Flaky = Task.make("flaky", { args: Order, retry: { times: 3, schedule: Schedule.exponential("1 second") } })
     return withKit(

@@ -301,7 +301,7 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
         delayMillis: 0,
         error: null,
         countsAsAttempt: true,
-        keepsChildren: true
+        keepsChildren: true, result: null
       }]))
       yield* waitForLockWait(schema) // the finish is waiting on the row lock
       // A straggler C of the kept attempt commits, chained after X, which the finish cannot see.

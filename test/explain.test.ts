@@ -69,7 +69,7 @@ layer(PgTest, { excludeTestServices: true })("TaskAdmin.explain", (it) => {
         delayMillis: 0,
         error: "attempt 1/1: boom",
         countsAsAttempt: true,
-        keepsChildren: false
+        keepsChildren: false, result: null
       }])
       const ended = yield* explain(first!)
       expect(ended.reasons[0]).toMatchObject({ _tag: "Ended", status: "failed", lastError: "attempt 1/1: boom" })
@@ -89,7 +89,7 @@ layer(PgTest, { excludeTestServices: true })("TaskAdmin.explain", (it) => {
       const [a, b] = yield* store.insertChildren(parent.claimToken, [child(1), child(2)])
       expect((yield* explain(a!)).reasons).toEqual([{ _tag: "HeldByParent", parentId: parent.id, parentStatus: "running" }])
       yield* store.finishIfClaimed([{
-        id: parent.id, claimToken: parent.claimToken, status: "succeeded", delayMillis: 0, error: null, countsAsAttempt: true, keepsChildren: true
+        id: parent.id, claimToken: parent.claimToken, status: "succeeded", delayMillis: 0, error: null, countsAsAttempt: true, keepsChildren: true, result: null
       }])
       expect((yield* explain(b!)).reasons).toEqual([{ _tag: "WaitingForSibling", siblingId: a, siblingStatus: "initialized" }])
     }))

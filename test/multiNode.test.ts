@@ -70,7 +70,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       yield* beat(0)
       expect(yield* leaseOf).toBeGreaterThan(claimed!)
       // A token this node no longer holds is missing from the answer.
-      yield* store.finishIfClaimed([{ id, claimToken: claim!.claimToken, status: TaskStatus.succeeded, delayMillis: 0, error: null, countsAsAttempt: true, keepsChildren: true }])
+      yield* store.finishIfClaimed([{ id, claimToken: claim!.claimToken, status: TaskStatus.succeeded, delayMillis: 0, error: null, countsAsAttempt: true, keepsChildren: true, result: null }])
       expect((yield* beat(0)).held).toEqual(new Set())
     }))
 

@@ -28,12 +28,14 @@ const Definition = Schema.Struct({
 const policyProblem = decodeWith(Definition, (path, message) => `${path.join(".")} ${message}`)
 
 /** What is wrong with a definition (its key, then its options), or undefined when nothing is. */
-export const definitionProblem = <A, I, E, C>(key: string, options: Options<A, I, E, C>): string | undefined => {
+export const definitionProblem = <A, I, E, C, S>(key: string, options: Options<A, I, E, C, S>): string | undefined => {
   const keyProblem = problemOf(TaskKey, key)
   if (keyProblem !== undefined) return keyProblem
   if (options === undefined || options.args === undefined) return "options.args (a Schema) is required"
   if (options.error !== undefined && !Schema.isSchema(options.error)) return "options.error must be a Schema"
-  if (options.checkpoint !== undefined && !Schema.isSchema(options.checkpoint)) return "options.checkpoint must be a Schema"
+  for (const name of ["checkpoint", "success"] as const) {
+    if (options[name] !== undefined && !Schema.isSchema(options[name])) return `options.${name} must be a Schema`
+  }
   if (options.retry?.while !== undefined && typeof options.retry.while !== "function") return "retry.while must be a function"
   return Either.getLeft(policyProblem(options)).pipe(Option.getOrUndefined)
 }

@@ -44,7 +44,8 @@ const ended = (claim: ClaimedTask, status: TaskStatus.TaskStatus): Finish => ({
   delayMillis: status === TaskStatus.initialized ? null : 0,
   error: null,
   countsAsAttempt: status !== TaskStatus.initialized,
-  keepsChildren: status === TaskStatus.succeeded
+  keepsChildren: status === TaskStatus.succeeded,
+  result: null
 })
 
 /** A child of the attempt `parent`, as `Tasks.run` makes it inside a handler. */
@@ -189,7 +190,8 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
       const [lost] = yield* store.claim(request("node-b", 1, Duration.millis(200)))
       const ofFailing = yield* store.insertChildren(failing!.claimToken, [childOf(failing!, 1)])
       const ofLost = yield* store.insertChildren(lost!.claimToken, [childOf(lost!, 2)])
-      yield* store.finishIfClaimed([{ ...ended(failing!, TaskStatus.failed), keepsChildren: false }])
+      yield* store.finishIfClaimed([{ ...ended(failing!, TaskStatus.failed), keepsChildren: false,
+  result: null }])
       yield* Effect.sleep("300 millis") // past the lost attempt's lease, on the database's clock
       yield* store.rescueExpired({ limit: 10, maxWorkerLosses: 3 })
       expect(yield* store.getMany([...ofFailing, ...ofLost])).toEqual([])
@@ -199,7 +201,8 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
     Effect.gen(function*() {
       yield* Tasks.runMany(Job, [{ n: 0 }, { n: 1 }])
       const [succeeded, failed] = yield* store.claim(request("node-a", 2))
-      yield* store.finishIfClaimed([ended(succeeded!, TaskStatus.succeeded), { ...ended(failed!, TaskStatus.failed), keepsChildren: false }])
+      yield* store.finishIfClaimed([ended(succeeded!, TaskStatus.succeeded), { ...ended(failed!, TaskStatus.failed), keepsChildren: false,
+  result: null }])
       // A handler's insert that commits just after its attempt's end was written.
       const late = yield* store.insertChildren(succeeded!.claimToken, [childOf(succeeded!, 1)])
       const void_ = yield* store.insertChildren(failed!.claimToken, [childOf(failed!, 2)])
@@ -282,7 +285,8 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
       const [parent] = yield* store.claim(request("node-a", 1))
       const children = yield* store.insertChildren(parent!.claimToken, [childOf(parent!, 1), childOf(parent!, 2)])
       // The parent snoozes: it waits again, and keeps the children it submitted.
-      const snoozed: Finish = { ...ended(parent!, TaskStatus.initialized), delayMillis: 60_000, countsAsAttempt: false, keepsChildren: true }
+      const snoozed: Finish = { ...ended(parent!, TaskStatus.initialized), delayMillis: 60_000, countsAsAttempt: false, keepsChildren: true,
+  result: null }
       yield* store.finishIfClaimed([snoozed])
       expect((yield* store.cancel([parentId!])).changed).toEqual([parentId, ...children])
       expect(yield* statuses(store, [parentId!, ...children])).toEqual([TaskStatus.canceled, TaskStatus.canceled, TaskStatus.canceled])

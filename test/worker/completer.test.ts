@@ -30,7 +30,7 @@ const claimed = (count: number) =>
       delayMillis: 0,
       error: null,
       countsAsAttempt: true,
-      keepsChildren: true
+      keepsChildren: true, result: null
     })
     return { store, counting, claims, statements, succeeded }
   })

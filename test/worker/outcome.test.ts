@@ -47,7 +47,8 @@ describe("decide", () => {
   const oneSecond = Option.some(Duration.seconds(1))
 
   it("a success ends the task", () => {
-    expect(outcome.decide(claim(1, 3), Exit.succeed("done"), oneSecond, false)).toEqual({ _tag: "Succeeded" })
+    expect(outcome.decide(claim(1, 3), Exit.succeed(`{"sent":true}`), oneSecond, false)).toEqual({ _tag: "Succeeded", result: `{"sent":true}` })
+    expect(outcome.decide(claim(1, 3), Exit.succeed(null), oneSecond, false)).toEqual({ _tag: "Succeeded", result: null })
   })
 
   it("a failure with attempts left is retried after the schedule's delay, with the cause recorded", () => {

@@ -191,7 +191,7 @@ export const claimDecoded = (tables: Tables, request: ClaimRequest) =>
         delayMillis: 0,
         error: `malformed task row, not run:\n${issue}`,
         countsAsAttempt: true,
-        keepsChildren: false
+        keepsChildren: false, result: null
       }]).pipe(Effect.catchAll((error) => Effect.logError("could not record the malformed row's failure", error)))
     }
     return claimed

@@ -42,6 +42,8 @@ export interface Finish {
   readonly countsAsAttempt: boolean
   /** Whether the children the attempt submitted stay (it succeeded, or snoozed) or vanish with it. */
   readonly keepsChildren: boolean
+  /** A succeeded attempt's result, as JSON text; null when the definition declares none. */
+  readonly result: string | null
 }
 
 /**
@@ -65,6 +67,7 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         last_error = coalesce(f.error, t.last_error),
         lost_count = CASE WHEN f.counts THEN 0 ELSE t.lost_count END,
         kept_token = CASE WHEN f.keeps THEN f.token ELSE t.kept_token END,
+        result = CASE WHEN f.status = ${TaskStatus.succeeded} THEN f.result::jsonb ELSE t.result END,
         finished_at = CASE WHEN ${isEnded(sql, honouringStopRequest(sql, sql`f.status`))} THEN now() END,
         ${clearedClaim(sql)}
       FROM unnest(
@@ -74,8 +77,9 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         ${finishes.map((finish) => finish.delayMillis)}::float8[],
         ${finishes.map((finish) => finish.error)}::text[],
         ${finishes.map((finish) => finish.countsAsAttempt)}::boolean[],
-        ${finishes.map((finish) => finish.keepsChildren)}::boolean[]
-      ) AS f(id, token, status, delay_ms, error, counts, keeps)
+        ${finishes.map((finish) => finish.keepsChildren)}::boolean[],
+        ${finishes.map((finish) => finish.result)}::text[]
+      ) AS f(id, token, status, delay_ms, error, counts, keeps, result)
       WHERE t.id = f.id AND t.claim_token = f.token AND t.status = ${TaskStatus.running}
       RETURNING t.id, t.key, t.queue, t.status, f.delay_ms, f.token, f.keeps
       ),

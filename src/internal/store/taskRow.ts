@@ -50,7 +50,9 @@ export const TaskRow = Schema.Struct({
   /** The last checkpoint its handler stored (encoded with the definition's `checkpoint` Schema). */
   checkpoint: Schema.Unknown,
   /** The last progress its handler reported. */
-  progress: Schema.NullOr(Schema.Struct({ phase: Schema.String, fraction: Schema.Number }))
+  progress: Schema.NullOr(Schema.Struct({ phase: Schema.String, fraction: Schema.Number })),
+  /** What its handler returned, encoded with the definition's `success` Schema (null without one). */
+  result: Schema.Unknown
 })
 export type TaskRow = typeof TaskRow.Type
 
@@ -78,6 +80,7 @@ export const rowColumns = [
   `stop_request AS "stopRequest"`,
   `checkpoint`,
   `progress`,
+  `result`,
   `created_at AS "createdAt"`,
   `updated_at AS "updatedAt"`,
   `started_at AS "startedAt"`,

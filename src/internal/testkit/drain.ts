@@ -83,6 +83,7 @@ const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
     )
     const now = yield* Clock.currentTimeMillis
     yield* move(row, finish.status)
+    if (finish.status === TaskStatus.succeeded) row.result = finish.result
     if (!finish.countsAsAttempt) row.attempt -= 1
     if (finish.error !== null) {
       row.lastError = finish.error

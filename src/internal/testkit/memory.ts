@@ -30,6 +30,8 @@ export interface MemoryRow {
   /** The last checkpoint and progress its handler stored (JSON texts). */
   checkpoint: string | null
   progress: string | null
+  /** A succeeded task's result (JSON text), when its definition declares a success Schema. */
+  result: string | null
 }
 
 /** Enqueues made on one connection of the stub SqlClient, kept until its transaction commits. */
@@ -126,7 +128,8 @@ export class Memory {
         lastError: null,
         errors: [],
         checkpoint: null,
-        progress: null
+        progress: null,
+        result: null
       }
       if (tx === undefined) this.rows.set(row.id, row)
       else tx.pending.push(row)

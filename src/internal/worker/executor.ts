@@ -67,14 +67,17 @@ class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
  */
 export const makeExecutor = (options: ExecutorOptions) => {
   /** Records success inside the attempt's own transaction, guarded like every finish. */
-  const succeedInTransaction = (claim: ClaimedTask) =>
+  const succeedInTransaction = (claim: ClaimedTask, result: string | null) =>
     Effect.flatMap(
-      options.store.finishIfClaimed([outcome.toFinish(claim, { _tag: "Succeeded" })]),
+      options.store.finishIfClaimed([outcome.toFinish(claim, { _tag: "Succeeded", result })]),
       (applied) => applied.length === 1 ? Effect.void : Effect.fail(new ClaimLost({ id: claim.id }))
     )
 
-  /** Runs the handler; succeeds with whether its success is already recorded (a transactional task). */
-  const attempt = (claim: ClaimedTask, end: AttemptEnd): Effect.Effect<boolean, unknown> =>
+  /** Runs the handler; succeeds with its encoded result and whether its success is already recorded (a transactional task). */
+  const attempt = (
+    claim: ClaimedTask,
+    end: AttemptEnd
+  ): Effect.Effect<{ readonly result: string | null; readonly recorded: boolean }, unknown> =>
     Effect.gen(function*() {
       const entry = yield* options.registry.get(claim.key)
       const task = Option.map(entry, (found) => found.task)
@@ -104,8 +107,10 @@ export const makeExecutor = (options: ExecutorOptions) => {
           end.timedOutAfter = Duration.toMillis(timeout)
         }))
       return yield* task.value.transactional
-        ? options.store.withTransaction(Effect.zipRight(timed, succeedInTransaction(claim))).pipe(Effect.as(true))
-        : Effect.as(timed, false)
+        ? options.store.withTransaction(
+          Effect.tap(timed, (result) => succeedInTransaction(claim, result))
+        ).pipe(Effect.map((result) => ({ result, recorded: true })))
+        : Effect.map(timed, (result) => ({ result, recorded: false }))
     })
 
   const nextDelay = (claim: ClaimedTask, cause: Cause.Cause<unknown>) =>
@@ -198,13 +203,13 @@ export const makeExecutor = (options: ExecutorOptions) => {
         const isStopping = yield* options.phases.wasStopped(claim.claimToken)
         const exit = end.timedOutAfter !== undefined && !isStopping && Exit.isFailure(ran) && Cause.isInterruptedOnly(ran.cause)
           ? Exit.fail(new TaskTimeout({ id: claim.id, key: claim.key, timeout: Duration.millis(end.timedOutAfter) }))
-          : ran
+          : Exit.map(ran, (ended) => ended.result)
         const delay = exit._tag === "Failure" ? yield* nextDelay(claim, exit.cause) : Option.none()
         const ended = outcome.decide(claim, exit, delay, isStopping, Option.fromNullable(end.snoozedFor))
         if (ended._tag === "Retry" || ended._tag === "Failed") {
           yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
         }
-        if (Exit.isSuccess(exit) && exit.value) {
+        if (Exit.isSuccess(ran) && ran.value.recorded) {
           yield* Metric.increment(metrics.attemptsEndedBy[ended._tag])
         } else {
           yield* record(claim, ended, end.timedOutAfter !== undefined)

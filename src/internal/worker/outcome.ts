@@ -6,7 +6,8 @@ import type { Finish } from "../store/finish.js"
 
 /** How one claimed attempt ended, as decided from its Exit. */
 export type Outcome =
-  | { readonly _tag: "Succeeded" }
+  /** `result`: what the handler returned, as JSON text (null when the definition declares no success Schema). */
+  | { readonly _tag: "Succeeded"; readonly result: string | null }
   | { readonly _tag: "Retry"; readonly delay: Duration.Duration; readonly error: string }
   | { readonly _tag: "Failed"; readonly error: string }
   /** Interrupted by a stopping worker (or claimed by a node without the handler): runnable again, not counted. */
@@ -47,12 +48,12 @@ const describe = (claim: AttemptNumber, cause: Cause.Cause<unknown>): string => 
  */
 export const decide = (
   claim: AttemptNumber,
-  exit: Exit.Exit<unknown, unknown>,
+  exit: Exit.Exit<string | null, unknown>,
   retryDelay: Option.Option<Duration.Duration>,
   isStopping: boolean,
   snoozed: Option.Option<Duration.Duration> = Option.none()
 ): Outcome => {
-  if (Exit.isSuccess(exit)) return { _tag: "Succeeded" }
+  if (Exit.isSuccess(exit)) return { _tag: "Succeeded", result: exit.value }
   const cause = exit.cause
   if (Option.isSome(snoozed) && Cause.isInterruptedOnly(cause)) return { _tag: "Snoozed", delay: snoozed.value }
   if (isStopping && Cause.isInterruptedOnly(cause)) return { _tag: "Released" }
@@ -124,5 +125,6 @@ export const toFinish = (claim: Pick<ClaimedTask, "id" | "claimToken">, outcome:
     : 0,
   error: outcome._tag === "Retry" || outcome._tag === "Failed" ? outcome.error : null,
   countsAsAttempt: outcome._tag !== "Released" && outcome._tag !== "Snoozed",
-  keepsChildren: outcome._tag === "Succeeded" || outcome._tag === "Snoozed"
+  keepsChildren: outcome._tag === "Succeeded" || outcome._tag === "Snoozed",
+  result: outcome._tag === "Succeeded" ? outcome.result : null
 })
