@@ -112,3 +112,4 @@ export { count, type Filter, list, type ListOptions, stats, type TaskPage } from
 export type { QueueStats } from "./internal/store/find.js"
 export { explain, type Explanation, type Reason } from "./internal/admin/explain.js"
 export { results, type TaskResult } from "./internal/admin/results.js"
+export { type Verification, verify } from "./internal/admin/verify.js"
