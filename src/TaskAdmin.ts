@@ -107,7 +107,7 @@ export {
    */
   remove as delete
 } from "./internal/admin/act.js"
-export { cancel, move, type MoveOptions, pause, remove, rerun, resume } from "./internal/admin/act.js"
+export { cancel, move, type MoveOptions, pause, remove, rerun, resume, type Target } from "./internal/admin/act.js"
 export { count, type Filter, list, type ListOptions, stats, type TaskPage } from "./internal/admin/find.js"
 export type { QueueStats } from "./internal/store/find.js"
 export { explain, type Explanation, type Reason } from "./internal/admin/explain.js"

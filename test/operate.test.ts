@@ -90,6 +90,23 @@ layer(PgTest, { excludeTestServices: true })("operating on tasks", (it) => {
       expect(yield* (yield* TaskStore.make({ schema })).getMany([gone!])).toEqual([])
     }))
 
+  it.scoped("by filter: rerun what failed, cancel what waits, each among the tasks in a state it applies to", () =>
+    Effect.gen(function*() {
+      const { schema, store } = yield* migratedSchema
+      const sql = yield* SqlClient.SqlClient
+      const admin = Effect.provide(TaskStore.layer({ schema }))
+      const ids = yield* Tasks.runMany(Job, [1, 2, 3, 4, 5].map((n) => ({ n }))).pipe(inSchema(schema))
+      const tasks = sql(`${schema}.tasks`)
+      yield* sql`UPDATE ${tasks} SET status = 'failed', finished_at = now() - interval '8 hours' WHERE id IN (${ids[0]!}::bigint, ${ids[1]!}::bigint)`
+      yield* sql`UPDATE ${tasks} SET status = 'failed', finished_at = now() - interval '3 days' WHERE id = ${ids[2]!}::bigint`
+      const lastNight = new Date(Date.now() - 24 * 3_600_000)
+      expect(yield* TaskAdmin.rerun({ status: "failed", finishedAfter: lastNight }).pipe(admin)).toEqual([ids[0], ids[1]])
+      // A filter naming statuses a change does not apply to changes nothing of them.
+      expect(yield* TaskAdmin.rerun({ status: "initialized" }).pipe(admin)).toEqual([])
+      expect(yield* TaskAdmin.cancel({ key: Job.key }).pipe(admin)).toEqual([ids[0], ids[1], ids[3], ids[4]])
+      expect((yield* store.getMany(ids)).map((row) => row.status)).toEqual(["canceled", "canceled", "failed", "canceled", "canceled"])
+    }))
+
   it.scoped("illegal requests are typed errors naming each task's state, and change nothing", () =>
     Effect.gen(function*() {
       const { schema, store } = yield* migratedSchema

@@ -9,20 +9,61 @@ import {
 import type { Guarded } from "../store/guarded.js"
 import type { PublicStore, TaskStore } from "../store/service.js"
 import { BoundedText, decodeWith, maxLength, Priority, QueueName, RunAt } from "../validation.js"
+import * as TaskStatus from "../../TaskStatus.js"
 import { checkIds, withStore } from "./context.js"
+import { checkFilter, type Filter } from "./find.js"
+
+/** Tasks that are not running, and waiting ones (the states `delete` and `move` apply to). */
+const settled = TaskStatus.TaskStatus.literals.filter((status) => status !== TaskStatus.running)
+const waiting = [TaskStatus.initialized, TaskStatus.paused]
 
 /** What a guarded change can fail with. */
-type ChangeError = InvalidTaskId | TaskStateConflict | SchemaNotMigrated | TaskStoreError
+type ChangeError = InvalidTaskId | InvalidTaskOptions | TaskStateConflict | SchemaNotMigrated | TaskStoreError
+
+/**
+ * Which tasks a change applies to: ids (the whole request is refused when one is not in a state
+ * the change applies to), or a `TaskAdmin.list` filter (only the tasks it matches in such a state).
+ * @since 0.1.0
+ * @category models
+ */
+export type Target = ReadonlyArray<string> | Filter
+
+type Change = (store: PublicStore, ids: ReadonlyArray<string>) => Effect.Effect<Guarded, TaskStoreError>
 
 /** Checks the ids, runs the store's guarded change, and turns a refusal into `TaskStateConflict`. */
-const guardedChange = (
-  action: string,
-  ids: ReadonlyArray<string>,
-  change: (store: PublicStore, ids: ReadonlyArray<string>) => Effect.Effect<Guarded, TaskStoreError>
-): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
+const changeIds = (action: string, ids: ReadonlyArray<string>, change: Change) =>
   Effect.flatMap(checkIds(ids), (checked) =>
     Effect.flatMap(withStore((store) => change(store, checked)), ({ changed, refused }) =>
       refused.length > 0 ? Effect.fail(new TaskStateConflict({ action, tasks: refused })) : Effect.succeed(changed)))
+
+/** The tasks a filter matches among `allowed` statuses, changed a page of 1,000 at a time (each page its own transaction). */
+const changeMatching = (filter: Filter, allowed: ReadonlyArray<TaskStatus.TaskStatus>, change: Change) =>
+  Effect.gen(function*() {
+    const checked = yield* checkFilter(filter)
+    const status = (checked.status ?? allowed).filter((one) => allowed.includes(one))
+    const all: Array<string> = []
+    let after: string | undefined
+    for (;;) {
+      const page = yield* withStore((store) => store.list({ ...checked, status }, { limit: 1000, order: "oldest", after }))
+      if (page.length === 0) return all
+      const ids = page.map((task) => task.id)
+      // A task that changed since the page was read (ended, say) is no longer a match: left out.
+      const first = yield* withStore((store) => change(store, ids))
+      const refused = new Set(first.refused.map((task) => task.id))
+      const again = refused.size === 0 ? first : yield* withStore((store) => change(store, ids.filter((id) => !refused.has(id))))
+      all.push(...again.changed)
+      if (page.length < 1000) return all
+      after = ids[ids.length - 1]
+    }
+  })
+
+const guardedChange = (
+  action: string,
+  target: Target,
+  allowed: ReadonlyArray<TaskStatus.TaskStatus>,
+  change: Change
+): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
+  Array.isArray(target) ? changeIds(action, target as ReadonlyArray<string>, change) : changeMatching(target as Filter, allowed, change)
 
 /**
  * Pauses tasks: no worker claims them until `resume`. A waiting one (`initialized`) becomes
@@ -45,33 +86,35 @@ export const pause = (
  * succeeded or failed for good first: exactly one of those outcomes stands. A running task whose
  * node is gone is canceled by the rescuer once its lease lapses. Returns the ids changed (canceled,
  * or asked to stop). When an id is finished or missing, nothing is changed and the error names
- * each with its status.
+ * each with its status. With a filter, the unfinished tasks it matches.
  * @since 0.1.0
  * @category combinators
  */
-export const cancel = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
-  guardedChange("cancel", ids, (store, checked) => store.cancel(checked))
+export const cancel = (target: Target): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
+  guardedChange("cancel", target, TaskStatus.unfinished, (store, checked) => store.cancel(checked))
 
 /**
  * Runs finished tasks (succeeded, failed or canceled) again: runnable at once, attempts from zero
  * (`last_error` keeps the last failure until a new one replaces it), workers woken. Returns the ids
  * rerun. Refused with `TaskStateConflict`, changing nothing, when one is unfinished or missing, or
- * when an unfinished task now holds its unique key.
+ * when an unfinished task now holds its unique key. With a filter (`{ status: "failed",
+ * finishedAfter }`: everything that failed last night), the finished tasks it matches.
  * @since 0.1.0
  * @category combinators
  */
-export const rerun = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
-  guardedChange("rerun", ids, (store, checked) => store.rerun(checked))
+export const rerun = (target: Target): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
+  guardedChange("rerun", target, TaskStatus.ended, (store, checked) => store.rerun(checked))
 
 /**
  * Deletes tasks that are not running (cancel a running one first); the siblings that waited for
  * them may run. Returns the ids deleted. Refused with `TaskStateConflict`, changing nothing, when one
- * is running or missing. Exported as `delete` too.
+ * is running or missing. With a filter, the tasks it matches that are not running. Exported as
+ * `delete` too.
  * @since 0.1.0
  * @category combinators
  */
-export const remove = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
-  guardedChange("delete", ids, (store, checked) => store.remove(checked))
+export const remove = (target: Target): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
+  guardedChange("delete", target, settled, (store, checked) => store.remove(checked))
 
 /**
  * Where `move` puts waiting tasks. Fields left out stay as they are; `owner: null` clears the owner.
@@ -104,10 +147,11 @@ const decodeMoveOptions = decodeWith(
  * @category combinators
  */
 export const move = (
-  ids: ReadonlyArray<string>,
+  target: Target,
   to: MoveOptions
 ): Effect.Effect<ReadonlyArray<string>, ChangeError | InvalidTaskOptions, TaskStore> =>
-  Effect.flatMap(decodeMoveOptions(to), (checked) => guardedChange("move", ids, (store, valid) => store.move(valid, checked)))
+  Effect.flatMap(decodeMoveOptions(to), (checked) =>
+    guardedChange("move", target, waiting, (store, valid) => store.move(valid, checked)))
 
 /**
  * Starts paused tasks (`paused` → `initialized`), including those enqueued with `paused: true`,

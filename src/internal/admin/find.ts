@@ -86,7 +86,7 @@ const decodeFilter = decodeWith(FilterSchema, invalid)
 const decodePage = decodeWith(PageSchema, invalid)
 
 /** The filter checked, with `args` as the JSON text PostgreSQL compares. */
-const checkFilter = (filter: Filter): Effect.Effect<store.Filter, InvalidTaskOptions> =>
+export const checkFilter = (filter: Filter): Effect.Effect<store.Filter, InvalidTaskOptions> =>
   Effect.flatMap(decodeFilter(filter), (checked) => {
     if (filter.args === undefined) return Effect.succeed(checked)
     try {
