@@ -138,9 +138,9 @@ export const tuning = {
   silentNodeRetention: Duration.hours(1),
   /** How long a stop waits for the hand-back of interrupted attempts. */
   handBackTimeout: Duration.seconds(5),
-  /** Finished tasks the cleaner deletes per statement, and statements per round at most. */
+  /** Finished tasks the cleaner deletes per statement, and statements per round at most (up to 1,000,000 rows a round: more than a worker finishes between two rounds). */
   cleanBatchSize: 1000,
-  cleanMaxBatches: 100,
+  cleanMaxBatches: 1000,
   /** Connections of the worker's own pool (claims, ends, heartbeats, maintenance). */
   ownConnections: 4
 } as const
