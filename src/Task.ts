@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
-import { definitionProblem } from "./internal/definition.js"
+import { definitionProblem, keepOf } from "./internal/definition.js"
 import * as handlerState from "./internal/handlerState.js"
 import { InvalidTaskDefinition, type TaskStoreError, type UndecodableTask } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
@@ -55,6 +55,15 @@ export interface Options<A, I, E = unknown, C = unknown, S = unknown> {
    * so that its next attempt resumes from `task.lastCheckpoint` instead of starting over.
    */
   readonly checkpoint?: Schema.Schema<C, any> | undefined
+  /**
+   * How long this definition's finished tasks are kept, by status (a duration, or `"forever"`);
+   * a status left out follows the worker's `keepSucceeded` / `keepFailed`. Fixed when a task ends.
+   */
+  readonly keep?: {
+    readonly succeeded?: Duration.DurationInput | "forever" | undefined
+    readonly failed?: Duration.DurationInput | "forever" | undefined
+    readonly canceled?: Duration.DurationInput | "forever" | undefined
+  } | undefined
   /** The Schema of what the handler returns: stored encoded when it succeeds (`TaskAdmin.results`). */
   readonly success?: Schema.Schema<S, any> | undefined
   /**
@@ -99,6 +108,8 @@ export interface Task<A, I = A, E = unknown, C = unknown, S = unknown> {
   readonly queue: string
   readonly priority: number
   readonly transactional: boolean
+  /** How long finished tasks are kept, by status, where the definition sets it (infinite: forever). */
+  readonly keep: { readonly [Status in "succeeded" | "failed" | "canceled"]: Option.Option<Duration.Duration> }
   /** The result's Schema, when the definition declares one. */
   readonly successSchema: Option.Option<Schema.Schema<S, any>>
   /** The checkpoint's Schema, when the definition declares one. */
@@ -177,6 +188,7 @@ export const make = <A, I, E = unknown, C = unknown, S = unknown>(
     queue: options.queue ?? defaults.queue,
     priority: options.priority ?? defaults.priority,
     transactional: options.transactional ?? false,
+    keep: keepOf(options.keep),
     successSchema: Option.fromNullable(options.success),
     checkpointSchema: Option.fromNullable(options.checkpoint),
     checkpoint: handlerState.saveCheckpoint,

@@ -139,7 +139,10 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
           [() => Task.make("x", { args, timeout: 0 }), "timeout"],
           [() => Task.make("x", { args, timeout: "soon" as never }), "timeout"],
           [() => Task.make("x", { args, priority: 0.5 }), "priority"],
-          [() => Task.make("x", { args, queue: "" }), "queue"]
+          [() => Task.make("x", { args, queue: "" }), "queue"],
+          [() => Task.make("x", { args, keep: { failed: 0 } }), "keep.failed"],
+          [() => Task.make("x", { args, keep: { succeeded: "sometimes" as never } }), "keep.succeeded"],
+          [() => Task.make("x", { args, success: "not a schema" as never }), "options.success"]
         ] as const
         for (const [make, reason] of cases) {
           const error = attempt(make)

@@ -1,6 +1,6 @@
-import { Either, Option, Schema } from "effect"
+import { Duration, Either, Option, Schema } from "effect"
 import type { Options } from "../Task.js"
-import { decodeWith, Flag, IntegerIn, PositiveDuration, Priority, problemOf, QueueName, textProblem } from "./validation.js"
+import { decodeWith, Flag, IntegerIn, PositiveDuration, Priority, problemOf, QueueName, Retention, textProblem } from "./validation.js"
 
 const maxKeyLength = 128
 const maxRetryTimes = 1_000
@@ -22,7 +22,12 @@ const Definition = Schema.Struct({
   timeout: Schema.optional(PositiveDuration),
   queue: Schema.optional(QueueName),
   priority: Schema.optional(Priority),
-  transactional: Schema.optional(Flag)
+  transactional: Schema.optional(Flag),
+  keep: Schema.optional(Schema.Struct({
+    succeeded: Schema.optional(Retention),
+    failed: Schema.optional(Retention),
+    canceled: Schema.optional(Retention)
+  }))
 })
 
 const policyProblem = decodeWith(Definition, (path, message) => `${path.join(".")} ${message}`)
@@ -38,4 +43,11 @@ export const definitionProblem = <A, I, E, C, S>(key: string, options: Options<A
   }
   if (options.retry?.while !== undefined && typeof options.retry.while !== "function") return "retry.while must be a function"
   return Either.getLeft(policyProblem(options)).pipe(Option.getOrUndefined)
+}
+
+/** A definition's `keep`, decoded (it was checked by `definitionProblem`). */
+export const keepOf = (keep: Options<any, any>["keep"]) => {
+  const decode = (value: Duration.DurationInput | "forever" | undefined) =>
+    value === undefined ? Option.none() : Option.some(value === "forever" ? Duration.infinity : Duration.decode(value))
+  return { succeeded: decode(keep?.succeeded), failed: decode(keep?.failed), canceled: decode(keep?.canceled) }
 }

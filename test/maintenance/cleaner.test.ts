@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Duration, Effect, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { makeCleaner } from "../../src/internal/maintenance/cleaner.js"
 import { makeLeadership } from "../../src/internal/maintenance/leadership.js"
 import { monotonicMillis } from "../../src/internal/monotonic.js"
@@ -12,55 +12,39 @@ import { waitFor } from "../support/waitFor.js"
 const Job = Task.make("clean-me", { args: Schema.Struct({ fails: Schema.Boolean }) })
 
 layer(PgTest, { excludeTestServices: true })("cleaner", (it) => {
-  it.scoped("a round on the leader deletes finished tasks past their retention by status, oldest first, in bounded batches", () =>
+  it.scoped("a round on the leader deletes the tasks whose retention has passed, oldest first, in bounded batches", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const { schema, store } = yield* migratedSchema
-      const ids = yield* Tasks.runMany(Job, Array.from({ length: 7 }, () => ({ fails: false }))).pipe(inSchema(schema))
+      const ids = yield* Tasks.runMany(Job, Array.from({ length: 6 }, () => ({ fails: false }))).pipe(inSchema(schema))
       const tasks = sql(`${schema}.tasks`)
-      // [status, finished this long ago]: past retention are the 3-day and 2-day succeeded and the 8-day failed.
+      // [status, expired this long ago (negative: expires later), or null: kept forever]
       const rows: ReadonlyArray<readonly [string, string, string | null]> = [
-        [ids[0]!, TaskStatus.succeeded, "2 days"],
-        [ids[1]!, TaskStatus.succeeded, "3 days"],
-        [ids[2]!, TaskStatus.succeeded, "12 hours"],
-        [ids[3]!, TaskStatus.failed, "8 days"],
-        [ids[4]!, TaskStatus.failed, "6 days"],
-        [ids[5]!, TaskStatus.paused, null],
-        [ids[6]!, TaskStatus.initialized, null]
+        [ids[0]!, TaskStatus.succeeded, "1 hour"],
+        [ids[1]!, TaskStatus.succeeded, "3 hours"],
+        [ids[2]!, TaskStatus.failed, "-1 hour"],
+        [ids[3]!, TaskStatus.canceled, "2 hours"],
+        [ids[4]!, TaskStatus.succeeded, null],
+        [ids[5]!, TaskStatus.paused, null]
       ]
       for (const [id, status, ago] of rows) {
         yield* sql`UPDATE ${tasks} SET status = ${status},
-          finished_at = CASE WHEN ${ago}::text IS NULL THEN NULL ELSE now() - ${ago}::interval END
+          finished_at = CASE WHEN ${status} = 'paused' THEN NULL ELSE now() - interval '1 day' END,
+          expires_at = CASE WHEN ${ago}::text IS NULL THEN NULL ELSE now() - ${ago}::interval END
           WHERE id = ${id}::bigint`
       }
       const leadership = yield* makeLeadership
-      const round = makeCleaner({
-        store,
-        leadership,
-        retention: { succeeded: Duration.days(1), failed: Duration.days(7) },
-        batchSize: 2,
-        maxBatches: 1
-      })
+      const round = makeCleaner({ store, leadership, batchSize: 2, maxBatches: 1 })
       const left = Effect.map(sql<{ id: string }>`SELECT id::text AS id FROM ${tasks} ORDER BY id`, (all) => all.map((row) => row.id))
 
       expect(yield* round).toBe(0) // not the leader
       yield* leadership.holdUntil((yield* monotonicMillis) + 60_000)
-      expect(yield* round).toBe(2) // one batch of two: the oldest, 8 and 3 days
-      expect(yield* left).toEqual([ids[0], ids[2], ids[4], ids[5], ids[6]])
+      expect(yield* round).toBe(2) // one batch of two: the longest expired, 3 and 2 hours ago
+      expect(yield* left).toEqual([ids[0], ids[2], ids[4], ids[5]])
       expect(yield* round).toBe(1)
       expect(yield* round).toBe(0)
-      expect(yield* left).toEqual([ids[2], ids[4], ids[5], ids[6]])
-      // Kept forever: nothing of that status goes.
-      yield* sql`UPDATE ${tasks} SET finished_at = now() - interval '1 year' WHERE id = ${ids[2]!}::bigint`
-      const keepSucceeded = makeCleaner({
-        store,
-        leadership,
-        retention: { succeeded: Duration.infinity, failed: Duration.days(7) },
-        batchSize: 10,
-        maxBatches: 10
-      })
-      expect(yield* keepSucceeded).toBe(0)
-      expect(yield* left).toEqual([ids[2], ids[4], ids[5], ids[6]])
+      // Not yet expired, kept forever, unfinished: all still there.
+      expect(yield* left).toEqual([ids[2], ids[4], ids[5]])
     }))
 
   it.scoped("a finished parent whose late children its attempt still holds is kept until they are settled", () =>
@@ -69,14 +53,37 @@ layer(PgTest, { excludeTestServices: true })("cleaner", (it) => {
       const { schema, store } = yield* migratedSchema
       const [parent, child] = yield* Tasks.runMany(Job, [{ fails: false }, { fails: false }]).pipe(inSchema(schema))
       const tasks = sql(`${schema}.tasks`)
-      yield* sql`UPDATE ${tasks} SET status = 'succeeded', finished_at = now() - interval '2 days' WHERE id = ${parent!}::bigint`
+      yield* sql`UPDATE ${tasks} SET status = 'succeeded', finished_at = now() - interval '2 days', expires_at = now() - interval '1 day'
+        WHERE id = ${parent!}::bigint`
       yield* sql`UPDATE ${tasks} SET parent_id = ${parent!}::bigint, held_by = gen_random_uuid() WHERE id = ${child!}::bigint`
       const leadership = yield* makeLeadership
       yield* leadership.holdUntil((yield* monotonicMillis) + 60_000)
-      const round = makeCleaner({ store, leadership, retention: { succeeded: Duration.days(1), failed: Duration.days(7) }, batchSize: 10, maxBatches: 1 })
+      const round = makeCleaner({ store, leadership, batchSize: 10, maxBatches: 1 })
       expect(yield* round).toBe(0)
       yield* sql`UPDATE ${tasks} SET held_by = NULL WHERE id = ${child!}::bigint`
       expect(yield* round).toBe(1)
+    }))
+
+  it.scoped("a definition's keep wins over the worker's defaults: forever, or sooner; expiry is fixed when a task ends", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const schema = yield* freshSchema
+      const Kept = Task.make("clean-kept", { args: Schema.Struct({}), keep: { succeeded: "forever" } })
+      const Brief = Task.make("clean-brief", { args: Schema.Struct({}), keep: { succeeded: "1 millis" } })
+      yield* startWorker(Layer.mergeAll(Kept.handler(() => Effect.void), Brief.handler(() => Effect.void), Job.handler(() => Effect.void)), {
+        schema,
+        checkInterval: "100 millis"
+      })
+      const kept = yield* Tasks.run(Kept, {}).pipe(inSchema(schema))
+      const brief = yield* Tasks.run(Brief, {}).pipe(inSchema(schema))
+      const plain = yield* Tasks.run(Job, { fails: false }).pipe(inSchema(schema))
+      yield* waitForStatus(schema, [kept, plain], [TaskStatus.succeeded])
+      const ids = sql<{ id: string }>`SELECT id::text AS id FROM ${sql(`${schema}.tasks`)} ORDER BY id`
+      yield* waitFor("the brief task deleted", ids, (rows) => !rows.some((row) => row.id === brief))
+      const expiry = yield* sql<{ id: string; days: number | null }>`
+        SELECT id::text AS id, round(extract(epoch FROM expires_at - finished_at) / 86400)::int AS days
+        FROM ${sql(`${schema}.tasks`)} ORDER BY id`
+      expect(expiry).toEqual([{ id: kept, days: null }, { id: plain, days: 1 }])
     }))
 
   it.scoped("a running worker's cleaner deletes succeeded tasks after keepSucceeded and keeps failed ones", () =>

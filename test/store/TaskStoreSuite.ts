@@ -274,6 +274,9 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
         TaskStatus.canceled,
         TaskStatus.initialized
       ])
+      // Canceled tasks expire by the default retention of canceled tasks, 7 days.
+      const [canceledRow] = yield* store.getMany([paused!])
+      expect(Math.round((canceledRow!.expiresAt!.getTime() - canceledRow!.finishedAt!.getTime()) / 86_400_000)).toBe(7)
       // The sibling after the canceled child no longer waits for it.
       const next = yield* store.claim(request("node-b", 10))
       expect(next.map((claim) => claim.id).sort()).toEqual([second, waiting].sort())

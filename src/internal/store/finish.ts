@@ -4,6 +4,7 @@ import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import { freedSlots, notifyKeys, wakeAfterTakingBack } from "./notify.js"
 import type { Incarnation } from "./nodes.js"
+import { expiresAt } from "./retention.js"
 import type { Tables } from "./tables.js"
 import { isUnfinished, unblockedBy } from "./waits.js"
 
@@ -69,6 +70,8 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         kept_token = CASE WHEN f.keeps THEN f.token ELSE t.kept_token END,
         result = CASE WHEN f.status = ${TaskStatus.succeeded} THEN f.result::jsonb ELSE t.result END,
         finished_at = CASE WHEN ${isEnded(sql, honouringStopRequest(sql, sql`f.status`))} THEN now() END,
+        expires_at = CASE WHEN ${isEnded(sql, honouringStopRequest(sql, sql`f.status`))}
+                     THEN ${expiresAt(sql, tables, honouringStopRequest(sql, sql`f.status`))} END,
         ${clearedClaim(sql)}
       FROM unnest(
         ${finishes.map((finish) => finish.id)}::bigint[],
@@ -140,6 +143,7 @@ export const releaseClaimedBy = (tables: Tables, node: Incarnation, stillRunning
           status = ${honouringStopRequest(sql, sql`${TaskStatus.initialized}::text`)},
           attempt = greatest(t.attempt - 1, 0),
           finished_at = CASE WHEN t.stop_request = 'cancel' THEN now() END,
+          expires_at = CASE WHEN t.stop_request = 'cancel' THEN ${expiresAt(sql, tables, sql`${TaskStatus.canceled}::text`)} END,
           ${clearedClaim(sql)}
         FROM targets WHERE t.id = targets.id
         RETURNING t.id, t.key, t.queue, t.status

@@ -28,7 +28,7 @@ export const rerun = (tables: Tables, ids: ReadonlyArray<string>): Change =>
       sql<{ id: string }>`
         WITH rerun AS (
           UPDATE ${sql(tables.tasks)} AS t SET status = ${TaskStatus.initialized}, attempt = 0, lost_count = 0,
-            run_at = now(), started_at = NULL, finished_at = NULL, kept_token = NULL, checkpoint = NULL, progress = NULL, result = NULL,
+            run_at = now(), started_at = NULL, finished_at = NULL, expires_at = NULL, kept_token = NULL, checkpoint = NULL, progress = NULL, result = NULL,
             updated_at = now()
           WHERE t.id = ANY(${ids}::bigint[]) AND t.status = ANY(${TaskStatus.ended}::text[])
           RETURNING t.id, t.key

@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import { clearedClaim, isEnded } from "./finish.js"
 import { wakeAfterTakingBack } from "./notify.js"
+import { expiresAt } from "./retention.js"
 import type { Tables } from "./tables.js"
 import { unblockedBy } from "./waits.js"
 
@@ -53,6 +54,8 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
             || CASE WHEN t.lost_count + 1 >= ${request.maxWorkerLosses}
                  THEN format('; failed as poison: lost its worker %s times in a row', t.lost_count + 1) ELSE '' END,
           finished_at = CASE WHEN ${isFinal} OR t.stop_request = 'cancel' THEN now() END,
+          expires_at = CASE WHEN t.stop_request = 'cancel' THEN ${expiresAt(sql, tables, sql`${TaskStatus.canceled}::text`)}
+                            WHEN ${isFinal} THEN ${expiresAt(sql, tables, sql`${TaskStatus.failed}::text`)} END,
           ${clearedClaim(sql)}
         FROM lost WHERE t.id = lost.id
         RETURNING t.id, t.key, t.queue, t.status

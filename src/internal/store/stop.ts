@@ -4,6 +4,7 @@ import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import { type Guarded, guarded } from "./guarded.js"
 import { notifyKeys } from "./notify.js"
+import { expiresAt } from "./retention.js"
 import type { Tables } from "./tables.js"
 
 /** The NOTIFY payload prefix (followed by a claim token) asking the node running that attempt to stop it. */
@@ -29,7 +30,8 @@ export const cancel = (tables: Tables, ids: ReadonlyArray<string>): Effect.Effec
         WHERE c.status IN (${TaskStatus.initialized}, ${TaskStatus.paused})
       ),
       canceled AS (
-        UPDATE ${tasks} AS t SET status = ${TaskStatus.canceled}, finished_at = now(), updated_at = now(), held_by = NULL
+        UPDATE ${tasks} AS t SET status = ${TaskStatus.canceled}, finished_at = now(), updated_at = now(), held_by = NULL,
+          expires_at = ${expiresAt(sql, tables, sql`${TaskStatus.canceled}::text`)}
         FROM waiting WHERE t.id = waiting.id
         RETURNING t.id
       ),

@@ -5,6 +5,7 @@ import { refail } from "./refail.js"
 import { type AttemptState, saveAttemptState } from "./attemptState.js"
 import * as checkOps from "./check.js"
 import * as cleanOps from "./clean.js"
+import * as retentionOps from "./retention.js"
 import * as claimOps from "./claim.js"
 import type { ClaimRequest, QueueLimits } from "./claim.js"
 import * as explainOps from "./explain.js"
@@ -121,7 +122,9 @@ export interface Store {
   /** Frees, in one bounded batch, children still waiting for a sibling that has ended or is gone; returns how many. */
   readonly unblockStaleWaits: (limit: number) => Effect.Effect<number, TaskStoreError>
   /** Deletes, in one bounded batch, finished tasks past their retention (oldest first); returns how many. */
-  readonly deleteFinished: (retention: cleanOps.Retention, limit: number) => Effect.Effect<number, TaskStoreError>
+  readonly deleteExpired: (limit: number) => Effect.Effect<number, TaskStoreError>
+  /** Writes how long finished tasks of some keys are kept (`*`: the default). */
+  readonly writeRetention: (rows: ReadonlyArray<retentionOps.Retention>) => Effect.Effect<void, TaskStoreError>
   /** Tasks waiting or running abnormally long, oldest first, at most `limit`. */
   readonly findStuck: (request: checkOps.StuckRequest) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
@@ -212,8 +215,8 @@ export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables
       finishOps.settleOrphanChildren(tables, limit).pipe(withSql, refail("settle children")),
     unblockStaleWaits: (limit) =>
       waitOps.unblockStaleWaits(tables, limit).pipe(withSql, refail("unblock waits")),
-    deleteFinished: (retention, limit) =>
-      cleanOps.deleteFinished(tables, retention, limit).pipe(withSql, refail("clean")),
+    deleteExpired: (limit) => cleanOps.deleteExpired(tables, limit).pipe(withSql, refail("clean")),
+    writeRetention: (rows) => retentionOps.writeRetention(tables, rows).pipe(withSql, refail("retention")),
     findStuck: (request) =>
       checkOps.findStuck(tables, request).pipe(withSql, refail("check"), Effect.flatMap(decodeTaskRows)),
     getMany: (ids) =>

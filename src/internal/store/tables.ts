@@ -23,6 +23,8 @@ export interface Tables {
   readonly nodes: string
   readonly leases: string
   readonly queues: string
+  /** Retention per task key (`*`: the default). */
+  readonly retention: string
   readonly channel: string
   /** The producer's insert function (migration 0011). */
   readonly enqueue: string
@@ -35,6 +37,7 @@ export const tables = (schema: string): Tables => ({
   nodes: `${schema}.nodes`,
   leases: `${schema}.leases`,
   queues: `${schema}.queues`,
+  retention: `${schema}.retention`,
   channel: `${schema}_tasks`,
   enqueue: `${schema}.enqueue`
 })

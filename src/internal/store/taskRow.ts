@@ -52,7 +52,9 @@ export const TaskRow = Schema.Struct({
   /** The last progress its handler reported. */
   progress: Schema.NullOr(Schema.Struct({ phase: Schema.String, fraction: Schema.Number })),
   /** What its handler returned, encoded with the definition's `success` Schema (null without one). */
-  result: Schema.Unknown
+  result: Schema.Unknown,
+  /** When the cleaner deletes it (fixed when it finished, by its retention); null while unfinished, or kept forever. */
+  expiresAt: Schema.NullOr(Schema.DateFromSelf)
 })
 export type TaskRow = typeof TaskRow.Type
 
@@ -81,6 +83,7 @@ export const rowColumns = [
   `checkpoint`,
   `progress`,
   `result`,
+  `expires_at AS "expiresAt"`,
   `created_at AS "createdAt"`,
   `updated_at AS "updatedAt"`,
   `started_at AS "startedAt"`,

@@ -24,6 +24,7 @@ import { registerNode } from "./node.js"
 import { makeManagerClient } from "./ownClient.js"
 import { makeHandlerPace } from "./pace.js"
 import { makePhases, stopAttempts } from "./running.js"
+import { syncRetention } from "./retention.js"
 import { makeClaimSlots } from "./slots.js"
 import { gracefulStop } from "./stop.js"
 import * as supervisor from "./supervisor.js"
@@ -169,13 +170,7 @@ export const startManager = (
     // Stale waits are freed just before each check, so the check does not report those children.
     const checker = Effect.zipRight(makeStaleWaitFreer({ store: control, leadership, batchSize: tuning.checkLimit }), check)
     const reaper = makeNodeReaper({ store: control, leadership, retention: tuning.silentNodeRetention })
-    const cleaner = makeCleaner({
-      store: control,
-      leadership,
-      retention: { succeeded: resolved.keepSucceeded, failed: resolved.keepFailed },
-      batchSize: tuning.cleanBatchSize,
-      maxBatches: tuning.cleanMaxBatches
-    })
+    const cleaner = makeCleaner({ store: control, leadership, batchSize: tuning.cleanBatchSize, maxBatches: tuning.cleanMaxBatches })
 
     yield* Effect.addFinalizer(() =>
       gracefulStop({
@@ -198,6 +193,10 @@ export const startManager = (
     yield* Effect.forkIn(supervisor.superviseEvery(board, "cleaner", Schedule.spaced(resolved.checkInterval), cleaner), nodeScope)
     yield* Effect.forkIn(claimer.loop, claimScope)
     yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
+    yield* Effect.forkIn(
+      syncRetention({ store: control, registry, keepSucceeded: resolved.keepSucceeded, keepFailed: resolved.keepFailed }),
+      nodeScope
+    )
     if (resolved.listen) {
       yield* Effect.forkIn(
         makeListener({
