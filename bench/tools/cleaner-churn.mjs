@@ -1,7 +1,7 @@
 // Throughput with the cleaner at work: a drain of JOBS no-op tasks (one worker, poolSize 10) on an
-// empty table, and on one holding FINISHED succeeded tasks finished two days ago (past the default
-// keepSucceeded of a day) that the maintenance leader's cleaner deletes meanwhile (checkInterval
-// 1 s). Prints both rates and how many old rows were left when each drain ended. Measures the build
+// empty table, and on one holding FINISHED succeeded tasks finished two days ago and expired a day
+// ago (the default keepSucceeded) that the maintenance leader's cleaner deletes meanwhile
+// (checkInterval 1 s). Prints both rates and how many old rows were left when each drain ended. Measures the build
 // in dist/:
 //
 //   npm run build
@@ -30,8 +30,8 @@ async function drain(oldRows) {
     await runtime.runPromise(Effect.flatMap(TaskStore.make(), (store) => store.migrate));
     if (oldRows > 0) {
       await db.query(
-        `INSERT INTO effect_tasks.tasks (key, status, args, attempt, max_attempts, created_at, started_at, finished_at, run_at)
-         SELECT 'churn', 'succeeded', jsonb_build_object('n', g), 1, 1, ts, ts, ts, ts
+        `INSERT INTO effect_tasks.tasks (key, status, args, attempt, max_attempts, created_at, started_at, finished_at, run_at, expires_at)
+         SELECT 'churn', 'succeeded', jsonb_build_object('n', g), 1, 1, ts, ts, ts, ts, ts + interval '1 day'
          FROM generate_series(1, $1::int) AS g, LATERAL (SELECT now() - interval '2 days' + g * interval '1 millisecond' AS ts) AS t`,
         [oldRows],
       );
@@ -48,7 +48,7 @@ async function drain(oldRows) {
       yield* Layer.build(handler.pipe(Layer.provideMerge(TaskManager.layer({ poolSize: 10, checkInterval: "1 second" }))));
       yield* Deferred.await(done);
       const counted = yield* Effect.promise(() =>
-        db.query("SELECT count(*)::int AS n FROM effect_tasks.tasks WHERE finished_at < now() - interval '1 day'")
+        db.query("SELECT count(*)::int AS n FROM effect_tasks.tasks WHERE expires_at < now()")
       );
       return counted.rows[0].n;
     })));
