@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
-import { definitionProblem, keepOf } from "./internal/definition.js"
+import * as definition from "./internal/definition.js"
 import * as handlerState from "./internal/handlerState.js"
 import { InvalidTaskDefinition, type TaskStoreError, type UndecodableTask } from "./TaskError.js"
 import * as TaskRegistry from "./TaskRegistry.js"
@@ -37,59 +37,11 @@ export interface RetryPolicy<E = unknown> {
 }
 
 /**
- * What `Task.make` accepts.
+ * What `Task.make` accepts (each field documented on the interface).
  * @since 0.1.0
  * @category models
  */
-export interface Options<A, I, E = unknown, C = unknown, S = unknown> {
-  /** The argument's Schema. Arguments are encoded with it on enqueue and decoded on every attempt. */
-  readonly args: Schema.Schema<A, I>
-  /**
-   * The errors the handler may fail with (a Schema, say a `Schema.TaggedError` class or a union of
-   * them). Given, the handler must fail with nothing else (the compiler checks it) and `retry.while`
-   * receives them typed. Default: any error.
-   */
-  readonly error?: Schema.Schema<E, any> | undefined
-  /**
-   * The Schema of the task's checkpoint: what a long handler stores with `task.checkpoint(state)`
-   * so that its next attempt resumes from `task.lastCheckpoint` instead of starting over.
-   */
-  readonly checkpoint?: Schema.Schema<C, any> | undefined
-  /**
-   * How long this definition's finished tasks are kept, by status (a duration, or `"forever"`);
-   * a status left out follows the worker's `keepSucceeded` / `keepFailed`. Fixed when a task ends.
-   */
-  readonly keep?: {
-    readonly succeeded?: Duration.DurationInput | "forever" | undefined
-    readonly failed?: Duration.DurationInput | "forever" | undefined
-    readonly canceled?: Duration.DurationInput | "forever" | undefined
-  } | undefined
-  /** The Schema of what the handler returns: stored encoded when it succeeds (`TaskAdmin.results`). */
-  readonly success?: Schema.Schema<S, any> | undefined
-  /**
-   * Retries after a failed attempt. Default: no retry; `schedule` defaults to
-   * `Schedule.exponential("1 second")`. `while` picks the handler failures worth retrying (default:
-   * every one); a failure it refuses fails the task at once. Timeouts, defects and the library's own
-   * errors are not passed to it: they are retried while attempts are left.
-   */
-  readonly retry?: {
-    readonly times: number
-    readonly schedule?: Schedule.Schedule<unknown, number> | undefined
-    readonly while?: ((error: E) => boolean) | undefined
-  } | undefined
-  /** Per-attempt timeout: the handler is interrupted and the attempt fails. Default: the manager's `runningTimeout`. */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** The queue the task is enqueued in. Default: `"default"`. */
-  readonly queue?: string | undefined
-  /** Higher runs first among runnable tasks. An integer; default 0. */
-  readonly priority?: number | undefined
-  /**
-   * Run the handler inside a database transaction that also records its success: the handler's own
-   * writes (through the same SqlClient) and the task's `succeeded` commit together or not at all.
-   * Exactly-once effects for database work; holds a connection for the whole attempt. Default false.
-   */
-  readonly transactional?: boolean | undefined
-}
+export type Options<A, I, E = unknown, C = unknown, S = unknown> = definition.Options<A, I, E, C, S>
 
 /**
  * A task definition whose argument has type `A` and is stored as JSON of type `I`, and whose
@@ -171,7 +123,7 @@ export const make = <A, I, E = unknown, C = unknown, S = unknown>(
   key: string,
   options: Options<A, I, E, C, S>
 ): Task<A, I, E, C, S> => {
-  const reason = definitionProblem(key, options)
+  const reason = definition.definitionProblem(key, options)
   if (reason !== undefined) throw new InvalidTaskDefinition({ key: String(key), reason })
   const times = options.retry?.times ?? defaults.retryTimes
   const self: Task<A, I, E, C, S> = {
@@ -188,7 +140,7 @@ export const make = <A, I, E = unknown, C = unknown, S = unknown>(
     queue: options.queue ?? defaults.queue,
     priority: options.priority ?? defaults.priority,
     transactional: options.transactional ?? false,
-    keep: keepOf(options.keep),
+    keep: definition.keepOf(options.keep),
     successSchema: Option.fromNullable(options.success),
     checkpointSchema: Option.fromNullable(options.checkpoint),
     checkpoint: handlerState.saveCheckpoint,

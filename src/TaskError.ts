@@ -8,8 +8,7 @@ import { Duration, Predicate, Schema } from "effect"
 
 /**
  * A task definition was rejected when it was made or registered: empty key, bad option, or a key
- * registered twice. Thrown by `Task.make` (a definition error is a programming error found at
- * start-up, like a bad Schema), returned by handler Layers.
+ * registered twice. Thrown by `Task.make` (a programming error found at start-up), returned by handler Layers.
  * @since 0.1.0
  * @category errors
  */
@@ -23,8 +22,7 @@ export class InvalidTaskDefinition extends Schema.TaggedError<InvalidTaskDefinit
 }
 
 /**
- * No definition is known for a task key (`Tasks.run("key", ...)` with a key that no
- * `TaskRegistry` in context holds).
+ * No definition is known for a task key (`Tasks.run("key", ...)` with a key no `TaskRegistry` in context holds).
  * @since 0.1.0
  * @category errors
  */
@@ -161,8 +159,8 @@ export class NodeIdInUse extends Schema.TaggedError<NodeIdInUse>()("NodeIdInUse"
 }
 
 /**
- * An operation was asked of tasks whose state does not allow it (canceling a finished task, say),
- * or of ids that do not exist (`status` null). Nothing was changed.
+ * An operation was asked of tasks whose state does not allow it (canceling a finished task, say), or
+ * of ids that do not exist (`status` null; `reason` when the status is not the reason). Nothing changed.
  * @since 0.1.0
  * @category errors
  */
@@ -183,8 +181,7 @@ export class TaskStateConflict extends Schema.TaggedError<TaskStateConflict>()("
 }
 
 /**
- * The embedded PostgreSQL server (the zero-setup default of the examples and tests) could not be
- * started. `reason` says what to do about it.
+ * The embedded PostgreSQL server (the examples' and tests' default) could not be started; `reason` says what to do.
  * @since 0.1.0
  * @category errors
  */
@@ -222,9 +219,9 @@ export class TaskStoreError extends Schema.TaggedError<TaskStoreError>()("TaskSt
 }
 
 /**
- * `schema` does not hold the effect-tasks tables, or not those of this version (SQLSTATE 42P01,
- * 42883 or 3F000): nothing has migrated it yet. A worker migrates at start (unless `migrate: false`); a deploy step can run
- * `TaskStore.migrate`. Nothing was written, and the caller's transaction should roll back.
+ * `schema` does not hold the effect-tasks tables of this version (SQLSTATE 42P01, 42883 or 3F000):
+ * a worker migrates at start (unless `migrate: false`), a deploy step can run `TaskStore.migrate`.
+ * Nothing was written, and the caller's transaction should roll back.
  * @since 0.1.0
  * @category errors
  */

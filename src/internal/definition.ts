@@ -1,6 +1,56 @@
-import { Duration, Either, Option, Schema } from "effect"
-import type { Options } from "../Task.js"
+import { Duration, Either, Option, type Schedule, Schema } from "effect"
 import { decodeWith, Flag, IntegerIn, PositiveDuration, Priority, problemOf, QueueName, Retention, textProblem } from "./validation.js"
+
+/** What `Task.make` accepts. */
+export interface Options<A, I, E = unknown, C = unknown, S = unknown> {
+  /** The argument's Schema. Arguments are encoded with it on enqueue and decoded on every attempt. */
+  readonly args: Schema.Schema<A, I>
+  /**
+   * The errors the handler may fail with (a Schema, say a `Schema.TaggedError` class or a union of
+   * them). Given, the handler must fail with nothing else (the compiler checks it) and `retry.while`
+   * receives them typed. Default: any error.
+   */
+  readonly error?: Schema.Schema<E, any> | undefined
+  /**
+   * The Schema of the task's checkpoint: what a long handler stores with `task.checkpoint(state)`
+   * so that its next attempt resumes from `task.lastCheckpoint` instead of starting over.
+   */
+  readonly checkpoint?: Schema.Schema<C, any> | undefined
+  /**
+   * How long this definition's finished tasks are kept, by status (a duration, or `"forever"`);
+   * a status left out follows the worker's `keepSucceeded` / `keepFailed`. Fixed when a task ends.
+   */
+  readonly keep?: {
+    readonly succeeded?: Duration.DurationInput | "forever" | undefined
+    readonly failed?: Duration.DurationInput | "forever" | undefined
+    readonly canceled?: Duration.DurationInput | "forever" | undefined
+  } | undefined
+  /** The Schema of what the handler returns: stored encoded when it succeeds (`TaskAdmin.results`). */
+  readonly success?: Schema.Schema<S, any> | undefined
+  /**
+   * Retries after a failed attempt. Default: no retry; `schedule` defaults to
+   * `Schedule.exponential("1 second")`. `while` picks the handler failures worth retrying (default:
+   * every one); a failure it refuses fails the task at once. Timeouts, defects and the library's own
+   * errors are not passed to it: they are retried while attempts are left.
+   */
+  readonly retry?: {
+    readonly times: number
+    readonly schedule?: Schedule.Schedule<unknown, number> | undefined
+    readonly while?: ((error: E) => boolean) | undefined
+  } | undefined
+  /** Per-attempt timeout: the handler is interrupted and the attempt fails. Default: the manager's `runningTimeout`. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** The queue the task is enqueued in. Default: `"default"`. */
+  readonly queue?: string | undefined
+  /** Higher runs first among runnable tasks. An integer; default 0. */
+  readonly priority?: number | undefined
+  /**
+   * Run the handler inside a database transaction that also records its success: the handler's own
+   * writes (through the same SqlClient) and the task's `succeeded` commit together or not at all.
+   * Exactly-once effects for database work; holds a connection for the whole attempt. Default false.
+   */
+  readonly transactional?: boolean | undefined
+}
 
 const maxKeyLength = 128
 const maxRetryTimes = 1_000

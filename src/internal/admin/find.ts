@@ -15,18 +15,9 @@ import { isTaskId, withStore } from "./context.js"
  * @since 0.1.0
  * @category models
  */
-export interface Filter {
+export interface Filter extends store.FilterFields {
   readonly status?: TaskStatus.TaskStatus | ReadonlyArray<TaskStatus.TaskStatus> | undefined
   readonly key?: string | ReadonlyArray<string> | undefined
-  readonly queue?: string | undefined
-  readonly owner?: string | undefined
-  readonly parentId?: string | undefined
-  readonly rootId?: string | undefined
-  readonly uniqueKey?: string | undefined
-  readonly createdAfter?: Date | undefined
-  readonly createdBefore?: Date | undefined
-  readonly finishedAfter?: Date | undefined
-  readonly finishedBefore?: Date | undefined
   /** A JSON value the stored (encoded) arguments must contain, as PostgreSQL's `@>` means it: `{ orderId: 42 }`. */
   readonly args?: unknown
 }

@@ -13,16 +13,13 @@ export const deleteExpired = (tables: Tables, limit: number) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
-    const rows = yield* sql<{ deleted: number }>`
-      WITH doomed AS (
+    const deleted = yield* sql`
+      DELETE FROM ${tasks} WHERE id IN (
         SELECT t.id FROM ${tasks} AS t
         WHERE t.expires_at < now()
           AND NOT EXISTS (SELECT 1 FROM ${tasks} AS c WHERE c.parent_id = t.id AND c.held_by IS NOT NULL)
-        ORDER BY t.expires_at
-        LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED
-      ),
-      deleted AS (DELETE FROM ${tasks} AS t USING doomed WHERE t.id = doomed.id RETURNING 1)
-      SELECT count(*)::int AS deleted FROM deleted`.withoutTransform
-    return rows[0]?.deleted ?? 0
+        ORDER BY t.expires_at LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED)
+      RETURNING 1`.withoutTransform
+    return deleted.length
   })

@@ -5,10 +5,8 @@ import * as TaskStatus from "../../TaskStatus.js"
 import type { Tables } from "./tables.js"
 import { rowColumns } from "./taskRow.js"
 
-/** Which tasks `list` and `count` look at: every field given must hold (all of them: AND). */
-export interface Filter {
-  readonly status?: ReadonlyArray<TaskStatus.TaskStatus> | undefined
-  readonly key?: ReadonlyArray<string> | undefined
+/** The filter fields that `TaskAdmin.list` takes as they are stored. */
+export interface FilterFields {
   readonly queue?: string | undefined
   readonly owner?: string | undefined
   readonly parentId?: string | undefined
@@ -18,6 +16,12 @@ export interface Filter {
   readonly createdBefore?: Date | undefined
   readonly finishedAfter?: Date | undefined
   readonly finishedBefore?: Date | undefined
+}
+
+/** Which tasks `list` and `count` look at: every field given must hold (all of them: AND). */
+export interface Filter extends FilterFields {
+  readonly status?: ReadonlyArray<TaskStatus.TaskStatus> | undefined
+  readonly key?: ReadonlyArray<string> | undefined
   /** JSON text the stored arguments must contain (`args @> $json`). */
   readonly args?: string | undefined
 }
