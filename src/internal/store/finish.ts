@@ -45,6 +45,11 @@ export interface Finish {
   readonly keepsChildren: boolean
   /** A succeeded attempt's result, as JSON text; null when the definition declares none. */
   readonly result: string | null
+  /**
+   * How long the task is kept once it ends, by its final status, in milliseconds (-1: forever), as
+   * its definition and worker say; null to look it up in the retention table.
+   */
+  readonly keep?: { readonly succeeded: number; readonly failed: number; readonly canceled: number } | null | undefined
 }
 
 /**
@@ -71,7 +76,10 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         result = CASE WHEN f.status = ${TaskStatus.succeeded} THEN f.result::jsonb ELSE t.result END,
         finished_at = CASE WHEN ${isEnded(sql, honouringStopRequest(sql, sql`f.status`))} THEN now() END,
         expires_at = CASE WHEN ${isEnded(sql, honouringStopRequest(sql, sql`f.status`))}
-                     THEN ${expiresAt(sql, tables, honouringStopRequest(sql, sql`f.status`))} END,
+                     THEN CASE WHEN f.keep_succeeded IS NULL THEN ${expiresAt(sql, tables, honouringStopRequest(sql, sql`f.status`))}
+                          ELSE (SELECT CASE WHEN k.ms < 0 THEN NULL ELSE now() + k.ms * interval '1 millisecond' END
+                                FROM (SELECT CASE ${honouringStopRequest(sql, sql`f.status`)} WHEN 'succeeded' THEN f.keep_succeeded
+                                        WHEN 'failed' THEN f.keep_failed ELSE f.keep_canceled END AS ms) AS k) END END,
         ${clearedClaim(sql)}
       FROM unnest(
         ${finishes.map((finish) => finish.id)}::bigint[],
@@ -81,8 +89,11 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         ${finishes.map((finish) => finish.error)}::text[],
         ${finishes.map((finish) => finish.countsAsAttempt)}::boolean[],
         ${finishes.map((finish) => finish.keepsChildren)}::boolean[],
-        ${finishes.map((finish) => finish.result)}::text[]
-      ) AS f(id, token, status, delay_ms, error, counts, keeps, result)
+        ${finishes.map((finish) => finish.result)}::text[],
+        ${finishes.map((finish) => finish.keep?.succeeded ?? null)}::float8[],
+        ${finishes.map((finish) => finish.keep?.failed ?? null)}::float8[],
+        ${finishes.map((finish) => finish.keep?.canceled ?? null)}::float8[]
+      ) AS f(id, token, status, delay_ms, error, counts, keeps, result, keep_succeeded, keep_failed, keep_canceled)
       WHERE t.id = f.id AND t.claim_token = f.token AND t.status = ${TaskStatus.running}
       RETURNING t.id, t.key, t.queue, t.status, f.delay_ms, f.token, f.keeps
       ),

@@ -40,6 +40,8 @@ export interface ExecutorOptions {
   readonly defaultTimeout: Duration.Duration
   /** Called after a retry is scheduled, so this process claims it when it is due (not a scan later). */
   readonly wakeAfter: (delay: Duration.Duration) => Effect.Effect<void>
+  /** How long a finished task of this key is kept, by status (its definition's `keep`, else the worker's defaults). */
+  readonly keepFor: (key: string) => Effect.Effect<Finish["keep"]>
   /** Stores a running attempt's checkpoint and progress (see `Store.saveAttemptState`). */
   readonly saveState: Store["saveAttemptState"]
 }
@@ -66,10 +68,14 @@ class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
  * outcome do not, so an attempt interrupted by a stop is always handed back, never left `running`.
  */
 export const makeExecutor = (options: ExecutorOptions) => {
+  /** The end of an attempt as the store writes it, with how long the task is kept once it ends. */
+  const finishOf = (claim: ClaimedTask, ended: outcome.Outcome) =>
+    Effect.map(options.keepFor(claim.key), (keep): Finish => ({ ...outcome.toFinish(claim, ended), keep }))
+
   /** Records success inside the attempt's own transaction, guarded like every finish. */
   const succeedInTransaction = (claim: ClaimedTask, result: string | null) =>
     Effect.flatMap(
-      options.store.finishIfClaimed([outcome.toFinish(claim, { _tag: "Succeeded", result })]),
+      Effect.flatMap(finishOf(claim, { _tag: "Succeeded", result }), (finish) => options.store.finishIfClaimed([finish])),
       (applied) => applied.length === 1 ? Effect.void : Effect.fail(new ClaimLost({ id: claim.id }))
     )
 
@@ -121,7 +127,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
       }))
 
   const record = (claim: ClaimedTask, ended: outcome.Outcome, timedOut: boolean) => {
-    const write = options.complete(outcome.toFinish(claim, ended))
+    const write = Effect.flatMap(finishOf(claim, ended), options.complete)
     // The first write is not interruptible; waiting to retry it is, so a stop never hangs on a
     // database that is gone (the stop then releases this node's claims itself). Not after a
     // timeout: the deadline's interruption is still pending on this fiber and would cut the retry

@@ -24,7 +24,7 @@ import { registerNode } from "./node.js"
 import { makeManagerClient } from "./ownClient.js"
 import { makeHandlerPace } from "./pace.js"
 import { makePhases, stopAttempts } from "./running.js"
-import { syncRetention } from "./retention.js"
+import { keepFor, syncRetention } from "./retention.js"
 import { makeClaimSlots } from "./slots.js"
 import { gracefulStop } from "./stop.js"
 import * as supervisor from "./supervisor.js"
@@ -111,7 +111,10 @@ export const startManager = (
       maxWaitForSlot: Duration.times(resolved.nodeTimeout, 0.5),
       // Recorded once the row's run_at (the database's now() + delay) is written.
       wakeAfter: dueSoon.record,
-      saveState: control.saveAttemptState
+      saveState: control.saveAttemptState,
+      keepFor: (key) =>
+        Effect.map(registry.get(key), (entry) =>
+          Option.match(entry, { onNone: () => null, onSome: ({ task }) => keepFor(task, resolved) }))
     })
     const claimer = yield* makeClaimer({
       store: control,

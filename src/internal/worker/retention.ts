@@ -16,6 +16,20 @@ export const retentionOf = (task: Task.Any): Retention => ({
 })
 
 /**
+ * How long a finished task of `task` is kept, by status, in milliseconds (-1: forever): its
+ * definition's `keep`, else the worker's defaults. The worker writes it with each end, so a task's
+ * expiry never waits for the retention table to be written.
+ */
+export const keepFor = (task: Task.Any, defaults: { readonly keepSucceeded: Duration.Duration; readonly keepFailed: Duration.Duration }) => {
+  const row = retentionOf(task)
+  return {
+    succeeded: row.succeeded ?? millis(defaults.keepSucceeded),
+    failed: row.failed ?? millis(defaults.keepFailed),
+    canceled: row.canceled ?? millis(defaults.keepFailed)
+  }
+}
+
+/**
  * Keeps the retention table in step with this worker: its defaults (`*`) at start, and the `keep`
  * of every definition it runs whenever its handlers change. The finish statements read it when a
  * task ends (its `expires_at`); the cleaner deletes by that.
