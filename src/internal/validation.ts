@@ -139,7 +139,10 @@ export const PositiveDuration = durationWhere((input, duration) =>
 
 /** How long finished tasks are kept: a positive duration, or `"forever"` (an infinite one). */
 export const Retention = durationWhere(
-  (input, duration) => Duration.toMillis(duration) > 0 ? undefined : `must be a positive duration or "forever", got ${String(input)}`,
+  (input, duration) =>
+    Duration.toMillis(duration) > 0 && (!Duration.isFinite(duration) || Duration.toMillis(duration) <= maxDelayMillis)
+      ? undefined
+      : `must be a positive duration of at most 200,000 years, or "forever", got ${String(input)}`,
   { forever: true }
 )
 

@@ -438,4 +438,29 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
       const [again] = yield* store.claim(request("node-b", 1))
       expect(again?.checkpoint).toEqual({ rows: 10 })
     }))
+
+  scoped("a rerun of two finished tasks sharing a unique key reruns the first and refuses the other, naming it", (store) =>
+    Effect.gen(function*() {
+      const first = yield* Tasks.run(Job, { n: 1 }, { uniqueKey: "once" })
+      const [claimed] = yield* store.claim(request("node-a", 1))
+      yield* store.finishIfClaimed([ended(claimed!, TaskStatus.failed)])
+      const second = yield* Tasks.run(Job, { n: 2 }, { uniqueKey: "once" })
+      const [claimedAgain] = yield* store.claim(request("node-a", 1))
+      yield* store.finishIfClaimed([ended(claimedAgain!, TaskStatus.failed)])
+      expect(yield* store.rerun([first, second])).toEqual({
+        changed: [],
+        refused: [{ id: second, status: TaskStatus.failed, reason: `task ${first} holds its unique key` }]
+      })
+    }))
+
+  scoped("a delete of a parent takes the children its attempt still holds with it", (store) =>
+    Effect.gen(function*() {
+      yield* Tasks.run(Job, { n: 0 })
+      const [parent] = yield* store.claim(request("node-a", 1))
+      yield* store.finishIfClaimed([ended(parent!, TaskStatus.failed)])
+      // A late child, committed after its parent's attempt failed: held, waiting for the settler.
+      const [late] = yield* store.insertChildren(parent!.claimToken, [childOf(parent!, 1)])
+      expect(yield* store.remove([parent!.id])).toEqual({ changed: [parent!.id], refused: [] })
+      expect(yield* store.getMany([late!])).toEqual([])
+    }))
 }

@@ -47,11 +47,18 @@ const changeMatching = (filter: Filter, allowed: ReadonlyArray<TaskStatus.TaskSt
       const page = yield* withStore((store) => store.list({ ...checked, status }, { limit: 1000, order: "oldest", after }))
       if (page.length === 0) return all
       const ids = page.map((task) => task.id)
-      // A task that changed since the page was read (ended, say) is no longer a match: left out.
-      const first = yield* withStore((store) => change(store, ids))
-      const refused = new Set(first.refused.map((task) => task.id))
-      const again = refused.size === 0 ? first : yield* withStore((store) => change(store, ids.filter((id) => !refused.has(id))))
-      all.push(...again.changed)
+      // A task that changed since the page was read (ended, say) is no longer a match: left out,
+      // and the rest of the page tried again (fewer each time, so this ends).
+      let left = ids
+      while (left.length > 0) {
+        const result = yield* withStore((store) => change(store, left))
+        if (result.refused.length === 0) {
+          all.push(...result.changed)
+          break
+        }
+        const refused = new Set(result.refused.map((task) => task.id))
+        left = left.filter((id) => !refused.has(id))
+      }
       if (page.length < 1000) return all
       after = ids[ids.length - 1]
     }

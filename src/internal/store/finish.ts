@@ -72,7 +72,8 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
                       THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
         last_error = coalesce(f.error, t.last_error),
         lost_count = CASE WHEN f.counts THEN 0 ELSE t.lost_count END,
-        kept_token = CASE WHEN f.keeps THEN f.token ELSE t.kept_token END,
+        kept_token = CASE WHEN f.keeps AND ${honouringStopRequest(sql, sql`f.status`)} <> ${TaskStatus.canceled}
+                     THEN f.token ELSE t.kept_token END,
         result = CASE WHEN f.status = ${TaskStatus.succeeded} THEN f.result::jsonb ELSE t.result END,
         finished_at = CASE WHEN ${isEnded(sql, honouringStopRequest(sql, sql`f.status`))} THEN now() END,
         expires_at = CASE WHEN ${isEnded(sql, honouringStopRequest(sql, sql`f.status`))}

@@ -38,12 +38,13 @@ export const rerun = (tables: Tables, ids: ReadonlyArray<string>): Change =>
     ),
     Effect.flatMap(SqlClient.SqlClient, (sql) =>
       Effect.map(
+        // Held by an unfinished task, or by an earlier task of this same request (both would hold it).
         sql<{ id: string; status: TaskStatus.TaskStatus; holder: string }>`
-          SELECT t.id::text AS id, t.status, other.id::text AS holder
+          SELECT t.id::text AS id, t.status, min(other.id)::text AS holder
           FROM ${sql(tables.tasks)} AS t JOIN ${sql(tables.tasks)} AS other
             ON other.key = t.key AND other.unique_key = t.unique_key AND other.id <> t.id
-           AND other.status = ANY(${TaskStatus.unfinished}::text[])
-          WHERE t.id = ANY(${ids}::bigint[]) ORDER BY t.id`.withoutTransform,
+           AND (other.status = ANY(${TaskStatus.unfinished}::text[]) OR (other.id = ANY(${ids}::bigint[]) AND other.id < t.id))
+          WHERE t.id = ANY(${ids}::bigint[]) GROUP BY t.id, t.status ORDER BY t.id`.withoutTransform,
         (rows) => rows.map((row): Refused => ({ id: row.id, status: row.status, reason: `task ${row.holder} holds its unique key` }))
       ))
   )
@@ -64,10 +65,18 @@ export const remove = (tables: Tables, ids: ReadonlyArray<string>): Change =>
         unblocked AS (
           UPDATE ${sql(tables.tasks)} AS next SET waiting_for = NULL, updated_at = now()
           WHERE next.waiting_for IN (SELECT id FROM removed) AND NOT (next.id IN (SELECT id FROM removed))
+            AND NOT (next.held_by IS NOT NULL AND next.parent_id IN (SELECT id FROM removed))
           RETURNING next.key, next.held_by
         ),
+        -- Children a removed task's attempt still holds would wait for it forever: they go with it.
+        dropped_children AS (
+          DELETE FROM ${sql(tables.tasks)} AS c USING removed
+          WHERE c.parent_id = removed.id AND c.held_by IS NOT NULL AND NOT (c.id = ANY(${ids}::bigint[]))
+          RETURNING c.id
+        ),
         notified AS (${notifyKeys(sql, tables, sql`SELECT key FROM unblocked WHERE held_by IS NULL`)})
-        SELECT id::text AS id FROM removed CROSS JOIN notified ORDER BY removed.id`.withoutTransform
+        SELECT id::text AS id FROM removed CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped
+        ORDER BY removed.id`.withoutTransform
     )
   )
 

@@ -5,7 +5,7 @@ import type { Incarnation } from "../store/nodes.js"
 import type { Leadership } from "../maintenance/leadership.js"
 import { monotonicMillis, paced } from "../monotonic.js"
 import * as metrics from "./metrics.js"
-import { type Phases, type Running, stopAttempts, tokensOf } from "./running.js"
+import { type Phases, type Running, stopAttempts, stopUnended, tokensOf } from "./running.js"
 
 export interface HeartbeatOptions {
   readonly store: Store
@@ -99,7 +99,7 @@ export const makeHeartbeat = (options: HeartbeatOptions) =>
       if (result.isRegistered) {
         yield* stopLostAttempts(result.held, sent)
         // An operator's cancel or pause, in case its NOTIFY did not reach this node.
-        if (result.stopRequested.length > 0) yield* stopAttempts(options.running, options.phases, result.stopRequested)
+        if (result.stopRequested.length > 0) yield* stopUnended(options.running, options.phases, result.stopRequested)
         return true
       }
       yield* Ref.set(options.registration, Option.none())

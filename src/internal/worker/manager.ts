@@ -23,7 +23,7 @@ import { makeListener, wakeOnRegistryChanges } from "./listener.js"
 import { registerNode } from "./node.js"
 import { makeManagerClient } from "./ownClient.js"
 import { makeHandlerPace } from "./pace.js"
-import { makePhases, stopAttempts } from "./running.js"
+import { makePhases, stopUnended } from "./running.js"
 import { keepFor, syncRetention } from "./retention.js"
 import { makeClaimSlots } from "./slots.js"
 import { gracefulStop } from "./stop.js"
@@ -208,7 +208,7 @@ export const startManager = (
           nodeId,
           registry,
           wakeups,
-          onStopRequest: (token) => stopAttempts(running, phases, [token]),
+          onStopRequest: (token) => stopUnended(running, phases, [token]),
           pingInterval: resolved.heartbeatInterval,
           board
         }),

@@ -13,6 +13,16 @@ export const tokensOf = (running: Running): ReadonlyArray<string> => Array.from(
  * that hangs (a lost connection) holds up nothing else. (`FiberMap.clear` interrupts one fiber at
  * a time and waits for each.)
  */
+/**
+ * Stops the attempts among `tokens` that have not ended yet (waiting for a slot or running): an
+ * operator's cancel or pause must not cut an attempt that is writing its end (a success stands).
+ */
+export const stopUnended = (running: Running, phases: Phases, tokens: ReadonlyArray<string>): Effect.Effect<void> =>
+  Effect.flatMap(phases.tokensIn("waiting", "running"), (unended) => {
+    const live = new Set(unended)
+    return stopAttempts(running, phases, tokens.filter((token) => live.has(token)))
+  })
+
 export const stopAttempts = (running: Running, phases: Phases, tokens: ReadonlyArray<string>): Effect.Effect<void> =>
   Effect.flatMap(Effect.fiberId, (by) =>
     Effect.forEach(tokens, (token) =>
