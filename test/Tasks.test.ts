@@ -140,6 +140,7 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
           [() => Task.make("x", { args, timeout: "soon" as never }), "timeout"],
           [() => Task.make("x", { args, priority: 0.5 }), "priority"],
           [() => Task.make("x", { args, queue: "" }), "queue"],
+          [() => Task.make("stop:now", { args }), "the library's notifications"],
           [() => Task.make("x", { args, keep: { failed: 0 } }), "keep.failed"],
           [() => Task.make("x", { args, keep: { canceled: "100000000 days" } }), "keep.canceled"],
           [() => Task.make("x", { args, keep: { succeeded: "sometimes" as never } }), "keep.succeeded"],

@@ -1,4 +1,6 @@
 import { Duration, Either, Option, type Schedule, Schema } from "effect"
+import { queueSlotFreed } from "./store/notify.js"
+import { stopRequested } from "./store/stop.js"
 import { decodeWith, Flag, IntegerIn, PositiveDuration, Priority, problemOf, QueueName, Retention, textProblem } from "./validation.js"
 
 /** What `Task.make` accepts. */
@@ -56,10 +58,15 @@ const maxKeyLength = 128
 const maxRetryTimes = 1_000
 
 /** A task key: non-empty, not padded, at most 128 characters, storable. */
+/** NOTIFY payloads that are not task keys start with these: a key may not (see the listener). */
+const reservedPrefixes = [stopRequested, queueSlotFreed, "ping:"]
+
 const TaskKey = Schema.String.annotations({ message: () => "the key is empty" }).pipe(Schema.filter((key) => {
   if (key.trim().length === 0) return "the key is empty"
   if (key !== key.trim()) return "the key has leading or trailing white space"
   if (key.length > maxKeyLength) return `the key is longer than ${maxKeyLength} characters`
+  const reserved = reservedPrefixes.find((prefix) => key.startsWith(prefix))
+  if (reserved !== undefined) return `the key starts with "${reserved}", which the library's notifications use`
   const text = textProblem(key)
   return text === undefined ? true : `the key ${text}`
 }))
