@@ -234,10 +234,10 @@ export class SchemaNotMigrated extends Schema.TaggedError<SchemaNotMigrated>()("
   }
 }
 
-const errors = [InvalidTaskDefinition, TaskNotFound, InvalidTaskArgs, UndecodableTask, TaskTimeout, QueueFull] as const
-const operational = [IncompatibleSchema, InvalidTaskOptions, InvalidTaskId, NodeIdInUse, TaskStateConflict] as const
-const database = [TaskStoreError, SchemaNotMigrated, EmbeddedPostgresError] as const
-const all = [...errors, ...operational, ...database]
+const all = [
+  InvalidTaskDefinition, TaskNotFound, InvalidTaskArgs, UndecodableTask, TaskTimeout, QueueFull, IncompatibleSchema,
+  InvalidTaskOptions, InvalidTaskId, NodeIdInUse, TaskStateConflict, TaskStoreError, SchemaNotMigrated, EmbeddedPostgresError
+] as const
 
 /**
  * Every public error of effect-tasks.

@@ -71,12 +71,13 @@ export const reasonsOf = (facts: Facts): ReadonlyArray<Reason> => {
   if (facts.waitingFor !== null) {
     reasons.push({ _tag: "WaitingForSibling", siblingId: facts.waitingFor, siblingStatus: facts.siblingStatus })
   }
-  if (facts.concurrency !== null && facts.runningInQueue >= facts.concurrency) {
+  const runningInQueue = facts.nodesRunningQueue.reduce((sum, each) => sum + each.running, 0)
+  if (facts.concurrency !== null && runningInQueue >= facts.concurrency) {
     reasons.push({
       _tag: "QueueAtLimit",
       queue: facts.queue,
       scope: "all nodes",
-      running: facts.runningInQueue,
+      running: runningInQueue,
       limit: facts.concurrency,
       nodes: facts.nodesRunningQueue.map((each) => each.node)
     })
@@ -89,7 +90,7 @@ export const reasonsOf = (facts: Facts): ReadonlyArray<Reason> => {
         _tag: "QueueAtLimit",
         queue: facts.queue,
         scope: "each node",
-        running: facts.runningInQueue,
+        running: runningInQueue,
         limit: facts.nodeConcurrency,
         nodes: full
       })

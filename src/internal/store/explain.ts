@@ -23,10 +23,9 @@ export interface Facts {
   readonly stopRequest: "cancel" | "pause" | null
   readonly lastError: string | null
   readonly finishedAt: Date | null
-  /** The queue's limits (null: none) and its running tasks, with the nodes running them. */
+  /** The queue's limits (null: none) and its running tasks by the nodes running them. */
   readonly concurrency: number | null
   readonly nodeConcurrency: number | null
-  readonly runningInQueue: number
   readonly nodesRunningQueue: ReadonlyArray<{ readonly node: string; readonly running: number }>
   /** Live nodes (heartbeat within their own timeout) with a handler for the key. */
   readonly liveHandlers: ReadonlyArray<string>
@@ -47,7 +46,6 @@ export const explain = (tables: Tables, id: string) =>
         t.claimed_by AS "claimedBy", t.started_at AS "startedAt", t.lease_expires_at AS "leaseExpiresAt",
         t.stop_request AS "stopRequest", t.last_error AS "lastError", t.finished_at AS "finishedAt",
         q.concurrency, q.node_concurrency AS "nodeConcurrency",
-        (SELECT count(*)::int FROM ${tasks} AS r WHERE r.queue = t.queue AND r.status = ${TaskStatus.running}) AS "runningInQueue",
         coalesce((SELECT json_agg(json_build_object('node', per.claimed_by, 'running', per.n) ORDER BY per.claimed_by)
           FROM (SELECT claimed_by, count(*)::int AS n FROM ${tasks} AS r
                 WHERE r.queue = t.queue AND r.status = ${TaskStatus.running} GROUP BY claimed_by) AS per), '[]') AS "nodesRunningQueue",

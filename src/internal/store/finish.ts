@@ -63,24 +63,24 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
     if (finishes.length === 0) return []
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
+    // The status each task ends with, an operator's stop request honoured.
+    const status = honouringStopRequest(sql, sql`f.status`)
+    // The retention the worker brings for that status (null: look it up).
+    const keep = sql`CASE ${status} WHEN 'succeeded' THEN f.keep_succeeded WHEN 'failed' THEN f.keep_failed ELSE f.keep_canceled END`
     const rows = yield* sql<{ id: string }>`
       WITH finished AS (
       UPDATE ${tasks} AS t SET
-        status = ${honouringStopRequest(sql, sql`f.status`)},
+        status = ${status},
         attempt = CASE WHEN f.counts THEN t.attempt ELSE t.attempt - 1 END,
         run_at = CASE WHEN f.status = ${TaskStatus.initialized} AND f.delay_ms IS NOT NULL
                       THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
         last_error = coalesce(f.error, t.last_error),
         lost_count = CASE WHEN f.counts THEN 0 ELSE t.lost_count END,
-        kept_token = CASE WHEN f.keeps AND ${honouringStopRequest(sql, sql`f.status`)} <> ${TaskStatus.canceled}
+        kept_token = CASE WHEN f.keeps AND ${status} <> ${TaskStatus.canceled}
                      THEN f.token ELSE t.kept_token END,
         result = CASE WHEN f.status = ${TaskStatus.succeeded} THEN f.result::jsonb ELSE t.result END,
-        finished_at = CASE WHEN ${isEnded(sql, honouringStopRequest(sql, sql`f.status`))} THEN now() END,
-        expires_at = CASE WHEN ${isEnded(sql, honouringStopRequest(sql, sql`f.status`))}
-                     THEN CASE WHEN f.keep_succeeded IS NULL THEN ${expiresAt(sql, tables, honouringStopRequest(sql, sql`f.status`))}
-                          ELSE (SELECT CASE WHEN k.ms < 0 THEN NULL ELSE now() + k.ms * interval '1 millisecond' END
-                                FROM (SELECT CASE ${honouringStopRequest(sql, sql`f.status`)} WHEN 'succeeded' THEN f.keep_succeeded
-                                        WHEN 'failed' THEN f.keep_failed ELSE f.keep_canceled END AS ms) AS k) END END,
+        finished_at = CASE WHEN ${isEnded(sql, status)} THEN now() END,
+        expires_at = CASE WHEN ${isEnded(sql, status)} THEN ${expiresAt(sql, tables, status, keep)} END,
         ${clearedClaim(sql)}
       FROM unnest(
         ${finishes.map((finish) => finish.id)}::bigint[],

@@ -15,15 +15,17 @@ export interface Retention {
 export const defaultKey = "*"
 
 /**
- * When a task `t` that ends with `status` (an SQL expression) expires: now plus its key's
+ * When a task `t` that ends with `status` (an SQL expression) expires: now plus `given` (the
+ * retention the ending statement brings, in milliseconds, when it knows it), else its key's
  * retention for that status, else the default's, else 1 day (succeeded) or 7 days; null when kept
- * forever. Two look-ups by primary key.
+ * forever. At most two look-ups by primary key.
  */
-export const expiresAt = (sql: SqlClient.SqlClient, tables: Tables, status: Fragment): Fragment => {
+export const expiresAt = (sql: SqlClient.SqlClient, tables: Tables, status: Fragment, given: Fragment = sql`NULL`): Fragment => {
   const retention = sql(tables.retention)
   const column = sql`CASE ${status} WHEN 'succeeded' THEN r.succeeded_ms WHEN 'failed' THEN r.failed_ms ELSE r.canceled_ms END`
   return sql`(SELECT CASE WHEN keep.ms < 0 THEN NULL ELSE now() + keep.ms * interval '1 millisecond' END FROM (
     SELECT coalesce(
+      ${given}::bigint,
       (SELECT ${column} FROM ${retention} AS r WHERE r.key = t.key),
       (SELECT ${column} FROM ${retention} AS r WHERE r.key = ${defaultKey}),
       CASE ${status} WHEN 'succeeded' THEN 86400000 ELSE 604800000 END

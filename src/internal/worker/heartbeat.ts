@@ -5,7 +5,7 @@ import type { Incarnation } from "../store/nodes.js"
 import type { Leadership } from "../maintenance/leadership.js"
 import { monotonicMillis, paced } from "../monotonic.js"
 import * as metrics from "./metrics.js"
-import { type Phases, type Running, stopAttempts, stopUnended, tokensOf } from "./running.js"
+import { type Phases, type Running, stopAttempts, stopUnended, tokensOf, unendedAmong } from "./running.js"
 
 export interface HeartbeatOptions {
   readonly store: Store
@@ -62,8 +62,7 @@ export const makeHeartbeat = (options: HeartbeatOptions) =>
     const stopLostAttempts = (held: ReadonlySet<string>, sent: ReadonlyArray<string>) =>
       Effect.gen(function*() {
         // An attempt whose end was written meanwhile (it is ending, or gone) did not lose its claim.
-        const live = new Set(yield* options.phases.tokensIn("waiting", "running"))
-        const lost = sent.filter((token) => !held.has(token) && live.has(token))
+        const lost = yield* unendedAmong(options.phases, sent.filter((token) => !held.has(token)))
         if (lost.length === 0) return
         yield* Metric.incrementBy(metrics.lostClaims, lost.length)
         yield* Effect.logWarning(`${lost.length} claim(s) lost (rescued, taken back, or this node was replaced): stopping their attempts`, {

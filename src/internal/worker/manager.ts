@@ -24,7 +24,7 @@ import { registerNode } from "./node.js"
 import { makeManagerClient } from "./ownClient.js"
 import { makeHandlerPace } from "./pace.js"
 import { makePhases, stopUnended } from "./running.js"
-import { keepFor, syncRetention } from "./retention.js"
+import { makeKeepFor, syncRetention } from "./retention.js"
 import { makeClaimSlots } from "./slots.js"
 import { gracefulStop } from "./stop.js"
 import * as supervisor from "./supervisor.js"
@@ -98,6 +98,7 @@ export const startManager = (
       maxBatch: Math.ceil(maxEndsPending / 2),
       delay: resolved.completionDelay
     })
+    const keepOfTask = makeKeepFor(resolved)
     const execute = makeExecutor({
       store,
       complete: completer.complete,
@@ -114,7 +115,7 @@ export const startManager = (
       saveState: control.saveAttemptState,
       keepFor: (key) =>
         Effect.map(registry.get(key), (entry) =>
-          Option.match(entry, { onNone: () => null, onSome: ({ task }) => keepFor(task, resolved) }))
+          Option.match(entry, { onNone: () => null, onSome: ({ task }) => keepOfTask(task) }))
     })
     const claimer = yield* makeClaimer({
       store: control,

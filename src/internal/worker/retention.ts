@@ -16,16 +16,23 @@ export const retentionOf = (task: Task.Any): Retention => ({
 })
 
 /**
- * How long a finished task of `task` is kept, by status, in milliseconds (-1: forever): its
- * definition's `keep`, else the worker's defaults. The worker writes it with each end, so a task's
- * expiry never waits for the retention table to be written.
+ * How long a finished task of a definition is kept, by status, in milliseconds (-1: forever): its
+ * `keep`, else the worker's defaults; worked out once per definition. The worker writes it with
+ * each end, so a task's expiry never waits for the retention table to be written.
  */
-export const keepFor = (task: Task.Any, defaults: { readonly keepSucceeded: Duration.Duration; readonly keepFailed: Duration.Duration }) => {
-  const row = retentionOf(task)
-  return {
-    succeeded: row.succeeded ?? millis(defaults.keepSucceeded),
-    failed: row.failed ?? millis(defaults.keepFailed),
-    canceled: row.canceled ?? millis(defaults.keepFailed)
+export const makeKeepFor = (defaults: { readonly keepSucceeded: Duration.Duration; readonly keepFailed: Duration.Duration }) => {
+  const known = new WeakMap<Task.Any, { readonly succeeded: number; readonly failed: number; readonly canceled: number }>()
+  return (task: Task.Any) => {
+    const cached = known.get(task)
+    if (cached !== undefined) return cached
+    const row = retentionOf(task)
+    const keep = {
+      succeeded: row.succeeded ?? millis(defaults.keepSucceeded),
+      failed: row.failed ?? millis(defaults.keepFailed),
+      canceled: row.canceled ?? millis(defaults.keepFailed)
+    }
+    known.set(task, keep)
+    return keep
   }
 }
 

@@ -18,9 +18,13 @@ export const tokensOf = (running: Running): ReadonlyArray<string> => Array.from(
  * operator's cancel or pause must not cut an attempt that is writing its end (a success stands).
  */
 export const stopUnended = (running: Running, phases: Phases, tokens: ReadonlyArray<string>): Effect.Effect<void> =>
-  Effect.flatMap(phases.tokensIn("waiting", "running"), (unended) => {
+  Effect.flatMap(unendedAmong(phases, tokens), (unended) => stopAttempts(running, phases, unended))
+
+/** The attempts among `tokens` that have not ended (waiting for a slot, or running): an ending one keeps its end. */
+export const unendedAmong = (phases: Phases, tokens: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.map(phases.tokensIn("waiting", "running"), (unended) => {
     const live = new Set(unended)
-    return stopAttempts(running, phases, tokens.filter((token) => live.has(token)))
+    return tokens.filter((token) => live.has(token))
   })
 
 export const stopAttempts = (running: Running, phases: Phases, tokens: ReadonlyArray<string>): Effect.Effect<void> =>
