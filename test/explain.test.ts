@@ -5,6 +5,7 @@ import type { ClaimedTask } from "../src/internal/store/taskRow.js"
 import type { Store } from "../src/internal/store/store.js"
 import { inSchema, PgTest } from "./support/database.js"
 import { migratedSchema } from "./support/worker.js"
+import { childOf } from "./store/TaskStoreSuite.js"
 
 const Job = Task.make("explain-job", { args: Schema.Struct({ n: Schema.Number }) })
 const Orphan = Task.make("explain-orphan", { args: Schema.Struct({}) })
@@ -82,11 +83,7 @@ layer(PgTest, { excludeTestServices: true })("TaskAdmin.explain", (it) => {
       const { enqueue, explain, store } = yield* setup
       yield* Tasks.run(Job, { n: 0 }).pipe(enqueue)
       const parent = yield* claimOne(store, "node-a")
-      const child = (n: number) => ({
-        key: Job.key, queue: "default", priority: 0, args: JSON.stringify({ n }), maxAttempts: 1, runAt: null, delayMillis: 0,
-        uniqueKey: null, owner: null, parentId: parent.id, rootId: parent.id, heldBy: parent.claimToken, paused: false
-      })
-      const [a, b] = yield* store.insertChildren(parent.claimToken, [child(1), child(2)])
+      const [a, b] = yield* store.insertChildren(parent.claimToken, [childOf(parent, 1, Job.key), childOf(parent, 2, Job.key)])
       expect((yield* explain(a!)).reasons).toEqual([{ _tag: "HeldByParent", parentId: parent.id, parentStatus: "running" }])
       yield* store.finishIfClaimed([{
         id: parent.id, claimToken: parent.claimToken, status: "succeeded", delayMillis: 0, error: null, countsAsAttempt: true, keepsChildren: true, result: null

@@ -11,6 +11,7 @@ import { expect } from "@effect/vitest"
 import { type Context, Duration, Effect, Option, Schema, type Scope } from "effect"
 import type { Finish } from "../../src/internal/store/finish.js"
 import type { NewTask } from "../../src/internal/store/insert.js"
+import type { Incarnation } from "../../src/internal/store/nodes.js"
 import type { Store } from "../../src/internal/store/store.js"
 import type { ClaimedTask } from "../../src/internal/store/taskRow.js"
 import { SchedulingPolicy, Task, Tasks, TaskStatus } from "../../src/index.js"
@@ -49,8 +50,8 @@ const ended = (claim: ClaimedTask, status: TaskStatus.TaskStatus): Finish => ({
 })
 
 /** A child of the attempt `parent`, as `Tasks.run` makes it inside a handler. */
-const childOf = (parent: ClaimedTask, n: number): NewTask => ({
-  key: Job.key,
+export const childOf = (parent: ClaimedTask, n: number, key: string = Job.key): NewTask => ({
+  key,
   queue: "default",
   priority: 0,
   args: JSON.stringify({ n }),
@@ -64,6 +65,20 @@ const childOf = (parent: ClaimedTask, n: number): NewTask => ({
   heldBy: parent.claimToken,
   paused: false
 })
+
+/** Registers a live node `nodeId` (an incarnation of it). */
+export const registered = (store: Store, nodeId: string) =>
+  Effect.map(store.register({ nodeId, host: "test", pid: 1, nodeTimeout: Duration.seconds(10) }), Option.getOrThrow)
+
+/** One heartbeat of `node` holding `claims`, renewing every lease, saying it runs `Job`. */
+const beat = (store: Store, node: Incarnation, claims: ReadonlyArray<ClaimedTask>) =>
+  store.heartbeat({
+    ...node,
+    claimTokens: claims.map((claim) => claim.claimToken),
+    keys: [Job.key],
+    leaseDuration: Duration.minutes(1),
+    freshFor: Duration.zero
+  })
 
 export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, never, Scope.Scope | R>) => {
   const scoped = (name: string, body: (store: Store) => Effect.Effect<void, unknown, SqlClient.SqlClient>) =>
@@ -119,29 +134,19 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
   scoped("a heartbeat keeps the claims its node holds and reports the ones taken away", (store) =>
     Effect.gen(function*() {
       yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }])
-      const node = Option.getOrThrow(
-        yield* store.register({ nodeId: "node-a", host: "test", pid: 1, nodeTimeout: Duration.seconds(10) })
-      )
+      const node = yield* registered(store, "node-a")
       const claims = yield* store.claim(request("node-a", 2))
       // The second claim is taken away (ended under its token by someone else, as a rescue would).
       yield* store.finishIfClaimed([ended(claims[1]!, TaskStatus.initialized)])
-      const beat = yield* store.heartbeat({
-        ...node,
-        claimTokens: claims.map((claim) => claim.claimToken),
-        keys: [Job.key],
-        leaseDuration: Duration.minutes(1),
-        freshFor: Duration.zero
-      })
-      expect(beat.isRegistered).toBe(true)
-      expect([...beat.held]).toEqual([claims[0]!.claimToken])
+      const result = yield* beat(store, node, claims)
+      expect(result.isRegistered).toBe(true)
+      expect([...result.held]).toEqual([claims[0]!.claimToken])
     }))
 
   scoped("one holder of a named lease at a time, until it lapses", (store) =>
     Effect.gen(function*() {
-      const register = (nodeId: string) =>
-        Effect.map(store.register({ nodeId, host: "test", pid: 1, nodeTimeout: Duration.seconds(10) }), Option.getOrThrow)
-      const a = yield* register("node-a")
-      const b = yield* register("node-b")
+      const a = yield* registered(store, "node-a")
+      const b = yield* registered(store, "node-b")
       expect(yield* store.acquireLease("maintenance", a, Duration.millis(300))).toBe(true)
       expect(yield* store.acquireLease("maintenance", b, Duration.millis(300))).toBe(false)
       expect(yield* store.acquireLease("maintenance", a, Duration.millis(300))).toBe(true)
@@ -311,20 +316,12 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
   scoped("a running task asked to cancel: its heartbeat says so, a hand-back or retry ends it canceled, a success stands", (store) =>
     Effect.gen(function*() {
       const [a, b, c] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }, { n: 3 }])
-      const node = Option.getOrThrow(
-        yield* store.register({ nodeId: "node-a", host: "test", pid: 1, nodeTimeout: Duration.seconds(10) })
-      )
+      const node = yield* registered(store, "node-a")
       const claims = yield* store.claim(request("node-a", 3))
       expect((yield* store.cancel([a!, b!, c!])).changed).toEqual([a, b, c])
       expect(yield* statuses(store, [a!, b!, c!])).toEqual([TaskStatus.running, TaskStatus.running, TaskStatus.running])
-      const beat = yield* store.heartbeat({
-        ...node,
-        claimTokens: claims.map((claim) => claim.claimToken),
-        keys: [Job.key],
-        leaseDuration: Duration.minutes(1),
-        freshFor: Duration.zero
-      })
-      expect([...beat.stopRequested].sort()).toEqual(claims.map((claim) => claim.claimToken).sort())
+      const result = yield* beat(store, node, claims)
+      expect([...result.stopRequested].sort()).toEqual(claims.map((claim) => claim.claimToken).sort())
       const retry: Finish = { ...ended(claims[1]!, TaskStatus.initialized), delayMillis: 1000, error: "boom" }
       yield* store.finishIfClaimed([
         ended(claims[0]!, TaskStatus.initialized), // handed back by the interrupted attempt
@@ -341,9 +338,7 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
     Effect.gen(function*() {
       const [lost, stopping] = yield* Tasks.runMany(Job, [{ n: 1 }, { n: 2 }])
       yield* store.claim(request("node-a", 1, Duration.millis(200)))
-      const node = Option.getOrThrow(
-        yield* store.register({ nodeId: "node-b", host: "test", pid: 1, nodeTimeout: Duration.seconds(10) })
-      )
+      const node = yield* registered(store, "node-b")
       yield* store.claim(request("node-b", 1))
       yield* store.cancel([lost!, stopping!])
       yield* Effect.sleep("300 millis") // past the first lease, on the database's clock
