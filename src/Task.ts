@@ -41,7 +41,14 @@ export interface RetryPolicy<E = unknown> {
  * @since 0.1.0
  * @category models
  */
-export type Options<A, I, E = unknown, C = unknown, S = unknown> = definition.Options<A, I, E, C, S>
+export type Options<A, I, E = unknown, C = unknown, S = unknown, X = unknown> = definition.Options<A, I, E, C, S, X>
+
+/**
+ * A value that travels from the enqueuing fiber to the handler (the definition's `context`).
+ * @since 0.1.0
+ * @category models
+ */
+export type Propagated<X> = definition.Propagated<X>
 
 /**
  * A task definition whose argument has type `A` and is stored as JSON of type `I`, and whose
@@ -60,6 +67,10 @@ export interface Task<A, I = A, E = unknown, C = unknown, S = unknown> {
   readonly queue: string
   readonly priority: number
   readonly transactional: boolean
+  /** What travels from the enqueuing fiber to the handler, when the definition declares `context`. */
+  readonly context: Option.Option<Propagated<any>>
+  /** How each attempt's span is connected to the span that enqueued the task (`Options.trace`). */
+  readonly trace: definition.TraceMode
   /** How long finished tasks are kept, by status, where the definition sets it (infinite: forever). */
   readonly keep: { readonly [Status in "succeeded" | "failed" | "canceled"]: Option.Option<Duration.Duration> }
   /** The result's Schema, when the definition declares one. */
@@ -119,9 +130,9 @@ export const defaults = {
  * @since 0.1.0
  * @category constructors
  */
-export const make = <A, I, E = unknown, C = unknown, S = unknown>(
+export const make = <A, I, E = unknown, C = unknown, S = unknown, X = unknown>(
   key: string,
-  options: Options<A, I, E, C, S>
+  options: Options<A, I, E, C, S, X>
 ): Task<A, I, E, C, S> => {
   const reason = definition.definitionProblem(key, options)
   if (reason !== undefined) throw new InvalidTaskDefinition({ key: String(key), reason })
@@ -140,6 +151,8 @@ export const make = <A, I, E = unknown, C = unknown, S = unknown>(
     queue: options.queue ?? defaults.queue,
     priority: options.priority ?? defaults.priority,
     transactional: options.transactional ?? false,
+    context: Option.fromNullable(options.context),
+    trace: options.trace ?? "link",
     keep: definition.keepOf(options.keep),
     successSchema: Option.fromNullable(options.success),
     checkpointSchema: Option.fromNullable(options.checkpoint),

@@ -7,13 +7,15 @@
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
-import { type Duration, Effect, Option } from "effect"
+import { type Duration, Effect, Metric, Option } from "effect"
 import { CurrentAttempt } from "./internal/currentAttempt.js"
 import { encodeAll } from "./internal/producer/encode.js"
 import { newTasks, noLineage, placement } from "./internal/producer/placement.js"
 import { CurrentEnqueuer } from "./internal/producer/enqueuer.js"
+import { forTask } from "./internal/observability/metrics.js"
+import { currentTraceparent, messaging } from "./internal/observability/trace.js"
 import * as Task from "./Task.js"
-import { type InvalidTaskArgs, InvalidTaskOptions, type QueueFull, type SchemaNotMigrated, TaskNotFound, type TaskStoreError } from "./TaskError.js"
+import { InvalidTaskArgs, InvalidTaskOptions, type QueueFull, type SchemaNotMigrated, TaskNotFound, type TaskStoreError } from "./TaskError.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 
 const resolve = (taskOrKey: Task.Any | string): Effect.Effect<Task.Any, TaskNotFound> =>
@@ -68,16 +70,32 @@ export interface RunOptions {
   readonly independent?: boolean | undefined
 }
 
+/** The definition's propagated context, read from the enqueuing fiber and encoded (null: none declared). */
+const propagatedContext = (task: Task.Any): Effect.Effect<string | null, InvalidTaskArgs> =>
+  Option.match(task.context, {
+    onNone: () => Effect.succeed(null),
+    onSome: ({ reference, schema }) =>
+      Effect.flatMap(reference, (value) =>
+        encodeAll({ key: task.key, schema }, [value]).pipe(
+          Effect.mapBoth({
+            onFailure: (error) => new InvalidTaskArgs({ key: task.key, issue: `its propagated context: ${error.issue}` }),
+            onSuccess: ([json]) => json!
+          })
+        ))
+  })
+
 /**
  * Inside a handler, new tasks are children of the running attempt unless `independent`: held back
  * until that attempt succeeds (and deleted if it does not), and run one after another in the order
- * submitted.
+ * submitted. One `send <queue>` span per call (a batch carries its count), whose traceparent each
+ * task stores: every attempt's span is connected to it.
  */
-const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options: RunOptions) =>
+const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options: RunOptions, isBatch: boolean) =>
   resolve(taskOrKey).pipe(
-    Effect.flatMap((task) =>
-      Effect.gen(function*() {
-        const place = placement(task, options)
+    Effect.flatMap((task) => {
+      const place = placement(task, options)
+      const queue = place instanceof InvalidTaskOptions ? task.queue : place.queue
+      return Effect.gen(function*() {
         if (place instanceof InvalidTaskOptions) return yield* place
         const attempt = options.independent === true ? Option.none() : yield* CurrentAttempt
         if (Option.isSome(attempt) && options.uniqueKey !== undefined) {
@@ -90,14 +108,25 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
           onNone: () => noLineage,
           onSome: (parent) => ({ parentId: parent.id, rootId: parent.rootId, heldBy: parent.claimToken })
         })
-        const rows = newTasks(task, place, lineage, yield* encodeAll({ key: task.key, schema: task.args }, args))
+        const texts = yield* encodeAll({ key: task.key, schema: task.args }, args)
+        const carried = { traceparent: yield* currentTraceparent, context: yield* propagatedContext(task) }
+        const rows = newTasks(task, place, lineage, texts, carried)
         const enqueuer = yield* CurrentEnqueuer
-        return yield* enqueuer.insert(task, rows, attempt)
+        const ids = yield* enqueuer.insert(task, rows, attempt)
+        yield* Metric.incrementBy(forTask(task.key, place.queue).enqueued, ids.length)
+        yield* isBatch
+          ? Effect.annotateCurrentSpan("messaging.batch.message_count", ids.length)
+          : Effect.annotateCurrentSpan("messaging.message.id", ids[0])
+        return ids
       }).pipe(
         // No stack trace: it costs more than the rest of the span on this path.
-        Effect.withSpan("Tasks.run", { kind: "producer", captureStackTrace: false, attributes: { "task.key": task.key } })
+        Effect.withSpan(`send ${queue}`, {
+          kind: "producer",
+          captureStackTrace: false,
+          attributes: { ...messaging("send", queue), "effect_tasks.task.key": task.key }
+        })
       )
-    )
+    })
   )
 
 /**
@@ -155,7 +184,7 @@ export function run(
   InvalidTaskArgs | InvalidTaskOptions | QueueFull | SchemaNotMigrated | TaskNotFound | TaskStoreError,
   SqlClient.SqlClient
 > {
-  return Effect.map(enqueue(taskOrKey, [args], options), (ids) => ids[0]!)
+  return Effect.map(enqueue(taskOrKey, [args], options, false), (ids) => ids[0]!)
 }
 
 /**
@@ -191,5 +220,5 @@ export function runMany(
   InvalidTaskArgs | InvalidTaskOptions | QueueFull | SchemaNotMigrated | TaskNotFound | TaskStoreError,
   SqlClient.SqlClient
 > {
-  return enqueue(taskOrKey, args, { ...options, uniqueKey: undefined })
+  return enqueue(taskOrKey, args, { ...options, uniqueKey: undefined }, true)
 }

@@ -19,6 +19,9 @@ export * as TaskManager from "./TaskManager.js"
 export * as TaskAdmin from "./TaskAdmin.js"
 
 /** @since 0.1.0 */
+export * as TaskMetrics from "./TaskMetrics.js"
+
+/** @since 0.1.0 */
 export * as SchedulingPolicy from "./SchedulingPolicy.js"
 
 /**

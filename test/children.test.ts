@@ -312,7 +312,7 @@ layer(PgTest, { excludeTestServices: true })("child tasks", (it) => {
       expect(yield* store.settleOrphanChildren(100)).toEqual({ released: 0, dropped: 0 }) // X still runs
       yield* Deferred.succeed(release, undefined)
       yield* Fiber.join(holder)
-      expect(yield* Fiber.join(finish)).toEqual([x!.id])
+      expect(yield* Fiber.join(finish)).toEqual([{ id: x!.id, status: TaskStatus.succeeded }])
       expect(yield* store.settleOrphanChildren(100)).toEqual({ released: 1, dropped: 0 })
       const [row] = yield* sql<{ waitingFor: string | null; heldBy: string | null }>`
         SELECT waiting_for::text AS "waitingFor", held_by::text AS "heldBy" FROM ${tasks} WHERE id = ${c!.id}::bigint`

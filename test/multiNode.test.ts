@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Fiber, Layer, Metric, Option, Ref, Schema } from "effect"
-import { staleWrites } from "../src/internal/worker/metrics.js"
+import { forTask } from "../src/internal/observability/metrics.js"
 import { Task, Tasks, TaskStatus, type TaskStore } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, pgClient, PgTest } from "./support/database.js"
 import { Sleepy } from "./support/sleepy.js"
@@ -92,6 +92,7 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       yield* startWorker(live, { schema, poolSize: 2, heartbeatInterval: "15 seconds", nodeTimeout: "60 seconds", rescueInterval: "100 millis" })
       const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
       yield* Deferred.await(firstRunning)
+      const staleWrites = forTask(Job.key, Job.queue).staleWrites
       const staleBefore = (yield* Metric.value(staleWrites)).count
       yield* expireLease(schema, id)
       // Rescued (lost attempt counted), claimed again and finished by attempt 2...

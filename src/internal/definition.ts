@@ -1,10 +1,22 @@
-import { Duration, Either, Option, type Schedule, Schema } from "effect"
+import { Context, Duration, Either, Option, type Schedule, Schema } from "effect"
 import { queueSlotFreed } from "./store/notify.js"
 import { stopRequested } from "./store/stop.js"
 import { decodeWith, Flag, IntegerIn, PositiveDuration, Priority, problemOf, QueueName, Retention, textProblem } from "./validation.js"
 
+/**
+ * A value that travels with each task from the fiber that enqueued it to its handler: read from
+ * `reference` where the task is enqueued, stored encoded with `schema`, provided to the handler.
+ */
+export interface Propagated<X> {
+  readonly reference: Context.Reference<any, X>
+  readonly schema: Schema.Schema<X, any>
+}
+
+/** How an attempt's span is connected to the span that enqueued its task. */
+export type TraceMode = "link" | "parent"
+
 /** What `Task.make` accepts. */
-export interface Options<A, I, E = unknown, C = unknown, S = unknown> {
+export interface Options<A, I, E = unknown, C = unknown, S = unknown, X = unknown> {
   /** The argument's Schema. Arguments are encoded with it on enqueue and decoded on every attempt. */
   readonly args: Schema.Schema<A, I>
   /**
@@ -52,6 +64,21 @@ export interface Options<A, I, E = unknown, C = unknown, S = unknown> {
    * Exactly-once effects for database work; holds a connection for the whole attempt. Default false.
    */
   readonly transactional?: boolean | undefined
+  /**
+   * Context that travels with the task: `reference` (a `Context.Reference`, say a request id or
+   * the acting user) is read where `Tasks.run` is called, stored with the task encoded by `schema`,
+   * and provided to each attempt's handler, so `yield* reference` there gives the producer's value
+   * (the reference's default when the producer set none). Children enqueued by a handler carry it on.
+   */
+  readonly context?: Propagated<X> | undefined
+  /**
+   * How each attempt's span is connected to the span that enqueued the task. `"link"` (default):
+   * every attempt is the root of a trace of its own, with a span link to the enqueue, as the
+   * OpenTelemetry messaging conventions advise: attempts may run long after the request and many
+   * times, and the request's trace stays short and closed. `"parent"`: each attempt is a child of
+   * the enqueuing span, so a short task shows inside the request's own trace.
+   */
+  readonly trace?: TraceMode | undefined
 }
 
 const maxKeyLength = 128
@@ -80,6 +107,7 @@ const Definition = Schema.Struct({
   queue: Schema.optional(QueueName),
   priority: Schema.optional(Priority),
   transactional: Schema.optional(Flag),
+  trace: Schema.optional(Schema.Literal("link", "parent").annotations({ message: () => "must be \"link\" or \"parent\"" })),
   keep: Schema.optional(Schema.Struct({
     succeeded: Schema.optional(Retention),
     failed: Schema.optional(Retention),
@@ -90,7 +118,7 @@ const Definition = Schema.Struct({
 const policyProblem = decodeWith(Definition, (path, message) => `${path.join(".")} ${message}`)
 
 /** What is wrong with a definition (its key, then its options), or undefined when nothing is. */
-export const definitionProblem = <A, I, E, C, S>(key: string, options: Options<A, I, E, C, S>): string | undefined => {
+export const definitionProblem = <A, I, E, C, S, X>(key: string, options: Options<A, I, E, C, S, X>): string | undefined => {
   const keyProblem = problemOf(TaskKey, key)
   if (keyProblem !== undefined) return keyProblem
   if (options === undefined || options.args === undefined) return "options.args (a Schema) is required"
@@ -98,6 +126,10 @@ export const definitionProblem = <A, I, E, C, S>(key: string, options: Options<A
   for (const name of ["checkpoint", "success"] as const) {
     if (options[name] !== undefined && !Schema.isSchema(options[name])) return `options.${name} must be a Schema`
   }
+  if (
+    options.context !== undefined &&
+    (!Context.isReference(options.context.reference) || !Schema.isSchema(options.context.schema))
+  ) return "options.context must hold a Context.Reference (reference) and a Schema (schema)"
   if (options.retry?.while !== undefined && typeof options.retry.while !== "function") return "retry.while must be a function"
   return Either.getLeft(policyProblem(options)).pipe(Option.getOrUndefined)
 }

@@ -105,7 +105,7 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
       const stale = { ...claim!, claimToken: "00000000-0000-0000-0000-000000000000" }
       expect(yield* store.finishIfClaimed([ended(stale, TaskStatus.succeeded)])).toEqual([])
       expect(yield* statuses(store, [id!])).toEqual([TaskStatus.running])
-      expect(yield* store.finishIfClaimed([ended(claim!, TaskStatus.succeeded)])).toEqual([id])
+      expect(yield* store.finishIfClaimed([ended(claim!, TaskStatus.succeeded)])).toEqual([{ id, status: TaskStatus.succeeded }])
       expect(yield* statuses(store, [id!])).toEqual([TaskStatus.succeeded])
       // Once ended, the same token applies nothing again.
       expect(yield* store.finishIfClaimed([ended(claim!, TaskStatus.failed)])).toEqual([])
@@ -115,7 +115,7 @@ export const taskStoreSuite = <R>(it: Methods, fresh: Effect.Effect<FreshStore, 
     Effect.gen(function*() {
       const [id] = yield* Tasks.runMany(Job, [{ n: 1 }])
       const [claim] = yield* store.claim(request("node-a", 1))
-      expect(yield* store.finishIfClaimed([ended(claim!, TaskStatus.initialized)])).toEqual([id])
+      expect(yield* store.finishIfClaimed([ended(claim!, TaskStatus.initialized)])).toEqual([{ id, status: TaskStatus.initialized }])
       const [again] = yield* store.claim(request("node-b", 1))
       expect([again?.id, again?.attempt]).toEqual([id, 1])
     }))

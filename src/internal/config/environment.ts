@@ -21,6 +21,7 @@ const descriptions: { readonly [K in keyof Settings]?: string } = {
   maxWorkerLosses: "worker losses in a row that fail a task as poison",
   initializedTimeout: "the checker reports tasks due but not started this long",
   checkInterval: "how often the leader runs the abnormal-task check",
+  gaugeInterval: "how often the leader sets the per-queue gauges",
   scheduling: "claim order: fair or strict-priority",
   keepSucceeded: "how long succeeded tasks are kept (a duration, or forever)",
   keepFailed: "how long failed and canceled tasks are kept (a duration, or forever)"
@@ -65,7 +66,8 @@ export const config: Config.Config<Options> = Config.all({
     "nodeTimeout",
     "rescueInterval",
     "initializedTimeout",
-    "checkInterval"
+    "checkInterval",
+    "gaugeInterval"
   ),
   ...withDefaults(
     (key): Config.Config<Duration.DurationInput | "forever"> =>

@@ -57,6 +57,8 @@ export interface Settings {
   readonly initializedTimeout: Duration.Duration
   /** How often the maintenance leader runs the abnormal-task check. */
   readonly checkInterval: Duration.Duration
+  /** How often the maintenance leader sets the per-queue gauges (waiting, running, oldest due wait) from one statement. */
+  readonly gaugeInterval: Duration.Duration
   /** Receives the abnormal tasks found by each check (at most 100). Default: a warning in the log. */
   readonly checkCallback: (tasks: ReadonlyArray<TaskRow>) => Effect.Effect<void>
   /** Which runnable task is claimed next: `SchedulingPolicy.fair()` (turns between queues and owners) or `strictPriority`. */
@@ -110,6 +112,7 @@ export const defaults = {
   maxWorkerLosses: 3,
   initializedTimeout: Duration.minutes(5),
   checkInterval: Duration.minutes(1),
+  gaugeInterval: Duration.seconds(10),
   checkCallback: (tasks: ReadonlyArray<TaskRow>): Effect.Effect<void> =>
     Effect.logWarning(
       `${tasks.length} abnormal task(s): waiting or running too long`,
@@ -166,6 +169,7 @@ const OptionsSchema = Schema.Struct({
   maxWorkerLosses: Schema.optional(PositiveInteger),
   initializedTimeout: Schema.optional(PositiveDuration),
   checkInterval: Schema.optional(PositiveDuration),
+  gaugeInterval: Schema.optional(PositiveDuration),
   keepSucceeded: Schema.optional(Retention),
   keepFailed: Schema.optional(Retention)
 })

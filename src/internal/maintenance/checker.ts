@@ -1,7 +1,7 @@
 import { type Duration, Effect, Metric } from "effect"
 import type { Store } from "../store/store.js"
 import type { TaskRow } from "../store/taskRow.js"
-import * as metrics from "../worker/metrics.js"
+import * as metrics from "../observability/metrics.js"
 import { type Leadership, whileLeading } from "./leadership.js"
 
 export interface CheckerOptions {

@@ -1,6 +1,6 @@
 import { Effect, Metric } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import * as metrics from "../worker/metrics.js"
+import * as metrics from "../observability/metrics.js"
 import { leaderBatches, type RoundOptions } from "./leadership.js"
 
 /**

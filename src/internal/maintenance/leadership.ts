@@ -56,3 +56,19 @@ export const leaderBatches = <E, R>(
   batch: Effect.Effect<number, E, R>,
   maxBatches: number
 ): Effect.Effect<number, E, R> => whileLeading(options.leadership, untilShort(batch, options.batchSize, maxBatches))
+
+/**
+ * A maintenance round in a root span of its own (`effect_tasks.<name>`), recorded with the
+ * application's tracing setting (`tracing`) and only on the leader: elsewhere the round does nothing
+ * worth a span. A round that counts what it handled says so on the span.
+ */
+export const roundSpan = (leadership: Leadership, name: string, tracing: boolean) =>
+<A, E, R>(round: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(leadership.isLeader, (isLeader) =>
+    isLeader
+      ? round.pipe(
+        Effect.tap((handled) => typeof handled === "number" ? Effect.annotateCurrentSpan("effect_tasks.rows", handled) : Effect.void),
+        Effect.withSpan(`effect_tasks.${name}`, { root: true, captureStackTrace: false }),
+        Effect.withTracerEnabled(tracing)
+      )
+      : round)

@@ -1,6 +1,6 @@
 import { Effect, Metric } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
-import * as metrics from "../worker/metrics.js"
+import * as metrics from "../observability/metrics.js"
 import { leaderBatches, type RoundOptions } from "./leadership.js"
 
 export interface RescuerOptions extends RoundOptions {
@@ -18,7 +18,7 @@ export const makeRescuer = (options: RescuerOptions): Effect.Effect<number, Task
     (rescued) =>
       Effect.gen(function*() {
         for (const task of rescued) {
-          yield* Metric.increment(Metric.tagged(metrics.rescuedTasks, "status", task.status))
+          yield* Metric.increment(metrics.forTask(task.key, task.queue).rescued)
         }
         if (rescued.length > 0) {
           yield* Effect.logWarning(`took back ${rescued.length} task(s) from lost workers`, rescued)

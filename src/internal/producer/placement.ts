@@ -56,8 +56,14 @@ export interface Lineage {
 
 export const noLineage: Lineage = { parentId: null, rootId: null, heldBy: null }
 
+/** What every task of one enqueue carries from where it was enqueued (see `NewTask`). */
+export interface Carried {
+  readonly traceparent: string | null
+  readonly context: string | null
+}
+
 /** One row per JSON text, the rest shared. */
-export const newTasks = (task: Task.Any, place: Placement, lineage: Lineage, texts: ReadonlyArray<string>) =>
+export const newTasks = (task: Task.Any, place: Placement, lineage: Lineage, texts: ReadonlyArray<string>, carried: Carried) =>
   texts.map((args): insertOps.NewTask => ({
     key: task.key,
     queue: place.queue,
@@ -71,5 +77,7 @@ export const newTasks = (task: Task.Any, place: Placement, lineage: Lineage, tex
     parentId: lineage.parentId,
     rootId: lineage.rootId,
     heldBy: lineage.heldBy,
-    paused: place.paused
+    paused: place.paused,
+    traceparent: carried.traceparent,
+    context: carried.context
   }))

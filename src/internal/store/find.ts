@@ -88,6 +88,24 @@ export interface QueueStats {
   readonly canceledLastHour: number
 }
 
+/** Per queue with unfinished tasks: how many wait, are paused and run, and the oldest due wait. */
+export type QueueDepth = Pick<QueueStats, "queue" | "waiting" | "paused" | "running" | "oldestWaitingSeconds">
+
+/** The unfinished tasks per queue, from the index of unfinished tasks (a grouped scan of it). */
+const depthsOf = (sql: SqlClient.SqlClient, tables: Tables) =>
+  sql`SELECT queue,
+      count(*) FILTER (WHERE status = ${TaskStatus.initialized})::int AS waiting,
+      count(*) FILTER (WHERE status = ${TaskStatus.paused})::int AS paused,
+      count(*) FILTER (WHERE status = ${TaskStatus.running})::int AS running,
+      coalesce(extract(epoch FROM now() - min(run_at) FILTER (WHERE status = ${TaskStatus.initialized} AND run_at <= now())), 0)::float8
+        AS "oldestWaitingSeconds"
+    FROM ${sql(tables.tasks)} WHERE status IN ('initialized', 'paused', 'running') GROUP BY queue`
+
+/** The metrics' view of the queues (`QueueDepth`), in queue order: one statement, unfinished tasks only. */
+export const depths = (tables: Tables) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<QueueDepth>`SELECT * FROM (${depthsOf(sql, tables)}) AS unfinished ORDER BY queue`.withoutTransform)
+
 /**
  * The operator's overview, from the indexes of unfinished tasks and of recently finished ones:
  * it reads the unfinished tasks and the last hour's finished ones, never the whole history.
@@ -97,15 +115,7 @@ export const stats = (tables: Tables) =>
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
     return yield* sql<QueueStats>`
-      WITH unfinished AS (
-        SELECT queue,
-          count(*) FILTER (WHERE status = ${TaskStatus.initialized})::int AS waiting,
-          count(*) FILTER (WHERE status = ${TaskStatus.paused})::int AS paused,
-          count(*) FILTER (WHERE status = ${TaskStatus.running})::int AS running,
-          coalesce(extract(epoch FROM now() - min(run_at) FILTER (WHERE status = ${TaskStatus.initialized} AND run_at <= now())), 0)::float8
-            AS "oldestWaitingSeconds"
-        FROM ${tasks} WHERE status IN ('initialized', 'paused', 'running') GROUP BY queue
-      ),
+      WITH unfinished AS (${depthsOf(sql, tables)}),
       recent AS (
         SELECT queue,
           count(*) FILTER (WHERE status = ${TaskStatus.succeeded})::int AS succeeded,

@@ -53,7 +53,8 @@ export interface Finish {
 }
 
 /**
- * Writes the ends of claimed attempts in one statement and returns the ids it applied to. Each row
+ * Writes the ends of claimed attempts in one statement and returns the rows it applied to, with the
+ * status each now has (an operator's stop request may have made it `canceled` or `paused`). Each row
  * is changed only while it is still `running` under the same claim token: a worker whose claim was
  * taken away (rescued, rerun, cancelled) cannot overwrite the newer truth, and its write matches
  * no row.
@@ -67,7 +68,7 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
     const status = honouringStopRequest(sql, sql`f.status`)
     // The retention the worker brings for that status (null: look it up).
     const keep = sql`CASE ${status} WHEN 'succeeded' THEN f.keep_succeeded WHEN 'failed' THEN f.keep_failed ELSE f.keep_canceled END`
-    const rows = yield* sql<{ id: string }>`
+    return yield* sql<Applied>`
       WITH finished AS (
       UPDATE ${tasks} AS t SET
         status = ${status},
@@ -124,10 +125,15 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
           UNION ${freedSlots(sql, tables, sql`SELECT queue FROM finished`)}`
       )
     })
-      SELECT finished.id::text AS id FROM finished
+      SELECT finished.id::text AS id, finished.status FROM finished
         CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
-    return rows.map((row) => row.id)
   })
+
+/** A finish that applied, and the status its task now has. */
+export interface Applied {
+  readonly id: string
+  readonly status: TaskStatus.TaskStatus
+}
 
 /**
  * Hands back every task still claimed by a stopping node, except those whose handlers still run

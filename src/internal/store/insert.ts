@@ -26,6 +26,10 @@ export interface NewTask {
   readonly heldBy: string | null
   /** Created `paused`: never claimed until an operator resumes it. */
   readonly paused: boolean
+  /** The W3C `traceparent` of the span that enqueued it: each attempt's span is connected to it. */
+  readonly traceparent?: string | null | undefined
+  /** The definition's propagated context, as JSON text (provided to the handler). */
+  readonly context?: string | null | undefined
 }
 
 /**
@@ -133,6 +137,8 @@ const insertRows = (
         ${tasks.map((task) => task.rootId)}::bigint[],
         ${tasks.map((task) => task.heldBy)}::uuid[],
         ${tasks.map((task) => task.paused)}::boolean[],
+        ${tasks.map((task) => task.traceparent ?? null)}::text[],
+        ${tasks.map((task) => task.context ?? null)}::jsonb[],
         ${tables.channel}, ${options.unlessLimited})`.withoutTransform
     if (answer[0]?.isLimited === true) return "limited"
     const rows = answer.flatMap((row) => row.id === null ? [] : [{ id: row.id, uniqueKey: row.uniqueKey }])

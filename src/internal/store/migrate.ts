@@ -18,10 +18,11 @@ import { addOperations } from "./migrations/0012_operations.js"
 import { addFindIndexes } from "./migrations/0013_find.js"
 import { addNodeKeys } from "./migrations/0014_node_keys.js"
 import { addRetention } from "./migrations/0015_retention.js"
+import { addTrace } from "./migrations/0016_trace.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 15
+export const latestVersion = 16
 
 const loader = (tables: Tables) =>
   Migrator.fromRecord({
@@ -39,7 +40,8 @@ const loader = (tables: Tables) =>
     "0012_operations": addOperations(tables),
     "0013_find": addFindIndexes(tables),
     "0014_node_keys": addNodeKeys(tables),
-    "0015_retention": addRetention(tables)
+    "0015_retention": addRetention(tables),
+    "0016_trace": addTrace(tables)
   })
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */

@@ -16,6 +16,7 @@ export interface RescueRequest {
 export interface Rescued {
   readonly id: string
   readonly key: string
+  readonly queue: string
   readonly status: TaskStatus.TaskStatus
 }
 
@@ -67,7 +68,7 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
       -- A task failed as poison (or canceled) has ended: the sibling after it may run.
       ${unblockedBy(sql, tables, sql`SELECT id FROM rescued WHERE ${isEnded(sql, sql`status`)}`)},
       notified AS (${wakeAfterTakingBack(sql, tables, sql`SELECT key, queue, status FROM rescued`)})
-      SELECT rescued.id::text AS id, rescued.key, rescued.status FROM rescued
+      SELECT rescued.id::text AS id, rescued.key, rescued.queue, rescued.status FROM rescued
         CROSS JOIN notified CROSS JOIN (SELECT count(*) FROM dropped_children) AS dropped`.withoutTransform
     return rows
   })

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect } from "effect"
+import { Effect, Metric } from "effect"
+import { forTask } from "../observability/metrics.js"
 import * as TaskStatus from "../../TaskStatus.js"
 import { type Guarded, guarded } from "./guarded.js"
 import { notifyKeys } from "./notify.js"
@@ -22,7 +23,7 @@ export const cancel = (tables: Tables, ids: ReadonlyArray<string>): Effect.Effec
   guarded(tables, ids, TaskStatus.unfinished, Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
-    const rows = yield* sql<{ id: string }>`
+    const rows = yield* sql<{ id: string; key: string; queue: string; isCanceled: boolean }>`
       WITH RECURSIVE waiting AS (
         SELECT id FROM ${tasks} WHERE id = ANY(${ids}::bigint[]) AND status IN (${TaskStatus.initialized}, ${TaskStatus.paused})
         UNION
@@ -33,7 +34,7 @@ export const cancel = (tables: Tables, ids: ReadonlyArray<string>): Effect.Effec
         UPDATE ${tasks} AS t SET status = ${TaskStatus.canceled}, finished_at = now(), updated_at = now(), held_by = NULL,
           expires_at = ${expiresAt(sql, tables, sql`${TaskStatus.canceled}::text`)}
         FROM waiting WHERE t.id = waiting.id
-        RETURNING t.id
+        RETURNING t.id, t.key, t.queue
       ),
       -- Siblings that waited for a canceled task may run (those canceled with it are left to that update).
       unblocked AS (
@@ -54,7 +55,13 @@ export const cancel = (tables: Tables, ids: ReadonlyArray<string>): Effect.Effec
           UNION SELECT ${stopRequested} || claim_token::text FROM requested`
       )
     })
-      SELECT id::text AS id FROM (SELECT id FROM canceled UNION SELECT id FROM requested) AS changed
+      SELECT id::text AS id, key, queue, is_canceled AS "isCanceled"
+      FROM (SELECT id, key, queue, true AS is_canceled FROM canceled
+            UNION ALL SELECT id, NULL, NULL, false FROM requested) AS changed
         CROSS JOIN notified ORDER BY id`.withoutTransform
+    // Canceled now; a running one is counted by its worker when its attempt ends canceled.
+    for (const row of rows) {
+      if (row.isCanceled) yield* Metric.increment(forTask(row.key, row.queue).canceled)
+    }
     return rows.map((row) => row.id)
   }))

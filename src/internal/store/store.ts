@@ -11,7 +11,7 @@ import type { ClaimRequest, QueueLimits } from "./claim.js"
 import * as explainOps from "./explain.js"
 import * as findOps from "./find.js"
 import * as finishOps from "./finish.js"
-import type { Finish } from "./finish.js"
+import type { Applied, Finish } from "./finish.js"
 import * as insertOps from "./insert.js"
 import type { NewTask } from "./insert.js"
 import * as migrateOps from "./migrate.js"
@@ -90,8 +90,8 @@ export interface Store {
   readonly nextDue: (keys: ReadonlyArray<string>) => Effect.Effect<Option.Option<Duration.Duration>, TaskStoreError>
   /** Stores a running attempt's checkpoint and progress under its claim token; false when the claim was taken away. */
   readonly saveAttemptState: (state: AttemptState) => Effect.Effect<boolean, TaskStoreError>
-  /** Ends claimed attempts still held under their tokens; returns the ids applied (others were stale). */
-  readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<string>, TaskStoreError>
+  /** Ends claimed attempts still held under their tokens; returns those applied (others were stale) with the status each task now has. */
+  readonly finishIfClaimed: (finishes: ReadonlyArray<Finish>) => Effect.Effect<ReadonlyArray<Applied>, TaskStoreError>
   /**
    * Hands back the tasks a stopping node still holds, except claims whose handlers still run, if
    * the node's row is still this incarnation's; returns their ids.
@@ -139,6 +139,8 @@ export interface Store {
   readonly count: (filter: findOps.Filter) => Effect.Effect<number, TaskStoreError>
   /** Per queue: unfinished tasks by status, the oldest waiting age, and the last hour's ends. */
   readonly stats: Effect.Effect<ReadonlyArray<findOps.QueueStats>, TaskStoreError>
+  /** Per queue with unfinished tasks: waiting, paused and running counts and the oldest due wait (one cheap statement). */
+  readonly queueDepths: Effect.Effect<ReadonlyArray<findOps.QueueDepth>, TaskStoreError>
   /** The newest `limit` rows, newest first. */
   readonly listRecent: (limit: number) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
 }
@@ -226,6 +228,7 @@ export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables
     explain: (id) => explainOps.explain(tables, id).pipe(Effect.map(Option.fromNullable), withSql, refail("explain")),
     count: (filter) => findOps.count(tables, filter).pipe(withSql, refail("count")),
     stats: findOps.stats(tables).pipe(withSql, refail("stats")),
+    queueDepths: findOps.depths(tables).pipe(withSql, refail("queue depths")),
     listRecent: (limit) =>
       queryOps.listRecent(tables, limit).pipe(withSql, refail("query"), Effect.flatMap(decodeTaskRows))
   }

@@ -12,13 +12,20 @@ export const ClaimedTask = Schema.Struct({
   claimToken: Schema.String,
   rootId: Schema.NullOr(Schema.String),
   /** The task's last checkpoint (encoded), null when it has none. */
-  checkpoint: Schema.Unknown
+  checkpoint: Schema.Unknown,
+  /** The W3C traceparent of the span that enqueued it (null: none was recorded). */
+  traceparent: Schema.NullOr(Schema.String),
+  /** The definition's propagated context, encoded (null: none). */
+  context: Schema.Unknown,
+  /** Milliseconds from when it was due to this claim, on the database's clock. */
+  waitMillis: Schema.Number
 })
 export type ClaimedTask = typeof ClaimedTask.Type
 
 /** The columns of `ClaimedTask`, as the claim statement returns them. */
 export const claimedColumns =
-  `t.id::text AS id, t.key, t.queue, t.args, t.attempt, t.max_attempts AS "maxAttempts", t.claim_token::text AS "claimToken", t.root_id::text AS "rootId", t.checkpoint`
+  `t.id::text AS id, t.key, t.queue, t.args, t.attempt, t.max_attempts AS "maxAttempts", t.claim_token::text AS "claimToken", t.root_id::text AS "rootId", t.checkpoint, t.traceparent, t.context, ` +
+  `greatest(0, extract(epoch FROM statement_timestamp() - t.run_at) * 1000)::float8 AS "waitMillis"`
 
 /** One whole task row, decoded. */
 export const TaskRow = Schema.Struct({
@@ -54,7 +61,9 @@ export const TaskRow = Schema.Struct({
   /** What its handler returned, encoded with the definition's `success` Schema (null without one). */
   result: Schema.Unknown,
   /** When the cleaner deletes it (fixed when it finished, by its retention); null while unfinished, or kept forever. */
-  expiresAt: Schema.NullOr(Schema.DateFromSelf)
+  expiresAt: Schema.NullOr(Schema.DateFromSelf),
+  /** The W3C traceparent of the span that enqueued it: its trace id finds the request's trace. */
+  traceparent: Schema.NullOr(Schema.String)
 })
 export type TaskRow = typeof TaskRow.Type
 
@@ -84,6 +93,7 @@ export const rowColumns = [
   `progress`,
   `result`,
   `expires_at AS "expiresAt"`,
+  `traceparent`,
   `created_at AS "createdAt"`,
   `updated_at AS "updatedAt"`,
   `started_at AS "startedAt"`,

@@ -67,7 +67,10 @@ const runAttempt = (memory: Memory, row: MemoryRow, handler: Handler) =>
         })
     }
     // The timeout on the TestClock (the worker's deadline watcher keeps the process's own clock).
-    const handled = runHandler(task, handler, JSON.parse(row.args), current, attempt, (run) =>
+    const handled = runHandler(task, handler, {
+      args: JSON.parse(row.args),
+      context: row.context === null ? null : JSON.parse(row.context)
+    }, current, attempt, (run) =>
       Option.match(task.timeout, {
         onNone: () => run,
         onSome: (timeout) =>

@@ -32,6 +32,8 @@ export interface MemoryRow {
   progress: string | null
   /** A succeeded task's result (JSON text), when its definition declares a success Schema. */
   result: string | null
+  /** The definition's propagated context as enqueued (JSON text), provided to its handler. */
+  readonly context: string | null
 }
 
 /** Enqueues made on one connection of the stub SqlClient, kept until its transaction commits. */
@@ -111,6 +113,7 @@ export class Memory {
         id: String(++this.next),
         task,
         args: input.args,
+        context: input.context ?? null,
         queue: input.queue,
         priority: input.priority,
         owner: input.owner,

@@ -6,7 +6,7 @@ import type { Store } from "../store/store.js"
 import type { Incarnation } from "../store/nodes.js"
 import type { QueueLimits } from "../store/claim.js"
 import type { ClaimedTask } from "../store/taskRow.js"
-import * as metrics from "./metrics.js"
+import * as metrics from "../observability/metrics.js"
 import { aheadFor, type HandlerPace } from "./pace.js"
 import type { Phases } from "./running.js"
 import type { ClaimSlots } from "./slots.js"
@@ -90,6 +90,7 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
           onNone: () => Effect.tap(options.store.readQueueLimits, (read) => Ref.set(knownLimits, Option.some(read)))
         })
         const timeouts = yield* timeoutsOf(keys)
+        const startedAt = yield* monotonicMillis
         const claims = yield* options.store.claim({
           keys,
           timeouts,
@@ -100,6 +101,8 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
           policy: options.policy,
           limits
         })
+        yield* Metric.update(metrics.claimRound, (yield* monotonicMillis) - startedAt)
+        yield* Metric.update(metrics.claimSize, claims.length)
         return { claims, limits }
       })).pipe(Effect.tapErrorCause(() => Effect.zipRight(options.claimSlots.release(1), Ref.set(knownLimits, Option.none()))))
       if (claims.claims.length === 0) {

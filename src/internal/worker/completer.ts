@@ -2,11 +2,15 @@ import { Deferred, Duration, Effect, Exit, Queue, type Scope } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { Store } from "../store/store.js"
 import type { Finish } from "../store/finish.js"
+import type { TaskStatus } from "../../TaskStatus.js"
 
 /** Records the ends of attempts. */
 export interface Completer {
-  /** Writes one attempt's end, guarded by its claim token; succeeds with whether it applied (false: stale). */
-  readonly complete: (finish: Finish) => Effect.Effect<boolean, TaskStoreError>
+  /**
+   * Writes one attempt's end, guarded by its claim token; succeeds with the status the task now
+   * has (an operator's stop request may have changed it), or null when it did not apply (stale).
+   */
+  readonly complete: (finish: Finish) => Effect.Effect<TaskStatus | null, TaskStoreError>
 }
 
 export interface CompleterOptions {
@@ -22,7 +26,7 @@ export interface CompleterOptions {
 
 interface Pending {
   readonly finish: Finish
-  readonly applied: Deferred.Deferred<boolean, TaskStoreError>
+  readonly applied: Deferred.Deferred<TaskStatus | null, TaskStoreError>
 }
 
 /**
@@ -49,7 +53,10 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
         Effect.exit,
         Effect.flatMap((exit) =>
           Effect.forEach(batch, (pending) =>
-            Deferred.done(pending.applied, Exit.map(exit, (applied) => applied.includes(pending.finish.id))), {
+            Deferred.done(
+              pending.applied,
+              Exit.map(exit, (applied) => applied.find((row) => row.id === pending.finish.id)?.status ?? null)
+            ), {
             discard: true
           })
         )
@@ -73,7 +80,7 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
         : Queue.offer(queue, pending)
     return {
       complete: (finish) =>
-        Effect.flatMap(Deferred.make<boolean, TaskStoreError>(), (applied) =>
+        Effect.flatMap(Deferred.make<TaskStatus | null, TaskStoreError>(), (applied) =>
           Effect.zipRight(offer({ finish, applied }), Deferred.await(applied)))
     }
   })

@@ -1,4 +1,5 @@
 import { Cause, Data, Duration, Effect, Exit, Metric, Option, Schedule } from "effect"
+import * as TaskStatus from "../../TaskStatus.js"
 import * as Task from "../../Task.js"
 import type { Store } from "../store/store.js"
 import type { Finish } from "../store/finish.js"
@@ -7,7 +8,9 @@ import { TaskNotFound, type TaskStoreError, TaskTimeout } from "../../TaskError.
 import type { ClaimedTask } from "../store/taskRow.js"
 import { type Attempt, type AttemptEnd, makeAttemptEnd } from "../currentAttempt.js"
 import { runHandler } from "../handlerRun.js"
-import * as metrics from "./metrics.js"
+import * as metrics from "../observability/metrics.js"
+import { attemptSpanPlacement, messaging } from "../observability/trace.js"
+import { monotonicMillis } from "../monotonic.js"
 import * as outcome from "./outcome.js"
 import type { Deadlines } from "./deadlines.js"
 import type { HandlerPace } from "./pace.js"
@@ -17,8 +20,12 @@ import type { ClaimSlots } from "./slots.js"
 export interface ExecutorOptions {
   /** The application's store: a transactional handler's transaction and its success. */
   readonly store: Store
-  /** Writes the end of every other attempt (shared statements, see `completer.ts`). */
-  readonly complete: (finish: Finish) => Effect.Effect<boolean, TaskStoreError>
+  /** Writes the end of every other attempt (shared statements, see `completer.ts`): the status the task now has, null when stale. */
+  readonly complete: (finish: Finish) => Effect.Effect<TaskStatus.TaskStatus | null, TaskStoreError>
+  /** This node's id, on every log line of an attempt. */
+  readonly nodeId: string
+  /** Whether spans are recorded, as the application set it when the manager started (its own polling records none). */
+  readonly tracing: boolean
   readonly registry: TaskRegistry["Type"]
   /** Handlers running at once (`poolSize`): an attempt holds a permit while its handler runs. */
   readonly handlerSlots: Effect.Semaphore
@@ -62,6 +69,23 @@ class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
   }
 }
 
+/** The `messaging.operation.name` of each outcome's settle span. */
+const settleName = {
+  Succeeded: "succeed",
+  Retry: "retry",
+  Failed: "fail",
+  Released: "release",
+  Snoozed: "snooze"
+} as const satisfies Record<outcome.Outcome["_tag"], string>
+
+/** The counter an ended attempt adds to: an operator's stop request, when honoured, decides it. */
+const countedAs = (ended: outcome.Outcome, status: TaskStatus.TaskStatus) =>
+  status === TaskStatus.canceled
+    ? "canceled"
+    : status === TaskStatus.paused && ended._tag !== "Succeeded"
+    ? "paused"
+    : ({ Succeeded: "succeeded", Retry: "retried", Failed: "failed", Released: "released", Snoozed: "snoozed" } as const)[ended._tag]
+
 /**
  * Runs one claimed attempt and records how it ended. Its claim slot (taken by the claimer) goes back
  * when the handler ends. The handler runs interruptibly (timeout, stop); deciding and writing the
@@ -89,6 +113,9 @@ export const makeExecutor = (options: ExecutorOptions) => {
       const task = Option.map(entry, (found) => found.task)
       const handler = Option.flatMap(entry, (found) => found.handler)
       if (Option.isNone(task) || Option.isNone(handler)) return yield* new TaskNotFound({ key: claim.key })
+      const counted = metrics.forTask(claim.key, claim.queue)
+      yield* Metric.increment(counted.started)
+      yield* Metric.update(counted.waitTime, claim.waitMillis)
       const timeout = Option.getOrElse(task.value.timeout, () => options.defaultTimeout)
       const current: Task.Current = { id: claim.id, key: claim.key, attempt: claim.attempt, maxAttempts: claim.maxAttempts }
       const submitting = yield* Effect.makeSemaphore(1)
@@ -108,10 +135,13 @@ export const makeExecutor = (options: ExecutorOptions) => {
       // transactional handler's success commits, rolls the transaction back and counts as a
       // timeout; one that passes as it commits leaves the success in place, and the attempt's
       // later write is refused as stale.)
-      const timed = runHandler(task.value, handler.value, claim.args, current, attempt, (run) =>
+      const startedAt = yield* monotonicMillis
+      const timed = runHandler(task.value, handler.value, claim, current, attempt, (run) =>
         options.deadlines.within(run, timeout, () => {
           end.timedOutAfter = Duration.toMillis(timeout)
-        }))
+        })).pipe(
+          Effect.ensuring(Effect.flatMap(monotonicMillis, (now) => Metric.update(counted.runTime, now - startedAt)))
+        )
       return yield* task.value.transactional
         ? options.store.withTransaction(
           Effect.tap(timed, (result) => succeedInTransaction(claim, result))
@@ -126,6 +156,10 @@ export const makeExecutor = (options: ExecutorOptions) => {
         onSome: ({ task }) => outcome.retryAfter(task.retry, claim.attempt, cause)
       }))
 
+  /**
+   * Writes how the attempt ended, in a `settle` span; succeeds with the status the task now has,
+   * null when the write was stale, undefined when it could not be written.
+   */
   const record = (claim: ClaimedTask, ended: outcome.Outcome, timedOut: boolean) => {
     const write = Effect.flatMap(finishOf(claim, ended), options.complete)
     // The first write is not interruptible; waiting to retry it is, so a stop never hangs on a
@@ -135,24 +169,25 @@ export const makeExecutor = (options: ExecutorOptions) => {
     const retry = Effect.retry(write, finishRetry)
     return write.pipe(
       Effect.orElse(() => timedOut ? retry : Effect.interruptible(retry)),
-      Effect.flatMap((applied) =>
-        applied
-          ? Metric.increment(metrics.attemptsEndedBy[ended._tag])
-          : Effect.zipRight(
-            Metric.increment(metrics.staleWrites),
-            Effect.logWarning("stale attempt result discarded: the task's claim changed", {
-              taskId: claim.id,
-              outcome: ended._tag
-            })
-          )
+      Effect.tap((status) =>
+        status === null
+          ? Effect.logWarning("stale attempt result discarded: the task's claim changed", { outcome: ended._tag })
+          : Effect.void
       ),
       Effect.catchAll((error) =>
-        Effect.logError("could not record the end of an attempt; the task stays claimed by this node until it stops", {
-          taskId: claim.id,
-          error: error.message
-        })
+        Effect.as(
+          Effect.logError("could not record the end of an attempt; the task stays claimed by this node until it stops", {
+            error: error.message
+          }),
+          undefined
+        )
       ),
-      Effect.catchAllCause(() => Effect.void)
+      Effect.catchAllCause(() => Effect.succeed(undefined)),
+      Effect.withSpan(`settle ${claim.queue}`, {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: { ...messaging("settle", claim.queue, settleName[ended._tag]), "messaging.message.id": claim.id }
+      })
     )
   }
 
@@ -191,8 +226,12 @@ export const makeExecutor = (options: ExecutorOptions) => {
    * ends the attempt (success, failure, timeout, a stop, even before it started), its outcome is
    * decided and written, and its claim slot released.
    */
+  /** How the definition connects its attempts' spans to their enqueue (`Task.Options.trace`). */
+  const traceModeOf = (key: string) =>
+    Effect.map(options.registry.get(key), Option.match({ onNone: () => "link" as const, onSome: ({ task }) => task.trace }))
+
   return (claim: ClaimedTask): Effect.Effect<void> =>
-    Effect.suspend(() => {
+    Effect.flatMap(traceModeOf(claim.key), (traceMode) => Effect.suspend(() => {
       // The claim slot goes back as soon as the handler has ended: the claimer need not wait for
       // the end to be written. Given back once, whatever path the attempt takes.
       let holdsSlot = true
@@ -212,15 +251,21 @@ export const makeExecutor = (options: ExecutorOptions) => {
           : Exit.map(ran, (ended) => ended.result)
         const delay = exit._tag === "Failure" ? yield* nextDelay(claim, exit.cause) : Option.none()
         const ended = outcome.decide(claim, exit, delay, isStopping, Option.fromNullable(end.snoozedFor))
-        if (ended._tag === "Retry" || ended._tag === "Failed") {
-          yield* Effect.logDebug("attempt failed", { taskId: claim.id, outcome: ended._tag })
-        }
-        if (Exit.isSuccess(ran) && ran.value.recorded) {
-          yield* Metric.increment(metrics.attemptsEndedBy[ended._tag])
-        } else {
-          yield* record(claim, ended, end.timedOutAfter !== undefined)
-        }
+        const status = Exit.isSuccess(ran) && ran.value.recorded
+          ? TaskStatus.succeeded
+          : yield* record(claim, ended, end.timedOutAfter !== undefined)
+        const counted = metrics.forTask(claim.key, claim.queue)
+        if (status === null) yield* Metric.increment(counted.staleWrites)
+        else if (status !== undefined) yield* Metric.increment(counted[countedAs(ended, status)])
+        yield* Effect.annotateCurrentSpan("effect_tasks.task.outcome", status === null ? "stale" : settleName[ended._tag])
         if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
+        if (exit._tag === "Failure" && (ended._tag === "Retry" || ended._tag === "Failed")) {
+          // One line per failed attempt (nothing per success), and the failure on the attempt's span.
+          yield* ended._tag === "Retry"
+            ? Effect.logWarning(`attempt ${claim.attempt}/${claim.maxAttempts} failed; retrying in ${Duration.format(ended.delay)}`, exit.cause)
+            : Effect.logError(`attempt ${claim.attempt}/${claim.maxAttempts} failed; the task has failed`, exit.cause)
+          return yield* Effect.failCause(exit.cause)
+        }
       }).pipe(Effect.ensuring(Effect.all([
         options.phases.remove(claim.claimToken),
         giveBackSlot,
@@ -228,13 +273,31 @@ export const makeExecutor = (options: ExecutorOptions) => {
         options.claimSlots.signal
       ], { discard: true })))
     }).pipe(
-      Effect.uninterruptible,
-      Effect.annotateLogs({ module: "TaskManager", fiber: "executor" }),
-      Effect.withSpan("TaskManager.execute", {
+      Effect.withSpan(`process ${claim.queue}`, {
         kind: "consumer",
         captureStackTrace: false,
-        root: true,
-        attributes: { "task.key": claim.key, "task.id": claim.id, "task.attempt": claim.attempt }
-      })
+        ...attemptSpanPlacement(claim.traceparent, traceMode),
+        attributes: {
+          ...messaging("process", claim.queue),
+          "messaging.message.id": claim.id,
+          "effect_tasks.task.key": claim.key,
+          "effect_tasks.task.attempt": claim.attempt,
+          "effect_tasks.node.id": options.nodeId
+        }
+      }),
+      // The failure was recorded on the span; the attempt itself has ended.
+      Effect.catchAllCause(() => Effect.void)
+    )).pipe(
+      Effect.uninterruptible,
+      Effect.annotateLogs({
+        module: "TaskManager",
+        fiber: "executor",
+        taskId: claim.id,
+        taskKey: claim.key,
+        queue: claim.queue,
+        attempt: claim.attempt,
+        nodeId: options.nodeId
+      }),
+      Effect.withTracerEnabled(options.tracing)
     )
 }

@@ -4,7 +4,7 @@ import type { Store } from "../store/store.js"
 import type { Incarnation } from "../store/nodes.js"
 import type { Leadership } from "../maintenance/leadership.js"
 import { monotonicMillis, paced } from "../monotonic.js"
-import * as metrics from "./metrics.js"
+import * as metrics from "../observability/metrics.js"
 import { type Phases, type Running, stopAttempts, stopUnended, tokensOf, unendedAmong } from "./running.js"
 
 export interface HeartbeatOptions {

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, ExecutionStrategy, FiberMap, Option, Queue, Ref, Schedule, Scope } from "effect"
+import { Duration, Effect, ExecutionStrategy, FiberMap, FiberRef, Option, Queue, Ref, Schedule, Scope } from "effect"
 import { type IncompatibleSchema, InvalidTaskOptions, type NodeIdInUse, type TaskStoreError } from "../../TaskError.js"
 import type { TaskManager } from "../../TaskManager.js"
 import * as TaskRegistry from "../../TaskRegistry.js"
@@ -8,7 +8,8 @@ import { storeOf, TaskStore } from "../store/service.js"
 import { makeStore } from "../store/store.js"
 import { makeChecker } from "../maintenance/checker.js"
 import { makeCleaner } from "../maintenance/cleaner.js"
-import { makeLeadership } from "../maintenance/leadership.js"
+import { makeQueueGauges } from "../maintenance/gauges.js"
+import { makeLeadership, roundSpan } from "../maintenance/leadership.js"
 import { makeNodeReaper } from "../maintenance/reaper.js"
 import { makeElector } from "../maintenance/elector.js"
 import { makeRescuer } from "../maintenance/rescuer.js"
@@ -65,6 +66,10 @@ export const startManager = (
   Scope.Scope | SqlClient.SqlClient | PgClient.PgClient | TaskRegistry.TaskRegistry
 > =>
   Effect.gen(function*() {
+    // The application's choice, kept for attempts and maintenance rounds: the manager's own polling
+    // (claims, heartbeats, LISTEN, writes of ends) records no spans, so none flood a trace backend.
+    const tracing = yield* FiberRef.get(FiberRef.currentTracerEnabled)
+    const quiet = Effect.withTracerEnabled(false)
     const registry = yield* TaskRegistry.TaskRegistry
     const own = yield* makeManagerClient(yield* PgClient.PgClient)
     // A transactional handler's transaction and success go through the application's client;
@@ -93,15 +98,17 @@ export const startManager = (
     // Ends waiting to be written, at most: beyond it the claimer claims nothing more.
     const maxEndsPending = maxEndsPendingFor(claimSlots.capacity, resolved.completionDelay)
     // A held batch is written once it holds half that: claims go on while it is written.
-    const completer = yield* makeCompleter({
+    const completer = yield* quiet(makeCompleter({
       store: control,
       maxBatch: Math.ceil(maxEndsPending / 2),
       delay: resolved.completionDelay
-    })
+    }))
     const keepOfTask = makeKeepFor(resolved)
     const execute = makeExecutor({
       store,
       complete: completer.complete,
+      nodeId,
+      tracing,
       registry,
       defaultTimeout: resolved.runningTimeout,
       handlerSlots,
@@ -155,13 +162,15 @@ export const startManager = (
       leadership,
       keys: registry.runnableKeys
     })
+    // Each leader round in a span of its own (`effect_tasks.rescue`, ...), where tracing is on.
+    const spanned = (name: string) => roundSpan(leadership, name, tracing)
     // One maintenance round every rescueInterval: elect, then (as leader) rescue and settle children.
     const maintenance = Effect.zipRight(
       makeElector({ store: control, registration, leadership, leaseDuration }),
-      Effect.zipRight(
+      spanned("rescue")(Effect.zipRight(
         makeRescuer({ store: control, leadership, maxWorkerLosses: resolved.maxWorkerLosses, batchSize: tuning.maintenanceBatchSize }),
         makeChildSettler({ store: control, leadership, batchSize: tuning.maintenanceBatchSize })
-      )
+      ))
     )
     const check = makeChecker({
       store: control,
@@ -172,9 +181,14 @@ export const startManager = (
       checkCallback: resolved.checkCallback
     })
     // Stale waits are freed just before each check, so the check does not report those children.
-    const checker = Effect.zipRight(makeStaleWaitFreer({ store: control, leadership, batchSize: tuning.checkLimit }), check)
-    const reaper = makeNodeReaper({ store: control, leadership, retention: tuning.silentNodeRetention })
-    const cleaner = makeCleaner({ store: control, leadership, batchSize: tuning.cleanBatchSize, maxBatches: tuning.cleanMaxBatches })
+    const checker = spanned("check")(
+      Effect.zipRight(makeStaleWaitFreer({ store: control, leadership, batchSize: tuning.checkLimit }), check)
+    )
+    const reaper = spanned("reap")(makeNodeReaper({ store: control, leadership, retention: tuning.silentNodeRetention }))
+    const cleaner = spanned("clean")(
+      makeCleaner({ store: control, leadership, batchSize: tuning.cleanBatchSize, maxBatches: tuning.cleanMaxBatches })
+    )
+    const gauges = makeQueueGauges({ store: control, leadership })
 
     yield* Effect.addFinalizer(() =>
       gracefulStop({
@@ -189,20 +203,22 @@ export const startManager = (
       })
     )
 
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "heartbeat", Schedule.forever, heartbeat.round), nodeScope)
-    yield* Effect.forkIn(heartbeat.fence, nodeScope)
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), maintenance), nodeScope)
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "reaper", Schedule.spaced(resolved.checkInterval), reaper), nodeScope)
-    yield* Effect.forkIn(supervisor.superviseEvery(board, "cleaner", Schedule.spaced(resolved.checkInterval), cleaner), nodeScope)
-    yield* Effect.forkIn(claimer.loop, claimScope)
-    yield* Effect.forkIn(wakeOnRegistryChanges(registry, wakeups), claimScope)
-    yield* Effect.forkIn(
+    const background = (fiber: Effect.Effect<unknown, never, never>, scope: Scope.Scope) => Effect.forkIn(quiet(fiber), scope)
+    yield* background(supervisor.superviseEvery(board, "heartbeat", Schedule.forever, heartbeat.round), nodeScope)
+    yield* background(heartbeat.fence, nodeScope)
+    yield* background(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), maintenance), nodeScope)
+    yield* background(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)
+    yield* background(supervisor.superviseEvery(board, "reaper", Schedule.spaced(resolved.checkInterval), reaper), nodeScope)
+    yield* background(supervisor.superviseEvery(board, "cleaner", Schedule.spaced(resolved.checkInterval), cleaner), nodeScope)
+    yield* background(supervisor.superviseEvery(board, "gauges", Schedule.spaced(resolved.gaugeInterval), gauges), nodeScope)
+    yield* background(claimer.loop, claimScope)
+    yield* background(wakeOnRegistryChanges(registry, wakeups), claimScope)
+    yield* background(
       syncRetention({ store: control, registry, keepSucceeded: resolved.keepSucceeded, keepFailed: resolved.keepFailed }),
       nodeScope
     )
     if (resolved.listen) {
-      yield* Effect.forkIn(
+      yield* background(
         makeListener({
           pg: own,
           store: control,

@@ -1,0 +1,83 @@
+import { Metric, MetricBoundaries } from "effect"
+
+/** A counter that only goes up, described for exporters. */
+const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
+
+/** Milliseconds from 1 ms to about 36 minutes, doubling. */
+const millis = MetricBoundaries.exponential({ start: 1, factor: 2, count: 22 })
+
+/** Counted per task key and queue (the `task_key` and `queue` tags). */
+const perTask = {
+  enqueued: counter("effect_tasks_enqueued_total", "tasks enqueued (counted when written; a rolled-back transaction's too)"),
+  started: counter("effect_tasks_started_total", "attempts whose handler started"),
+  succeeded: counter("effect_tasks_succeeded_total", "tasks that succeeded"),
+  failed: counter("effect_tasks_failed_total", "tasks that failed for good (no attempt left, or not retryable)"),
+  retried: counter("effect_tasks_retried_total", "failed attempts with a retry scheduled"),
+  snoozed: counter("effect_tasks_snoozed_total", "attempts that asked to run again later (Task.snooze)"),
+  released: counter("effect_tasks_released_total", "attempts handed back unfinished by a stopping worker"),
+  canceled: counter("effect_tasks_canceled_total", "tasks canceled by an operator"),
+  paused: counter("effect_tasks_paused_total", "running attempts paused by an operator"),
+  rescued: counter("effect_tasks_rescued_total", "running tasks taken back after their worker was lost or their deadline passed"),
+  staleWrites: counter("effect_tasks_stale_writes_total", "attempt results discarded because the task's claim had changed"),
+  waitTime: Metric.histogram("effect_tasks_wait_ms", millis, "milliseconds from a task being due to its attempt being claimed"),
+  runTime: Metric.histogram("effect_tasks_run_ms", millis, "milliseconds a handler ran, per attempt")
+}
+
+/** The metrics of one task key in one queue. */
+export type TaskMetrics = { readonly [Name in keyof typeof perTask]: (typeof perTask)[Name] }
+
+/** Distinct (task key, queue) tag pairs a process reports; beyond them, pairs share `other`. */
+export const maxTaggedPairs = 500
+
+const tagged = (key: string, queue: string): TaskMetrics => {
+  const tag = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
+    Metric.tagged(Metric.tagged(metric, "task_key", key), "queue", queue) as M
+  return Object.fromEntries(Object.entries(perTask).map(([name, metric]) => [name, tag(metric)])) as TaskMetrics
+}
+
+const byPair = new Map<string, TaskMetrics>()
+const other = tagged("other", "other")
+
+/**
+ * The metrics of tasks of `key` in `queue`, tagged once and kept (tagging builds a metric key). Tag
+ * values stay bounded: task keys and queues come from definitions, and past `maxTaggedPairs` pairs
+ * the rest are counted under `other`, so a mistake cannot flood a metrics backend.
+ */
+export const forTask = (key: string, queue: string): TaskMetrics => {
+  const pair = `${key}\u0000${queue}`
+  const found = byPair.get(pair)
+  if (found !== undefined) return found
+  if (byPair.size >= maxTaggedPairs) return other
+  const made = tagged(key, queue)
+  byPair.set(pair, made)
+  return made
+}
+
+/** Tasks claimed by this process. */
+export const tasksClaimed = counter("effect_tasks_claimed_total", "tasks claimed")
+
+/** How long each claim round's statement took, and how many tasks it claimed. */
+export const claimRound = Metric.histogram("effect_tasks_claim_round_ms", millis, "milliseconds per claim statement")
+export const claimSize = Metric.histogram(
+  "effect_tasks_claim_size",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 12 }),
+  "tasks claimed per claim statement"
+)
+
+/** Claims this node found taken away at a heartbeat (its attempt was then stopped). */
+export const lostClaims = counter("effect_tasks_lost_claims_total", "running attempts stopped because their claim was taken away")
+
+/** Tasks the last check found waiting or running abnormally long. */
+export const stuckTasks = Metric.gauge("effect_tasks_stuck")
+
+/** Finished tasks the cleaner deleted after their retention. */
+export const cleanedTasks = counter("effect_tasks_cleaned_total", "finished tasks deleted after their retention")
+
+/** Per queue (the `queue` tag), set by the maintenance leader. */
+export const queueGauges = {
+  waiting: Metric.gauge("effect_tasks_waiting", { description: "tasks waiting to run (due or not), per queue" }),
+  running: Metric.gauge("effect_tasks_running", { description: "tasks running, per queue" }),
+  oldestWaiting: Metric.gauge("effect_tasks_oldest_waiting_seconds", {
+    description: "seconds the oldest due task of a queue has been waiting (0 when none)"
+  })
+}

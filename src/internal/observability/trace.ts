@@ -1,0 +1,52 @@
+import { Effect, Option, Tracer } from "effect"
+
+/**
+ * Spans after the OpenTelemetry messaging conventions: `send <queue>` (producer) where tasks are
+ * enqueued, `process <queue>` (consumer) per attempt, `settle <queue>` for the write of its
+ * outcome. Tracing follows whatever Tracer the application provides; none is forced.
+ */
+export const messagingSystem = "effect_tasks"
+
+export type Operation = "send" | "process" | "settle"
+
+/** The attributes every span of `operation` on `queue` carries. */
+export const messaging = (operation: Operation, queue: string, operationName: string = operation) => ({
+  "messaging.system": messagingSystem,
+  "messaging.operation.type": operation,
+  "messaging.operation.name": operationName,
+  "messaging.destination.name": queue
+})
+
+/** The W3C `traceparent` of a span (Effect spans carry no `tracestate`). */
+export const traceparentOf = (span: Tracer.AnySpan): string =>
+  `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
+
+/** The current span's `traceparent`, null when no span is current. */
+export const currentTraceparent: Effect.Effect<string | null> = Effect.map(
+  Effect.option(Effect.currentSpan),
+  Option.match({ onNone: () => null, onSome: traceparentOf })
+)
+
+const traceparentPattern = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+
+/** The span a stored `traceparent` names, as an external span; None for a missing or malformed one. */
+export const spanOfTraceparent = (traceparent: string | null): Option.Option<Tracer.ExternalSpan> => {
+  const match = traceparent === null ? null : traceparentPattern.exec(traceparent)
+  if (match === null) return Option.none()
+  const [, traceId, spanId, flags] = match as unknown as [string, string, string, string]
+  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return Option.none()
+  return Option.some(Tracer.externalSpan({ traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 }))
+}
+
+/**
+ * How an attempt's span hangs off the span that enqueued its task: a root with a link to it
+ * (`"link"`), or its child (`"parent"`); a root of its own when none was recorded.
+ */
+export const attemptSpanPlacement = (traceparent: string | null, mode: "link" | "parent") =>
+  Option.match(spanOfTraceparent(traceparent), {
+    onNone: () => ({ root: true }),
+    onSome: (enqueued) =>
+      mode === "parent"
+        ? { parent: enqueued }
+        : { root: true, links: [{ _tag: "SpanLink" as const, span: enqueued, attributes: { "messaging.operation.type": "send" } }] }
+  })
