@@ -65,6 +65,34 @@ layer(PgTest, { excludeTestServices: true })("examples", (it) => {
       expect(code).toBe(0)
     }), { timeout: 120_000 })
 
+  it.scoped("the observability example traces an order placed over HTTP and answers GET /metrics in the Prometheus text format", () =>
+    Effect.gen(function*() {
+      const url = yield* freshDatabase
+      const port = yield* Random.nextIntBetween(20_000, 30_000)
+      const example = yield* spawnTsx("examples/observability.ts", [], {
+        env: { DATABASE_URL: url, PORT: String(port) },
+        output: "capture"
+      })
+      yield* waitFor("the example's story", example.output, (text) => text.includes("serving until Ctrl-C"), "60 seconds")
+      const response = yield* Effect.promise(() => fetch(`http://localhost:${port}/metrics`))
+      expect(response.headers.get("content-type")).toContain("text/plain; version=0.0.4")
+      const text = yield* Effect.promise(() => response.text())
+      const tags = `task_key="send-receipt",queue="default"`
+      expect(text).toContain("# TYPE effect_tasks_succeeded_total counter")
+      expect(text).toContain(`effect_tasks_enqueued_total{${tags}} 1`)
+      expect(text).toContain(`effect_tasks_retried_total{${tags}} 1`)
+      expect(text).toContain(`effect_tasks_succeeded_total{${tags}} 1`)
+      expect(text).toContain(`effect_tasks_run_ms_count{${tags}} 2`)
+      // The console exporter printed the request, the enqueue and both attempts.
+      const output = yield* example.output
+      for (const span of ["http.server POST", "send default", "process default", "settle default"]) {
+        expect(output).toContain(`name: '${span}'`)
+      }
+      expect(output).toContain("mailing the receipt of order 1 to ada@example.com (request req-1)")
+      yield* example.kill("SIGINT")
+      expect(yield* example.exited.pipe(Effect.timeout("30 seconds"))).toBe(0)
+    }), { timeout: 120_000 })
+
   it.scoped("the quick start commits an order with its task, sends the receipt, and stops on SIGINT with exit code 0", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase

@@ -36,7 +36,7 @@ const claimed = (count: number) =>
   })
 
 layer(PgTest, { excludeTestServices: true })("completer", (it) => {
-  it.scoped("ends that arrive together share a statement; each caller learns whether its own end applied", () =>
+  it.scoped("ends that arrive together share a statement; each caller learns whether its own end applied, and the status it left", () =>
     Effect.gen(function*() {
       const { claims, counting, statements, store, succeeded } = yield* claimed(20)
       expect(claims).toHaveLength(20)
@@ -46,7 +46,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
       const applied = yield* Effect.forEach([stale, ...claims.slice(1).map(succeeded)], completer.complete, {
         concurrency: "unbounded"
       })
-      expect(applied).toEqual([false, ...claims.slice(1).map(() => true)])
+      expect(applied).toEqual([null, ...claims.slice(1).map(() => TaskStatus.succeeded)])
       const sizes = yield* Ref.get(statements)
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(20)
       expect(sizes.length).toBeLessThan(20)
@@ -58,7 +58,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
     Effect.gen(function*() {
       const { claims, counting, statements, succeeded } = yield* claimed(12)
       const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.zero })
-      expect(yield* completer.complete(succeeded(claims[0]!))).toBe(true)
+      expect(yield* completer.complete(succeeded(claims[0]!))).toBe(TaskStatus.succeeded)
       expect(yield* Ref.get(statements)).toEqual([1])
       yield* Effect.forEach(claims.slice(1).map(succeeded), completer.complete, { concurrency: "unbounded" })
       const sizes = yield* Ref.get(statements)
@@ -87,8 +87,8 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
       yield* Deferred.succeed(gate, undefined)
       const failed = yield* first.await
       expect(failed._tag === "Success" && failed.value._tag).toBe("Left")
-      expect(yield* completer.complete(succeeded(claims[0]!))).toBe(true)
-      expect(yield* completer.complete(succeeded(claims[1]!))).toBe(true)
+      expect(yield* completer.complete(succeeded(claims[0]!))).toBe(TaskStatus.succeeded)
+      expect(yield* completer.complete(succeeded(claims[1]!))).toBe(TaskStatus.succeeded)
     }))
   it.scoped("with a delay, ends wait until the first has waited that long, then share one statement; a full batch goes at once", () =>
     Effect.gen(function*() {
@@ -104,11 +104,11 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
       const rows = yield* store.getMany(claims.slice(0, 3).map((claim) => claim.id))
       expect(rows.map((row) => row.status)).toEqual([TaskStatus.running, TaskStatus.running, TaskStatus.running])
       yield* TestClock.adjust("50 millis")
-      expect(yield* Fiber.join(first)).toEqual([true, true, true])
+      expect(yield* Fiber.join(first)).toEqual([TaskStatus.succeeded, TaskStatus.succeeded, TaskStatus.succeeded])
       expect(yield* Ref.get(statements)).toEqual([3])
       // maxBatch ends waiting: written without waiting for the clock.
       const full = yield* Effect.forEach(claims.slice(3).map(succeeded), completer.complete, { concurrency: "unbounded" })
-      expect(full).toEqual([true, true, true, true, true])
+      expect(full).toEqual(Array(5).fill(TaskStatus.succeeded))
       expect(yield* Ref.get(statements)).toEqual([3, 5])
     }).pipe(Effect.provide(TestContext.TestContext)))
 })
