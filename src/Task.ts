@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option, Schedule, type Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schedule, type Schema, Tracer } from "effect"
 import * as definition from "./internal/definition.js"
 import * as handlerState from "./internal/handlerState.js"
 import { InvalidTaskDefinition, type TaskStoreError, type UndecodableTask } from "./TaskError.js"
@@ -162,7 +162,9 @@ export const make = <A, I, E = unknown, C = unknown, S = unknown, X = unknown>(
       Layer.effectDiscard(Effect.gen(function*() {
         const registry = yield* TaskRegistry.TaskRegistry
         const context = yield* Effect.context<R>()
-        yield* registry.register(self, (args) => Effect.provide(run(args as A), context))
+        // The attempt's span is current for the handler alone (a step in a span costs the tracer's context).
+        yield* registry.register(self, (args, span) =>
+          Effect.provide(run(args as A), span === undefined ? context : Context.add(context, Tracer.ParentSpan, span)))
       }))
   }
   return self

@@ -5,16 +5,18 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, Stream, SubscriptionRef } from "effect"
+import { Context, Effect, Layer, Option, Stream, SubscriptionRef, type Tracer } from "effect"
 import type * as Task from "./Task.js"
 import { InvalidTaskDefinition } from "./TaskError.js"
 
 /**
- * A handler with its services already provided: it takes the decoded argument.
+ * A handler with its services already provided: it takes the decoded argument and, from a worker,
+ * the attempt's span, to make current while it runs (`Task.handler` does; a handler registered by
+ * hand that ignores it runs outside the attempt's span).
  * @since 0.1.0
  * @category models
  */
-export type Handler = (args: unknown) => Effect.Effect<unknown, unknown>
+export type Handler = (args: unknown, span?: Tracer.AnySpan) => Effect.Effect<unknown, unknown>
 
 /**
  * A known definition and, when this process runs it, its handler.

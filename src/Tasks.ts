@@ -13,7 +13,7 @@ import { encodeAll } from "./internal/producer/encode.js"
 import { newTasks, noLineage, placement } from "./internal/producer/placement.js"
 import { CurrentEnqueuer } from "./internal/producer/enqueuer.js"
 import { forTask } from "./internal/observability/metrics.js"
-import { currentTraceparent, messaging } from "./internal/observability/trace.js"
+import { messaging, traceparentOf } from "./internal/observability/trace.js"
 import * as Task from "./Task.js"
 import { InvalidTaskArgs, InvalidTaskOptions, type QueueFull, type SchemaNotMigrated, TaskNotFound, type TaskStoreError } from "./TaskError.js"
 import { TaskRegistry } from "./TaskRegistry.js"
@@ -91,43 +91,44 @@ const propagatedContext = (task: Task.Any): Effect.Effect<string | null, Invalid
  * task stores: every attempt's span is connected to it.
  */
 const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options: RunOptions, isBatch: boolean) =>
-  resolve(taskOrKey).pipe(
-    Effect.flatMap((task) => {
-      const place = placement(task, options)
-      const queue = place instanceof InvalidTaskOptions ? task.queue : place.queue
-      return Effect.gen(function*() {
-        if (place instanceof InvalidTaskOptions) return yield* place
-        const attempt = options.independent === true ? Option.none() : yield* CurrentAttempt
-        if (Option.isSome(attempt) && options.uniqueKey !== undefined) {
-          return yield* new InvalidTaskOptions({
-            option: "uniqueKey",
-            reason: "child tasks cannot be deduplicated (enqueue it with independent: true)"
-          })
-        }
-        const lineage = Option.match(attempt, {
-          onNone: () => noLineage,
-          onSome: (parent) => ({ parentId: parent.id, rootId: parent.rootId, heldBy: parent.claimToken })
-        })
-        const texts = yield* encodeAll({ key: task.key, schema: task.args }, args)
-        const carried = { traceparent: yield* currentTraceparent, context: yield* propagatedContext(task) }
-        const rows = newTasks(task, place, lineage, texts, carried)
-        const enqueuer = yield* CurrentEnqueuer
-        const ids = yield* enqueuer.insert(task, rows, attempt)
-        yield* Metric.incrementBy(forTask(task.key, place.queue).enqueued, ids.length)
-        yield* isBatch
-          ? Effect.annotateCurrentSpan("messaging.batch.message_count", ids.length)
-          : Effect.annotateCurrentSpan("messaging.message.id", ids[0])
-        return ids
-      }).pipe(
-        // No stack trace: it costs more than the rest of the span on this path.
-        Effect.withSpan(`send ${queue}`, {
-          kind: "producer",
-          captureStackTrace: false,
-          attributes: { ...messaging("send", queue), "effect_tasks.task.key": task.key }
-        })
+  Effect.gen(function*() {
+    const task = yield* resolve(taskOrKey)
+    const place = placement(task, options)
+    if (place instanceof InvalidTaskOptions) return yield* place
+    const attempt = options.independent === true ? Option.none() : yield* CurrentAttempt
+    if (Option.isSome(attempt) && options.uniqueKey !== undefined) {
+      return yield* new InvalidTaskOptions({
+        option: "uniqueKey",
+        reason: "child tasks cannot be deduplicated (enqueue it with independent: true)"
+      })
+    }
+    const lineage = Option.match(attempt, {
+      onNone: () => noLineage,
+      onSome: (parent) => ({ parentId: parent.id, rootId: parent.rootId, heldBy: parent.claimToken })
+    })
+    const texts = yield* encodeAll({ key: task.key, schema: task.args }, args)
+    const context = yield* propagatedContext(task)
+    const enqueuer = yield* CurrentEnqueuer
+    // Checked and encoded: the span covers the write alone (each step in a span costs the tracer's
+    // context switch), and its traceparent goes with the tasks.
+    const ids = yield* Effect.useSpan(`send ${place.queue}`, {
+      kind: "producer",
+      // No stack trace: it costs more than the rest of the span on this path.
+      captureStackTrace: false,
+      attributes: {
+        ...messaging("send", place.queue),
+        "effect_tasks.task.key": task.key,
+        ...(isBatch ? { "messaging.batch.message_count": texts.length } : {})
+      }
+    }, (span) => {
+      const rows = newTasks(task, place, lineage, texts, { traceparent: traceparentOf(span), context })
+      return Effect.withParentSpan(enqueuer.insert(task, rows, attempt), span).pipe(
+        Effect.tap((ids) => isBatch ? Effect.void : Effect.sync(() => span.attribute("messaging.message.id", ids[0])))
       )
     })
-  )
+    yield* Metric.incrementBy(forTask(task.key, place.queue).enqueued, ids.length)
+    return ids
+  })
 
 /**
  * Enqueues one task and returns its id. The arguments are validated and encoded with the task's

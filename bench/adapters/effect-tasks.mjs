@@ -15,6 +15,8 @@
 // and provide it as the TransactionConnection (what sql.withTransaction does with a pooled
 // connection). Tasks.run's statements then run on the caller's client, inside the caller's
 // transaction, and its NOTIFY is delivered only at the caller's COMMIT.
+import { NodeSdk } from "@effect/opentelemetry";
+import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { Effect, Layer, ManagedRuntime, Redacted, Schema } from "effect";
 import * as SqlClient from "@effect/sql/SqlClient";
 import { SqlError } from "@effect/sql/SqlError";
@@ -87,6 +89,25 @@ export const profiles = {
   }),
 };
 
+// Observability on: an OpenTelemetry SDK records every span (batched, then handed to an exporter
+// that drops them, as a cheap stand-in for OTLP), and the metrics are updated as always. Off: the
+// worker records no span at all (Layer.setTracerEnabled(false)); the metrics still are.
+class DroppingExporter {
+  export(spans, done) {
+    done({ code: 0 });
+  }
+  shutdown() {
+    return Promise.resolve();
+  }
+}
+const observed = {
+  traced: () =>
+    NodeSdk.layer(() => ({ resource: { serviceName: "bench" }, spanProcessor: new BatchSpanProcessor(new DroppingExporter()) })),
+  untraced: () => Layer.setTracerEnabled(false),
+};
+profiles.traced = (C) => ({ ...profiles.default(C), tracing: "traced", described: { ...profiles.default(C).described, tracing: "OpenTelemetry SDK, BatchSpanProcessor, spans dropped by the exporter" } });
+profiles.untraced = (C) => ({ ...profiles.default(C), tracing: "untraced", described: { ...profiles.default(C).described, tracing: "off (Layer.setTracerEnabled(false))" } });
+
 export const inTransaction =
   "`Tasks.run(task, args)` with the caller's client provided as @effect/sql's `SqlClient.TransactionConnection` (as inside `sql.withTransaction`); its NOTIFY is part of the transaction";
 
@@ -94,6 +115,8 @@ export const notes = {
   default:
     "TaskManager.layer({poolSize: C}) + Task.handler, all else default (claimAhead adaptive, at most max(C, 32); claimBatchSize = poolSize + claimAhead; completionDelay 0; fair scheduling, LISTEN/NOTIFY, scanInterval 5 s, heartbeat 2 s); PgClient.layer({url, maxConnections: max(10, C+3)}) for the handlers (the manager adds 4 connections of its own, with prepared statements, for claims, ends of attempts, heartbeat and maintenance, and 1 for LISTEN); addOne = Tasks.run, addMany = Tasks.runMany; addInTx = Tasks.run with the caller's pg client provided as @effect/sql's SqlClient.TransactionConnection",
   batched: "as default + completionDelay 250 ms (opt-in: an attempt's end waits up to 250 ms to be written with others; a crash re-runs the attempts that ended in that window)",
+  traced: "as default, the worker with an OpenTelemetry SDK (NodeSdk.layer, BatchSpanProcessor, an exporter that drops the spans): every span recorded, metrics as always",
+  untraced: "as default, the worker with tracing off (Layer.setTracerEnabled(false)): no span recorded; metrics as always",
   strict: `as default + scheduling: SchedulingPolicy.strictPriority (priority, due time, id across all queues/owners: the peers' order; the claim reads the runnable index instead of the fair policy's per-group scan)${CLAIM_BATCH ? `, claimBatchSize ${CLAIM_BATCH}` : ""}`,
 };
 
@@ -156,6 +179,7 @@ export async function worker({ connectionString, profile, concurrency, onJob }) 
   const layer = NoopLive.pipe(
     Layer.provideMerge(TaskManager.layer(settings.manager)),
     Layer.provide(clientLayer(connectionString, settings.maxConnections)),
+    Layer.provide(settings.tracing ? observed[settings.tracing]() : Layer.empty),
   );
   const runtime = ManagedRuntime.make(layer);
   await runtime.runtime(); // migrations checked, node registered, claimer started

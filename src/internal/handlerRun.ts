@@ -1,4 +1,4 @@
-import { Effect, Option, ParseResult, Schema } from "effect"
+import { Effect, Option, ParseResult, Schema, type Tracer } from "effect"
 import * as Task from "../Task.js"
 import { UndecodableTask } from "../TaskError.js"
 import type { Handler } from "../TaskRegistry.js"
@@ -42,12 +42,14 @@ export const runHandler = (
   stored: Stored,
   current: Task.Current,
   attempt: Attempt,
-  timed: (run: Effect.Effect<unknown, unknown>) => Effect.Effect<unknown, unknown>
+  timed: (run: Effect.Effect<unknown, unknown>) => Effect.Effect<unknown, unknown>,
+  /** The attempt's span, current while the handler alone runs (the worker's). */
+  span?: Tracer.AnySpan
 ): Effect.Effect<string | null, unknown> =>
   Schema.decodeUnknown(task.args)(stored.args, { errors: "all" }).pipe(
     Effect.mapError(undecodable(current, "")),
     Effect.flatMap((args) =>
-      timed(handler(args).pipe(
+      timed(handler(args, span).pipe(
         withContext(task, stored.context, current),
         Effect.provideService(Task.CurrentTask, Option.some(current)),
         Effect.provideService(CurrentAttempt, Option.some(attempt))

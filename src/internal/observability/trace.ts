@@ -1,4 +1,4 @@
-import { Effect, Option, Tracer } from "effect"
+import { Option, Tracer } from "effect"
 
 /**
  * Spans after the OpenTelemetry messaging conventions: `send <queue>` (producer) where tasks are
@@ -17,15 +17,16 @@ export const messaging = (operation: Operation, queue: string, operationName: st
   "messaging.destination.name": queue
 })
 
-/** The W3C `traceparent` of a span (Effect spans carry no `tracestate`). */
-export const traceparentOf = (span: Tracer.AnySpan): string =>
-  `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
+const hex = /^[0-9a-f]+$/
 
-/** The current span's `traceparent`, null when no span is current. */
-export const currentTraceparent: Effect.Effect<string | null> = Effect.map(
-  Effect.option(Effect.currentSpan),
-  Option.match({ onNone: () => null, onSome: traceparentOf })
-)
+/**
+ * The W3C `traceparent` of a span (Effect spans carry no `tracestate`); null for a span without W3C
+ * ids (tracing off: a no-op span).
+ */
+export const traceparentOf = (span: Tracer.AnySpan): string | null =>
+  span.traceId.length === 32 && span.spanId.length === 16 && hex.test(span.traceId) && hex.test(span.spanId)
+    ? `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
+    : null
 
 const traceparentPattern = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
 

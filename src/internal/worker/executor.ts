@@ -1,15 +1,15 @@
-import { Cause, Data, Duration, Effect, Exit, Metric, Option, Schedule } from "effect"
+import { Cause, Data, Duration, Effect, Exit, Metric, Option, Schedule, type Tracer } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import * as Task from "../../Task.js"
 import type { Store } from "../store/store.js"
 import type { Finish } from "../store/finish.js"
-import type { TaskRegistry } from "../../TaskRegistry.js"
+import type { Entry, TaskRegistry } from "../../TaskRegistry.js"
 import { TaskNotFound, type TaskStoreError, TaskTimeout } from "../../TaskError.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import { type Attempt, type AttemptEnd, makeAttemptEnd } from "../currentAttempt.js"
 import { runHandler } from "../handlerRun.js"
 import * as metrics from "../observability/metrics.js"
-import { attemptSpanPlacement, messaging } from "../observability/trace.js"
+import { counterOf, logAnnotations, logFailure, outcomeName, processSpan, settleSpan } from "../observability/attempt.js"
 import { monotonicMillis } from "../monotonic.js"
 import * as outcome from "./outcome.js"
 import type { Deadlines } from "./deadlines.js"
@@ -69,23 +69,6 @@ class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
   }
 }
 
-/** The `messaging.operation.name` of each outcome's settle span. */
-const settleName = {
-  Succeeded: "succeed",
-  Retry: "retry",
-  Failed: "fail",
-  Released: "release",
-  Snoozed: "snooze"
-} as const satisfies Record<outcome.Outcome["_tag"], string>
-
-/** The counter an ended attempt adds to: an operator's stop request, when honoured, decides it. */
-const countedAs = (ended: outcome.Outcome, status: TaskStatus.TaskStatus) =>
-  status === TaskStatus.canceled
-    ? "canceled"
-    : status === TaskStatus.paused && ended._tag !== "Succeeded"
-    ? "paused"
-    : ({ Succeeded: "succeeded", Retry: "retried", Failed: "failed", Released: "released", Snoozed: "snoozed" } as const)[ended._tag]
-
 /**
  * Runs one claimed attempt and records how it ended. Its claim slot (taken by the claimer) goes back
  * when the handler ends. The handler runs interruptibly (timeout, stop); deciding and writing the
@@ -106,14 +89,15 @@ export const makeExecutor = (options: ExecutorOptions) => {
   /** Runs the handler; succeeds with its encoded result and whether its success is already recorded (a transactional task). */
   const attempt = (
     claim: ClaimedTask,
-    end: AttemptEnd
+    end: AttemptEnd,
+    entry: Option.Option<Entry>,
+    counted: metrics.TaskMetrics,
+    span: Tracer.Span
   ): Effect.Effect<{ readonly result: string | null; readonly recorded: boolean }, unknown> =>
     Effect.gen(function*() {
-      const entry = yield* options.registry.get(claim.key)
       const task = Option.map(entry, (found) => found.task)
       const handler = Option.flatMap(entry, (found) => found.handler)
       if (Option.isNone(task) || Option.isNone(handler)) return yield* new TaskNotFound({ key: claim.key })
-      const counted = metrics.forTask(claim.key, claim.queue)
       yield* Metric.increment(counted.started)
       yield* Metric.update(counted.waitTime, claim.waitMillis)
       const timeout = Option.getOrElse(task.value.timeout, () => options.defaultTimeout)
@@ -136,31 +120,33 @@ export const makeExecutor = (options: ExecutorOptions) => {
       // timeout; one that passes as it commits leaves the success in place, and the attempt's
       // later write is refused as stale.)
       const startedAt = yield* monotonicMillis
+      // The handler (and a transactional one's whole transaction) in the attempt's span: its own
+      // spans are children of it, its log lines events on it. Only those: every step a fiber takes
+      // in a span costs the tracer's context switch (with OpenTelemetry, more than the step).
       const timed = runHandler(task.value, handler.value, claim, current, attempt, (run) =>
         options.deadlines.within(run, timeout, () => {
           end.timedOutAfter = Duration.toMillis(timeout)
-        })).pipe(
+        }), span).pipe(
           Effect.ensuring(Effect.flatMap(monotonicMillis, (now) => Metric.update(counted.runTime, now - startedAt)))
         )
       return yield* task.value.transactional
         ? options.store.withTransaction(
           Effect.tap(timed, (result) => succeedInTransaction(claim, result))
-        ).pipe(Effect.map((result) => ({ result, recorded: true })))
+        ).pipe(Effect.map((result) => ({ result, recorded: true })), Effect.withParentSpan(span))
         : Effect.map(timed, (result) => ({ result, recorded: false }))
     })
 
-  const nextDelay = (claim: ClaimedTask, cause: Cause.Cause<unknown>) =>
-    Effect.flatMap(options.registry.get(claim.key), (entry) =>
-      Option.match(entry, {
-        onNone: () => Effect.succeedNone,
-        onSome: ({ task }) => outcome.retryAfter(task.retry, claim.attempt, cause)
-      }))
+  const nextDelay = (claim: ClaimedTask, entry: Option.Option<Entry>, cause: Cause.Cause<unknown>) =>
+    Option.match(entry, {
+      onNone: () => Effect.succeedNone,
+      onSome: ({ task }) => outcome.retryAfter(task.retry, claim.attempt, cause)
+    })
 
   /**
    * Writes how the attempt ended, in a `settle` span; succeeds with the status the task now has,
    * null when the write was stale, undefined when it could not be written.
    */
-  const record = (claim: ClaimedTask, ended: outcome.Outcome, timedOut: boolean) => {
+  const record = (claim: ClaimedTask, ended: outcome.Outcome, timedOut: boolean, span: Tracer.Span) => {
     const write = Effect.flatMap(finishOf(claim, ended), options.complete)
     // The first write is not interruptible; waiting to retry it is, so a stop never hangs on a
     // database that is gone (the stop then releases this node's claims itself). Not after a
@@ -183,11 +169,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
         )
       ),
       Effect.catchAllCause(() => Effect.succeed(undefined)),
-      Effect.withSpan(`settle ${claim.queue}`, {
-        kind: "client",
-        captureStackTrace: false,
-        attributes: { ...messaging("settle", claim.queue, settleName[ended._tag]), "messaging.message.id": claim.id }
-      })
+      (write) => Effect.useSpan(`settle ${claim.queue}`, settleSpan(claim, ended, span), () => write)
     )
   }
 
@@ -222,16 +204,11 @@ export const makeExecutor = (options: ExecutorOptions) => {
     })
 
   /**
-   * Uninterruptible except while it waits for a handler slot and while the handler runs: whatever
-   * ends the attempt (success, failure, timeout, a stop, even before it started), its outcome is
-   * decided and written, and its claim slot released.
+   * One attempt from its claim to its recorded end; fails with the handler's failure when the
+   * attempt failed (for its span), after everything is recorded.
    */
-  /** How the definition connects its attempts' spans to their enqueue (`Task.Options.trace`). */
-  const traceModeOf = (key: string) =>
-    Effect.map(options.registry.get(key), Option.match({ onNone: () => "link" as const, onSome: ({ task }) => task.trace }))
-
-  return (claim: ClaimedTask): Effect.Effect<void> =>
-    Effect.flatMap(traceModeOf(claim.key), (traceMode) => Effect.suspend(() => {
+  const run = (claim: ClaimedTask, entry: Option.Option<Entry>, counted: metrics.TaskMetrics, span: Tracer.Span) =>
+    Effect.suspend(() => {
       // The claim slot goes back as soon as the handler has ended: the claimer need not wait for
       // the end to be written. Given back once, whatever path the attempt takes.
       let holdsSlot = true
@@ -242,28 +219,25 @@ export const makeExecutor = (options: ExecutorOptions) => {
       })
       const end = makeAttemptEnd()
       return Effect.gen(function*() {
-        const ran = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim, end))))
+        const ran = yield* Effect.exit(Effect.interruptible(inHandlerSlot(claim.claimToken, attempt(claim, end, entry, counted, span))))
         yield* options.phases.set(claim.claimToken, "ending")
         yield* giveBackSlot
         const isStopping = yield* options.phases.wasStopped(claim.claimToken)
         const exit = end.timedOutAfter !== undefined && !isStopping && Exit.isFailure(ran) && Cause.isInterruptedOnly(ran.cause)
           ? Exit.fail(new TaskTimeout({ id: claim.id, key: claim.key, timeout: Duration.millis(end.timedOutAfter) }))
           : Exit.map(ran, (ended) => ended.result)
-        const delay = exit._tag === "Failure" ? yield* nextDelay(claim, exit.cause) : Option.none()
+        const delay = exit._tag === "Failure" ? yield* nextDelay(claim, entry, exit.cause) : Option.none()
         const ended = outcome.decide(claim, exit, delay, isStopping, Option.fromNullable(end.snoozedFor))
         const status = Exit.isSuccess(ran) && ran.value.recorded
           ? TaskStatus.succeeded
-          : yield* record(claim, ended, end.timedOutAfter !== undefined)
-        const counted = metrics.forTask(claim.key, claim.queue)
+          : yield* record(claim, ended, end.timedOutAfter !== undefined, span)
         if (status === null) yield* Metric.increment(counted.staleWrites)
-        else if (status !== undefined) yield* Metric.increment(counted[countedAs(ended, status)])
-        yield* Effect.annotateCurrentSpan("effect_tasks.task.outcome", status === null ? "stale" : settleName[ended._tag])
+        else if (status !== undefined) yield* Metric.increment(counted[counterOf(ended, status)])
+        span.attribute("effect_tasks.task.outcome", status === null ? "stale" : outcomeName[ended._tag])
         if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
         if (exit._tag === "Failure" && (ended._tag === "Retry" || ended._tag === "Failed")) {
           // One line per failed attempt (nothing per success), and the failure on the attempt's span.
-          yield* ended._tag === "Retry"
-            ? Effect.logWarning(`attempt ${claim.attempt}/${claim.maxAttempts} failed; retrying in ${Duration.format(ended.delay)}`, exit.cause)
-            : Effect.logError(`attempt ${claim.attempt}/${claim.maxAttempts} failed; the task has failed`, exit.cause)
+          yield* logFailure(claim, ended, exit.cause)
           return yield* Effect.failCause(exit.cause)
         }
       }).pipe(Effect.ensuring(Effect.all([
@@ -272,32 +246,28 @@ export const makeExecutor = (options: ExecutorOptions) => {
         // One end fewer to write: a claimer held back by a backlog of ends may go on.
         options.claimSlots.signal
       ], { discard: true })))
-    }).pipe(
-      Effect.withSpan(`process ${claim.queue}`, {
-        kind: "consumer",
-        captureStackTrace: false,
-        ...attemptSpanPlacement(claim.traceparent, traceMode),
-        attributes: {
-          ...messaging("process", claim.queue),
-          "messaging.message.id": claim.id,
-          "effect_tasks.task.key": claim.key,
-          "effect_tasks.task.attempt": claim.attempt,
-          "effect_tasks.node.id": options.nodeId
-        }
-      }),
-      // The failure was recorded on the span; the attempt itself has ended.
-      Effect.catchAllCause(() => Effect.void)
-    )).pipe(
-      Effect.uninterruptible,
-      Effect.annotateLogs({
-        module: "TaskManager",
-        fiber: "executor",
-        taskId: claim.id,
-        taskKey: claim.key,
-        queue: claim.queue,
-        attempt: claim.attempt,
-        nodeId: options.nodeId
-      }),
-      Effect.withTracerEnabled(options.tracing)
-    )
+    })
+
+  /**
+   * Uninterruptible except while it waits for a handler slot and while the handler runs: whatever
+   * ends the attempt (success, failure, timeout, a stop, even before it started), its outcome is
+   * decided and written, and its claim slot released. In a `process` span, on log lines annotated
+   * with the attempt.
+   */
+  return (claim: ClaimedTask): Effect.Effect<void> =>
+    // The definition and handler, looked up once (the claim took only keys this node runs).
+    Effect.flatMap(options.registry.get(claim.key), (entry) =>
+      Effect.useSpan(
+        `process ${claim.queue}`,
+        processSpan(claim, entry, options.nodeId),
+        // Not the fiber's current span: only the handler runs in it (see `attempt`).
+        (span) => run(claim, entry, metrics.forTask(claim.key, claim.queue), span)
+      ).pipe(
+        // The failure was recorded on the span; the attempt itself has ended.
+        Effect.catchAllCause(() => Effect.void)
+      )).pipe(
+        Effect.uninterruptible,
+        Effect.annotateLogs(logAnnotations(claim, options.nodeId)),
+        Effect.withTracerEnabled(options.tracing)
+      )
 }
