@@ -161,10 +161,15 @@ export const make = <A, I, E = unknown, C = unknown, S = unknown, X = unknown>(
     handler: <R>(run: (args: A) => Effect.Effect<S, E, R>) =>
       Layer.effectDiscard(Effect.gen(function*() {
         const registry = yield* TaskRegistry.TaskRegistry
-        const context = yield* Effect.context<R>()
+        // Without the propagated reference: the value the task carries is the one its handler gets.
+        const all = yield* Effect.context<R>()
+        const captured: Context.Context<R> = Option.match(self.context, {
+          onNone: () => all,
+          onSome: ({ reference }) => Context.omit(reference)(all) as Context.Context<R>
+        })
         // The attempt's span is current for the handler alone (a step in a span costs the tracer's context).
         yield* registry.register(self, (args, span) =>
-          Effect.provide(run(args as A), span === undefined ? context : Context.add(context, Tracer.ParentSpan, span)))
+          Effect.provide(run(args as A), span === undefined ? captured : Context.add(captured, Tracer.ParentSpan, span)))
       }))
   }
   return self

@@ -5,6 +5,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
 import { Task, Tasks, TaskTest } from "../src/index.js"
+import { RequestId } from "./support/traced.js"
 
 const Order = Schema.Struct({ orderId: Schema.Number })
 
@@ -21,6 +22,30 @@ const withKit = <A, E>(
 const record = (calls: Ref.Ref<ReadonlyArray<string>>, call: string) => Ref.update(calls, (all) => [...all, call])
 
 describe("TaskTest", () => {
+  it.effect("a definition's propagated context reaches its handler, and the children it enqueues", () => {
+    const Parent = Task.make("parent-with-context", { args: Order, context: { reference: RequestId, schema: Schema.String } })
+    const Child = Task.make("child-with-context", { args: Order, context: { reference: RequestId, schema: Schema.String } })
+    return withKit(
+      (calls) =>
+        Layer.mergeAll(
+          Parent.handler(({ orderId }) =>
+            Effect.gen(function*() {
+              yield* record(calls, `parent ${orderId} for ${yield* RequestId}`)
+              yield* Tasks.run(Child, { orderId }).pipe(Effect.orDie)
+            })
+          ),
+          Child.handler(({ orderId }) => Effect.flatMap(RequestId, (id) => record(calls, `child ${orderId} for ${id}`)))
+        ),
+      (calls) =>
+        Effect.gen(function*() {
+          yield* Tasks.run(Parent, { orderId: 1 }).pipe(Effect.provideService(RequestId, "req-7"))
+          yield* Tasks.run(Parent, { orderId: 2 })
+          yield* TaskTest.drain
+          expect(yield* Ref.get(calls)).toEqual(["parent 1 for req-7", "parent 2 for none", "child 1 for req-7", "child 2 for none"])
+        })
+    )
+  })
+
   it.effect("Tasks.run keeps tasks in memory; drain runs them through their handlers with their arguments", () => {
     const Ship = Task.make("ship", { args: Order })
     return withKit(

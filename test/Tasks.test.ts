@@ -1,8 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Either, ParseResult, Ref, Schema } from "effect"
+import { Context, Effect, Either, ParseResult, Ref, Schema } from "effect"
 import { Task, TaskAdmin, TaskError, TaskRegistry, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
+import { RequestId } from "./support/traced.js"
 import { asAdmin, migratedSchema, startWorker, storeOf, waitForStatus } from "./support/worker.js"
 
 const SendReceipt = Task.make("send-receipt", { args: Schema.Struct({ orderId: Schema.Number }) })
@@ -144,7 +145,10 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
           [() => Task.make("x", { args, keep: { failed: 0 } }), "keep.failed"],
           [() => Task.make("x", { args, keep: { canceled: "100000000 days" } }), "keep.canceled"],
           [() => Task.make("x", { args, keep: { succeeded: "sometimes" as never } }), "keep.succeeded"],
-          [() => Task.make("x", { args, success: "not a schema" as never }), "options.success"]
+          [() => Task.make("x", { args, success: "not a schema" as never }), "options.success"],
+          [() => Task.make("x", { args, trace: "sideways" as never }), "trace"],
+          [() => Task.make("x", { args, context: { reference: "nope", schema: Schema.String } as never }), "options.context"],
+          [() => Task.make("x", { args, context: { reference: RequestId, schema: "nope" } as never }), "options.context"]
         ] as const
         for (const [make, reason] of cases) {
           const error = attempt(make)
@@ -152,6 +156,22 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
           expect(TaskError.isTaskError(error)).toBe(true)
           expect((error as TaskError.InvalidTaskDefinition).message).toContain(reason)
         }
+      }))
+
+    it.scoped("a propagated context that does not encode is InvalidTaskArgs naming it, and nothing is written", () =>
+      Effect.gen(function*() {
+        class Tenant extends Context.Reference<Tenant>()("test/Tenant", { defaultValue: () => -1 }) {}
+        const Billed = Task.make("billed", { args: Schema.Struct({}), context: { reference: Tenant, schema: Schema.NonNegativeInt } })
+        const { schema, store } = yield* migratedSchema
+        const error = yield* Tasks.run(Billed, {}).pipe(inSchema(schema), Effect.flip)
+        expect(error).toBeInstanceOf(TaskError.InvalidTaskArgs)
+        expect(error.message).toContain("its propagated context")
+        expect(yield* store.count({})).toBe(0)
+        // With a value that encodes, it is stored with the task.
+        const id = yield* Tasks.run(Billed, {}).pipe(Effect.provideService(Tenant, 7), inSchema(schema))
+        const sql = yield* SqlClient.SqlClient
+        const [row] = yield* sql<{ context: unknown }>`SELECT context FROM ${sql(`${schema}.tasks`)} WHERE id = ${id}::bigint`
+        expect(row?.context).toBe(7)
       }))
 
     it.scoped("a registry refuses a second handler or a second definition for one key", () =>
@@ -222,8 +242,12 @@ layer(PgTest, { excludeTestServices: true })("Tasks.run", (it) => {
       const sql = yield* SqlClient.SqlClient
       const schema = yield* freshSchema
       yield* (yield* storeOf(schema)).migrate
-      // What version 10 of the schema looked like: the tables, without the function of migration 11.
-      yield* sql`DROP FUNCTION ${sql(`${schema}.enqueue`)}`
+      // What version 10 of the schema looked like: the tables, without the functions of migrations 11 and 16.
+      const functions = yield* sql<{ signature: string }>`
+        SELECT oid::regprocedure::text AS signature FROM pg_proc
+        WHERE proname = 'enqueue' AND pronamespace = ${schema}::regnamespace`.withoutTransform
+      expect(functions).toHaveLength(2)
+      for (const { signature } of functions) yield* sql.unsafe(`DROP FUNCTION ${signature}`)
       const one = yield* Tasks.run(SendReceipt, { orderId: 1 }).pipe(inSchema(schema), Effect.flip)
       expect(one).toBeInstanceOf(TaskError.SchemaNotMigrated)
       expect(one.message).toContain("TaskStore.migrate")

@@ -113,8 +113,10 @@ layer(PgTest, { excludeTestServices: true })("metrics, logs and maintenance span
         ["ERROR", ids[2], "attempt 2/2 failed; the task has failed"]
       ])
 
-      // The same figures in the Prometheus text.
+      // The same figures in the Prometheus text (label values escaped as the format asks).
+      yield* Metric.increment(Metric.tagged(Metric.counter(`odd_labels_${run}_total`), "path", "a\"b\\c\nd"))
       const text = yield* TaskMetrics.prometheus
+      expect(text).toContain(`odd_labels_${run}_total{path="a\\"b\\\\c\\nd"} 1`)
       const tags = `task_key="${Metered.key}",queue="${queue}"`
       expect(text).toContain(`# TYPE effect_tasks_succeeded_total counter`)
       expect(text).toContain(`effect_tasks_succeeded_total{${tags}} 2`)

@@ -128,7 +128,8 @@ export const definitionProblem = <A, I, E, C, S, X>(key: string, options: Option
   }
   if (
     options.context !== undefined &&
-    (!Context.isReference(options.context.reference) || !Schema.isSchema(options.context.schema))
+    (typeof options.context !== "object" || options.context === null ||
+      !Context.isReference(options.context.reference) || !Schema.isSchema(options.context.schema))
   ) return "options.context must hold a Context.Reference (reference) and a Schema (schema)"
   if (options.retry?.while !== undefined && typeof options.retry.while !== "function") return "retry.while must be a function"
   return Either.getLeft(policyProblem(options)).pipe(Option.getOrUndefined)

@@ -8,7 +8,7 @@ import type { Leadership } from "./leadership.js"
  * The per-queue gauges (waiting, running, oldest due wait), set by the maintenance leader from one
  * statement over the unfinished tasks. A queue that empties is set to zero, not left at its last
  * value, and a node that stops leading zeroes its own; at most `maxTaggedPairs` queues are
- * reported. Returns how many queues it set.
+ * reported, and a stopping node zeroes its own (`reset`). A round returns how many queues it set.
  */
 export const makeQueueGauges = (options: { readonly store: Store; readonly leadership: Leadership }) => {
   const reported = new Set<string>()
@@ -30,9 +30,14 @@ export const makeQueueGauges = (options: { readonly store: Store; readonly leade
       for (const queue of present) reported.add(queue)
       return depths.length
     })
-  // A node that no longer leads reports zeros: summed over nodes, the gauges stay right.
-  return Effect.flatMap(options.leadership.isLeader, (isLeader) =>
-    isLeader
-      ? Effect.flatMap(options.store.queueDepths, (depths) => report(depths.slice(0, maxTaggedPairs)))
-      : report([]))
+  return {
+    // A node that no longer leads reports zeros: summed over nodes, the gauges stay right (but for
+    // up to one interval after leadership moved).
+    round: Effect.flatMap(options.leadership.isLeader, (isLeader) =>
+      isLeader
+        ? Effect.flatMap(options.store.queueDepths, (depths) => report(depths.slice(0, maxTaggedPairs)))
+        : report([])),
+    /** Zeroes what this node reported: it stops. */
+    reset: Effect.asVoid(report([]))
+  }
 }

@@ -1,5 +1,6 @@
 import { Effect, Metric } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
+import * as TaskStatus from "../../TaskStatus.js"
 import * as metrics from "../observability/metrics.js"
 import { leaderBatches, type RoundOptions } from "./leadership.js"
 
@@ -18,7 +19,10 @@ export const makeRescuer = (options: RescuerOptions): Effect.Effect<number, Task
     (rescued) =>
       Effect.gen(function*() {
         for (const task of rescued) {
-          yield* Metric.increment(metrics.forTask(task.key, task.queue).rescued)
+          const counted = metrics.forTask(task.key, task.queue)
+          yield* Metric.increment(counted.rescued)
+          // A running task an operator canceled, whose node died: canceled now.
+          if (task.status === TaskStatus.canceled) yield* Metric.increment(counted.canceled)
         }
         if (rescued.length > 0) {
           yield* Effect.logWarning(`took back ${rescued.length} task(s) from lost workers`, rescued)

@@ -5,8 +5,29 @@ import type { ClaimedTask } from "../store/taskRow.js"
 import type { Outcome } from "../worker/outcome.js"
 import { attemptSpanPlacement, messaging } from "./trace.js"
 
-/** How an attempt ended, in words of the spans (`effect_tasks.task.outcome`, the settle span's operation name). */
+/** The counter an ended attempt adds to: an operator's stop request, when honoured, decides it. */
+export type Counter = "canceled" | "paused" | "succeeded" | "retried" | "failed" | "released" | "snoozed"
+
+export const counterOf = (ended: Outcome, status: TaskStatus.TaskStatus): Counter =>
+  status === TaskStatus.canceled
+    ? "canceled"
+    : status === TaskStatus.paused && ended._tag !== "Succeeded"
+    ? "paused"
+    : ({ Succeeded: "succeeded", Retry: "retried", Failed: "failed", Released: "released", Snoozed: "snoozed" } as const)[ended._tag]
+
+/** How an attempt ended as recorded, in words of the spans (`effect_tasks.task.outcome`). */
 export const outcomeName = {
+  succeeded: "succeed",
+  retried: "retry",
+  failed: "fail",
+  released: "release",
+  snoozed: "snooze",
+  canceled: "cancel",
+  paused: "pause"
+} as const satisfies Record<Counter, string>
+
+/** The settle span's operation name: the end the worker writes. */
+const settleName = {
   Succeeded: "succeed",
   Retry: "retry",
   Failed: "fail",
@@ -14,40 +35,47 @@ export const outcomeName = {
   Snoozed: "snooze"
 } as const satisfies Record<Outcome["_tag"], string>
 
-/** The counter an ended attempt adds to: an operator's stop request, when honoured, decides it. */
-export const counterOf = (
-  ended: Outcome,
-  status: TaskStatus.TaskStatus
-): "canceled" | "paused" | "succeeded" | "retried" | "failed" | "released" | "snoozed" =>
-  status === TaskStatus.canceled
-    ? "canceled"
-    : status === TaskStatus.paused && ended._tag !== "Succeeded"
-    ? "paused"
-    : ({ Succeeded: "succeeded", Retry: "retried", Failed: "failed", Released: "released", Snoozed: "snoozed" } as const)[ended._tag]
+/** The attributes every attempt of one task key in one queue on this node shares, made once. */
+const sharedAttributes = new Map<string, Record<string, unknown>>()
+
+const processAttributes = (claim: ClaimedTask, nodeId: string): Record<string, unknown> => {
+  const pair = `${claim.key}\u0000${claim.queue}`
+  const found = sharedAttributes.get(pair)
+  if (found !== undefined) return found
+  const made = Object.freeze({
+    ...messaging("process", claim.queue),
+    "effect_tasks.task.key": claim.key,
+    "effect_tasks.node.id": nodeId
+  })
+  // Bounded like the metrics' tags: past that, attributes are made per attempt.
+  if (sharedAttributes.size < 500) sharedAttributes.set(pair, made)
+  return made
+}
 
 /**
  * The `process <queue>` span of an attempt: a root linked to the span that enqueued the task, or
- * its child, as the definition's `trace` says.
+ * its child, as the definition's `trace` says. The attempt's own attributes (`messaging.message.id`,
+ * `effect_tasks.task.attempt`) are set on the span once made (`attemptAttributes`).
  */
 export const processSpan = (claim: ClaimedTask, entry: Option.Option<Entry>, nodeId: string): Tracer.SpanOptions => ({
   kind: "consumer",
   captureStackTrace: false,
   ...attemptSpanPlacement(claim.traceparent, Option.match(entry, { onNone: () => "link", onSome: ({ task }) => task.trace })),
-  attributes: {
-    ...messaging("process", claim.queue),
-    "messaging.message.id": claim.id,
-    "effect_tasks.task.key": claim.key,
-    "effect_tasks.task.attempt": claim.attempt,
-    "effect_tasks.node.id": nodeId
-  }
+  attributes: processAttributes(claim, nodeId)
 })
+
+/** Sets the attributes of one attempt on its `process` span. */
+export const attemptAttributes = (span: Tracer.Span, claim: ClaimedTask): void => {
+  span.attribute("messaging.message.id", claim.id)
+  span.attribute("effect_tasks.task.attempt", claim.attempt)
+}
 
 /** The `settle <queue>` span of the write of an attempt's end, under its `process` span. */
 export const settleSpan = (claim: ClaimedTask, ended: Outcome, parent: Tracer.AnySpan): Tracer.SpanOptions => ({
   kind: "client",
   parent,
   captureStackTrace: false,
-  attributes: { ...messaging("settle", claim.queue, outcomeName[ended._tag]), "messaging.message.id": claim.id }
+  attributes: { ...messaging("settle", claim.queue, settleName[ended._tag]), "messaging.message.id": claim.id }
 })
 
 /** The one line a failed attempt logs, with its Cause: a warning when it will be retried, an error when the task has failed. */

@@ -20,12 +20,12 @@ const perTask = {
   failed: counterKey("effect_tasks_failed_total", "tasks that failed for good (no attempt left, or not retryable)"),
   retried: counterKey("effect_tasks_retried_total", "failed attempts with a retry scheduled"),
   snoozed: counterKey("effect_tasks_snoozed_total", "attempts that asked to run again later (Task.snooze)"),
-  released: counterKey("effect_tasks_released_total", "attempts handed back unfinished by a stopping worker"),
+  released: counterKey("effect_tasks_released_total", "attempts handed back to run again: by a stopping worker, or unstarted (no handler here, or a slot waited for too long)"),
   canceled: counterKey("effect_tasks_canceled_total", "tasks canceled by an operator"),
   paused: counterKey("effect_tasks_paused_total", "running attempts paused by an operator"),
   rescued: counterKey("effect_tasks_rescued_total", "running tasks taken back after their worker was lost or their deadline passed"),
   staleWrites: counterKey("effect_tasks_stale_writes_total", "attempt results discarded because the task's claim had changed"),
-  waitTime: millisKey("effect_tasks_wait_ms", "milliseconds from a task being due to its attempt being claimed"),
+  waitTime: millisKey("effect_tasks_wait_ms", "milliseconds from a task's due time (a child's: its enqueue) to its attempt being claimed"),
   runTime: millisKey("effect_tasks_run_ms", "milliseconds a handler ran, per attempt")
 }
 

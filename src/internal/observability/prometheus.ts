@@ -3,10 +3,13 @@ import type { MetricPair } from "effect"
 
 const name = (raw: string) => raw.replace(/[^a-zA-Z0-9_:]/g, "_").replace(/^([0-9])/, "_$1")
 
+/** A label name: no colon (metric names may have one, label names may not). */
+const labelName = (raw: string) => raw.replace(/[^a-zA-Z0-9_]/g, "_").replace(/^([0-9])/, "_$1")
+
 const escape = (value: string) => value.replaceAll("\\", "\\\\").replaceAll("\"", "\\\"").replaceAll("\n", "\\n")
 
 const labels = (tags: ReadonlyArray<readonly [string, string]>) =>
-  tags.length === 0 ? "" : `{${tags.map(([key, value]) => `${name(key)}="${escape(value)}"`).join(",")}}`
+  tags.length === 0 ? "" : `{${tags.map(([key, value]) => `${labelName(key)}="${escape(value)}"`).join(",")}}`
 
 const number = (value: number | bigint) =>
   typeof value === "bigint"

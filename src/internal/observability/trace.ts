@@ -30,24 +30,46 @@ export const traceparentOf = (span: Tracer.AnySpan): string | null =>
 
 const traceparentPattern = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
 
-/** The span a stored `traceparent` names, as an external span; None for a missing or malformed one. */
-export const spanOfTraceparent = (traceparent: string | null): Option.Option<Tracer.ExternalSpan> => {
-  const match = traceparent === null ? null : traceparentPattern.exec(traceparent)
+/** The last traceparent parsed: tasks enqueued together share one, and are claimed together. */
+let lastParsed: { readonly traceparent: string; readonly span: Option.Option<Tracer.ExternalSpan> } | undefined
+
+const parse = (traceparent: string): Option.Option<Tracer.ExternalSpan> => {
+  const match = traceparentPattern.exec(traceparent)
   if (match === null) return Option.none()
   const [, traceId, spanId, flags] = match as unknown as [string, string, string, string]
   if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return Option.none()
   return Option.some(Tracer.externalSpan({ traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 }))
 }
 
+/** The span a stored `traceparent` names, as an external span; None for a missing or malformed one. */
+export const spanOfTraceparent = (traceparent: string | null): Option.Option<Tracer.ExternalSpan> => {
+  if (traceparent === null) return Option.none()
+  if (lastParsed?.traceparent !== traceparent) lastParsed = { traceparent, span: parse(traceparent) }
+  return lastParsed.span
+}
+
+type Placement = Pick<Tracer.SpanOptions, "root" | "parent" | "links">
+
+const rootOfItsOwn: Placement = { root: true }
+
+/** The last placement made, for the tasks of one enqueue that follow one another. */
+let lastPlacement: { readonly traceparent: string | null; readonly mode: string; readonly placement: Placement } | undefined
+
 /**
  * How an attempt's span hangs off the span that enqueued its task: a root with a link to it
  * (`"link"`), or its child (`"parent"`); a root of its own when none was recorded.
  */
-export const attemptSpanPlacement = (traceparent: string | null, mode: "link" | "parent") =>
-  Option.match(spanOfTraceparent(traceparent), {
-    onNone: () => ({ root: true }),
+export const attemptSpanPlacement = (traceparent: string | null, mode: "link" | "parent"): Placement => {
+  if (lastPlacement !== undefined && lastPlacement.traceparent === traceparent && lastPlacement.mode === mode) {
+    return lastPlacement.placement
+  }
+  const placement: Placement = Option.match(spanOfTraceparent(traceparent), {
+    onNone: () => rootOfItsOwn,
     onSome: (enqueued) =>
       mode === "parent"
         ? { parent: enqueued }
-        : { root: true, links: [{ _tag: "SpanLink" as const, span: enqueued, attributes: { "messaging.operation.type": "send" } }] }
+        : { root: true, links: [{ _tag: "SpanLink", span: enqueued, attributes: { "messaging.operation.type": "send" } }] }
   })
+  lastPlacement = { traceparent, mode, placement }
+  return placement
+}

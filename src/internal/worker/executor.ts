@@ -9,7 +9,15 @@ import type { ClaimedTask } from "../store/taskRow.js"
 import { type Attempt, type AttemptEnd, makeAttemptEnd } from "../currentAttempt.js"
 import { runHandler } from "../handlerRun.js"
 import * as metrics from "../observability/metrics.js"
-import { counterOf, logAnnotations, logFailure, outcomeName, processSpan, settleSpan } from "../observability/attempt.js"
+import {
+  attemptAttributes,
+  counterOf,
+  logAnnotations,
+  logFailure,
+  outcomeName,
+  processSpan,
+  settleSpan
+} from "../observability/attempt.js"
 import { monotonicMillis } from "../monotonic.js"
 import * as outcome from "./outcome.js"
 import type { Deadlines } from "./deadlines.js"
@@ -153,8 +161,12 @@ export const makeExecutor = (options: ExecutorOptions) => {
     // timeout: the deadline's interruption is still pending on this fiber and would cut the retry
     // at once (a stop then waits for it, within its own bounds).
     const retry = Effect.retry(write, finishRetry)
-    return write.pipe(
-      Effect.orElse(() => timedOut ? retry : Effect.interruptible(retry)),
+    // The settle span ends with the write: a failed one shows as an error on it.
+    return Effect.useSpan(
+      `settle ${claim.queue}`,
+      settleSpan(claim, ended, span),
+      () => Effect.orElse(write, () => timedOut ? retry : Effect.interruptible(retry))
+    ).pipe(
       Effect.tap((status) =>
         status === null
           ? Effect.logWarning("stale attempt result discarded: the task's claim changed", { outcome: ended._tag })
@@ -168,8 +180,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
           undefined
         )
       ),
-      Effect.catchAllCause(() => Effect.succeed(undefined)),
-      (write) => Effect.useSpan(`settle ${claim.queue}`, settleSpan(claim, ended, span), () => write)
+      Effect.catchAllCause(() => Effect.succeed(undefined))
     )
   }
 
@@ -231,13 +242,15 @@ export const makeExecutor = (options: ExecutorOptions) => {
         const status = Exit.isSuccess(ran) && ran.value.recorded
           ? TaskStatus.succeeded
           : yield* record(claim, ended, end.timedOutAfter !== undefined, span)
+        const counter = status === null || status === undefined ? undefined : counterOf(ended, status)
         if (status === null) yield* Metric.increment(counted.staleWrites)
-        else if (status !== undefined) yield* Metric.increment(counted[counterOf(ended, status)])
-        span.attribute("effect_tasks.task.outcome", status === null ? "stale" : outcomeName[ended._tag])
+        else if (counter !== undefined) yield* Metric.increment(counted[counter])
+        span.attribute("effect_tasks.task.outcome", status === null ? "stale" : counter === undefined ? "unrecorded" : outcomeName[counter])
         if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
         if (exit._tag === "Failure" && (ended._tag === "Retry" || ended._tag === "Failed")) {
-          // One line per failed attempt (nothing per success), and the failure on the attempt's span.
-          yield* logFailure(claim, ended, exit.cause)
+          // One line per failed attempt as recorded (nothing per success; a stale or unrecorded end
+          // logged its own line), and the handler's failure on the attempt's span.
+          if (counter === "retried" || counter === "failed") yield* logFailure(claim, ended, exit.cause)
           return yield* Effect.failCause(exit.cause)
         }
       }).pipe(Effect.ensuring(Effect.all([
@@ -261,7 +274,10 @@ export const makeExecutor = (options: ExecutorOptions) => {
         `process ${claim.queue}`,
         processSpan(claim, entry, options.nodeId),
         // Not the fiber's current span: only the handler runs in it (see `attempt`).
-        (span) => run(claim, entry, metrics.forTask(claim.key, claim.queue), span)
+        (span) => {
+          attemptAttributes(span, claim)
+          return run(claim, entry, metrics.forTask(claim.key, claim.queue), span)
+        }
       ).pipe(
         // The failure was recorded on the span; the attempt itself has ended.
         Effect.catchAllCause(() => Effect.void)

@@ -189,6 +189,7 @@ export const startManager = (
       makeCleaner({ store: control, leadership, batchSize: tuning.cleanBatchSize, maxBatches: tuning.cleanMaxBatches })
     )
     const gauges = makeQueueGauges({ store: control, leadership })
+    yield* Scope.addFinalizer(nodeScope, gauges.reset)
 
     yield* Effect.addFinalizer(() =>
       gracefulStop({
@@ -210,7 +211,7 @@ export const startManager = (
     yield* background(supervisor.superviseEvery(board, "checker", Schedule.spaced(resolved.checkInterval), checker), nodeScope)
     yield* background(supervisor.superviseEvery(board, "reaper", Schedule.spaced(resolved.checkInterval), reaper), nodeScope)
     yield* background(supervisor.superviseEvery(board, "cleaner", Schedule.spaced(resolved.checkInterval), cleaner), nodeScope)
-    yield* background(supervisor.superviseEvery(board, "gauges", Schedule.spaced(resolved.gaugeInterval), gauges), nodeScope)
+    yield* background(supervisor.superviseEvery(board, "gauges", Schedule.spaced(resolved.gaugeInterval), gauges.round), nodeScope)
     yield* background(claimer.loop, claimScope)
     yield* background(wakeOnRegistryChanges(registry, wakeups), claimScope)
     yield* background(

@@ -99,9 +99,6 @@ BEGIN
   SELECT inserted.id::text, inserted.unique_key, false FROM inserted CROSS JOIN notified ORDER BY inserted.id;
 END`
 
-/** The parameter types of `enqueue` in a shape, as `DROP FUNCTION` names them. */
-export const signature = (shape: EnqueueShape) => [...shape.inputs.map((i) => `${i.type}[]`), "text", "boolean"].join(", ")
-
 /**
  * `enqueue(...)`: the producer's insert as a function of the schema, so that it is planned once
  * per connection rather than once per call, on any connection the application hands us.
