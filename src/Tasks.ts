@@ -13,7 +13,7 @@ import { encodeAll } from "./internal/producer/encode.js"
 import { newTasks, noLineage, placement } from "./internal/producer/placement.js"
 import { CurrentEnqueuer } from "./internal/producer/enqueuer.js"
 import { forTask } from "./internal/observability/metrics.js"
-import { messaging, traceparentOf } from "./internal/observability/trace.js"
+import { isTracing, messaging, traceparentOf } from "./internal/observability/trace.js"
 import * as Task from "./Task.js"
 import { InvalidTaskArgs, InvalidTaskOptions, type QueueFull, type SchemaNotMigrated, TaskNotFound, type TaskStoreError } from "./TaskError.js"
 import { TaskRegistry } from "./TaskRegistry.js"
@@ -110,7 +110,14 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
     const context = yield* propagatedContext(task)
     const enqueuer = yield* CurrentEnqueuer
     // Checked and encoded: the span covers the write alone (each step in a span costs the tracer's
-    // context switch), and its traceparent goes with the tasks.
+    // context switch), and its traceparent goes with the tasks. Without a tracer of the
+    // application's, no span and no traceparent (see `isTracing`).
+    if (!(yield* isTracing)) {
+      return yield* Effect.tap(
+        enqueuer.insert(task, newTasks(task, place, lineage, texts, { traceparent: null, context }), attempt),
+        (ids) => Metric.incrementBy(forTask(task.key, place.queue).enqueued, ids.length)
+      )
+    }
     const ids = yield* Effect.useSpan(`send ${place.queue}`, {
       kind: "producer",
       // No stack trace: it costs more than the rest of the span on this path.

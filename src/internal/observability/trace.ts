@@ -1,4 +1,4 @@
-import { Option, Tracer } from "effect"
+import { Effect, FiberRef, Option, Tracer } from "effect"
 
 /**
  * Spans after the OpenTelemetry messaging conventions: `send <queue>` (producer) where tasks are
@@ -8,6 +8,20 @@ import { Option, Tracer } from "effect"
 export const messagingSystem = "effect_tasks"
 
 export type Operation = "send" | "process" | "settle"
+
+/** Effect's own tracer, in place when the application provides none: its spans reach no exporter. */
+const defaultTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+/**
+ * Whether spans made here can be seen: tracing is on and the application provides a tracer (an
+ * OpenTelemetry SDK, say). With Effect's default tracer nothing would receive them, so the library
+ * makes none (and stores no traceparent): they would cost each task for nothing.
+ */
+export const isTracing: Effect.Effect<boolean> = Effect.zipWith(
+  FiberRef.get(FiberRef.currentTracerEnabled),
+  Effect.tracer,
+  (enabled, tracer) => enabled && tracer !== defaultTracer
+)
 
 /** The attributes every span of `operation` on `queue` carries. */
 export const messaging = (operation: Operation, queue: string, operationName: string = operation) => ({

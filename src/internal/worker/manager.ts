@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, ExecutionStrategy, FiberMap, FiberRef, Option, Queue, Ref, Schedule, Scope } from "effect"
+import { Duration, Effect, ExecutionStrategy, FiberMap, Option, Queue, Ref, Schedule, Scope } from "effect"
+import { isTracing } from "../observability/trace.js"
 import { type IncompatibleSchema, InvalidTaskOptions, type NodeIdInUse, type TaskStoreError } from "../../TaskError.js"
 import type { TaskManager } from "../../TaskManager.js"
 import * as TaskRegistry from "../../TaskRegistry.js"
@@ -66,9 +67,10 @@ export const startManager = (
   Scope.Scope | SqlClient.SqlClient | PgClient.PgClient | TaskRegistry.TaskRegistry
 > =>
   Effect.gen(function*() {
-    // The application's choice, kept for attempts and maintenance rounds: the manager's own polling
-    // (claims, heartbeats, LISTEN, writes of ends) records no spans, so none flood a trace backend.
-    const tracing = yield* FiberRef.get(FiberRef.currentTracerEnabled)
+    // The application's choice (spans only with a tracer it provides), kept for attempts and
+    // maintenance rounds: the manager's own polling (claims, heartbeats, LISTEN, writes of ends)
+    // records no spans, so none flood a trace backend.
+    const tracing = yield* isTracing
     const quiet = Effect.withTracerEnabled(false)
     const registry = yield* TaskRegistry.TaskRegistry
     const own = yield* makeManagerClient(yield* PgClient.PgClient)
