@@ -8,10 +8,10 @@
  * `_failed_total`, `_retried_total`, `_snoozed_total`, `_released_total`, `_canceled_total`,
  * `_paused_total`, `_rescued_total`, `_stale_writes_total`, and the histograms `effect_tasks_wait_ms`
  * (due to claimed) and `effect_tasks_run_ms` (handler run time). Per queue (tag `queue`, set by the
- * maintenance leader every 10 seconds; other nodes report 0): `effect_tasks_waiting`,
- * `effect_tasks_running`, `effect_tasks_oldest_waiting_seconds`. Per process:
- * `effect_tasks_claimed_total`, `effect_tasks_claim_round_ms`, `effect_tasks_claim_size`,
- * `effect_tasks_lost_claims_total`, `effect_tasks_cleaned_total`, `effect_tasks_stuck`.
+ * maintenance leader every `gaugeInterval`): `effect_tasks_waiting`, `effect_tasks_running`,
+ * `effect_tasks_oldest_waiting_seconds`. Per process: `effect_tasks_claimed_total`,
+ * `effect_tasks_claim_round_ms`, `effect_tasks_claim_size`, `effect_tasks_lost_claims_total`,
+ * `effect_tasks_cleaned_total`, `effect_tasks_stuck`.
  *
  * @since 0.1.0
  */
@@ -57,13 +57,17 @@ export const queues = metrics.queueGauges
 export const claimed = metrics.tasksClaimed
 
 /**
- * Milliseconds per claim statement, and tasks claimed per statement (histograms).
+ * Milliseconds per claim statement (a histogram).
  * @since 0.1.0
  * @category metrics
  */
 export const claimRound = metrics.claimRound
 
-/** @since 0.1.0 @category metrics */
+/**
+ * Tasks claimed per claim statement (a histogram).
+ * @since 0.1.0
+ * @category metrics
+ */
 export const claimSize = metrics.claimSize
 
 /**

@@ -109,16 +109,12 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
     const texts = yield* encodeAll({ key: task.key, schema: task.args }, args)
     const context = yield* propagatedContext(task)
     const enqueuer = yield* CurrentEnqueuer
+    const write = (traceparent: string | null) =>
+      enqueuer.insert(task, newTasks(task, place, lineage, texts, { traceparent, context }), attempt)
     // Checked and encoded: the span covers the write alone (each step in a span costs the tracer's
     // context switch), and its traceparent goes with the tasks. Without a tracer of the
     // application's, no span and no traceparent (see `isTracing`).
-    if (!(yield* isTracing)) {
-      return yield* Effect.tap(
-        enqueuer.insert(task, newTasks(task, place, lineage, texts, { traceparent: null, context }), attempt),
-        (ids) => Metric.incrementBy(forTask(task.key, place.queue).enqueued, ids.length)
-      )
-    }
-    const ids = yield* Effect.useSpan(`send ${place.queue}`, {
+    const ids = !(yield* isTracing) ? yield* write(null) : yield* Effect.useSpan(`send ${place.queue}`, {
       kind: "producer",
       // No stack trace: it costs more than the rest of the span on this path.
       captureStackTrace: false,
@@ -127,12 +123,10 @@ const enqueue = (taskOrKey: Task.Any | string, args: Iterable<unknown>, options:
         "effect_tasks.task.key": task.key,
         ...(isBatch ? { "messaging.batch.message_count": texts.length } : {})
       }
-    }, (span) => {
-      const rows = newTasks(task, place, lineage, texts, { traceparent: traceparentOf(span), context })
-      return Effect.withParentSpan(enqueuer.insert(task, rows, attempt), span).pipe(
+    }, (span) =>
+      Effect.withParentSpan(write(traceparentOf(span)), span).pipe(
         Effect.tap((ids) => isBatch ? Effect.void : Effect.sync(() => span.attribute("messaging.message.id", ids[0])))
-      )
-    })
+      ))
     yield* Metric.incrementBy(forTask(task.key, place.queue).enqueued, ids.length)
     return ids
   })

@@ -16,7 +16,7 @@
 // connection). Tasks.run's statements then run on the caller's client, inside the caller's
 // transaction, and its NOTIFY is delivered only at the caller's COMMIT.
 import { NodeSdk } from "@effect/opentelemetry";
-import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-base";
 import { Effect, Layer, ManagedRuntime, Redacted, Schema } from "effect";
 import * as SqlClient from "@effect/sql/SqlClient";
 import { SqlError } from "@effect/sql/SqlError";
@@ -103,9 +103,17 @@ class DroppingExporter {
 const observed = {
   traced: () =>
     NodeSdk.layer(() => ({ resource: { serviceName: "bench" }, spanProcessor: new BatchSpanProcessor(new DroppingExporter()) })),
+  // As traced, one trace in ten recorded (the root's sampler decides; its children follow).
+  sampled: () =>
+    NodeSdk.layer(() => ({
+      resource: { serviceName: "bench" },
+      spanProcessor: new BatchSpanProcessor(new DroppingExporter()),
+      tracerConfig: { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }) },
+    })),
   untraced: () => Layer.setTracerEnabled(false),
 };
 profiles.traced = (C) => ({ ...profiles.default(C), tracing: "traced", described: { ...profiles.default(C).described, tracing: "OpenTelemetry SDK, BatchSpanProcessor, spans dropped by the exporter" } });
+profiles.sampled = (C) => ({ ...profiles.default(C), tracing: "sampled", described: { ...profiles.default(C).described, tracing: "OpenTelemetry SDK, 10 % of traces sampled (ParentBased(TraceIdRatioBased(0.1))), spans dropped by the exporter" } });
 profiles.untraced = (C) => ({ ...profiles.default(C), tracing: "untraced", described: { ...profiles.default(C).described, tracing: "off (Layer.setTracerEnabled(false))" } });
 
 export const inTransaction =
@@ -116,6 +124,7 @@ export const notes = {
     "TaskManager.layer({poolSize: C}) + Task.handler, all else default (claimAhead adaptive, at most max(C, 32); claimBatchSize = poolSize + claimAhead; completionDelay 0; fair scheduling, LISTEN/NOTIFY, scanInterval 5 s, heartbeat 2 s); PgClient.layer({url, maxConnections: max(10, C+3)}) for the handlers (the manager adds 4 connections of its own, with prepared statements, for claims, ends of attempts, heartbeat and maintenance, and 1 for LISTEN); addOne = Tasks.run, addMany = Tasks.runMany; addInTx = Tasks.run with the caller's pg client provided as @effect/sql's SqlClient.TransactionConnection",
   batched: "as default + completionDelay 250 ms (opt-in: an attempt's end waits up to 250 ms to be written with others; a crash re-runs the attempts that ended in that window)",
   traced: "as default, the worker with an OpenTelemetry SDK (NodeSdk.layer, BatchSpanProcessor, an exporter that drops the spans): every span recorded, metrics as always",
+  sampled: "as traced, with a sampler that records one trace in ten (ParentBased(TraceIdRatioBased(0.1)))",
   untraced: "as default, the worker with tracing off (Layer.setTracerEnabled(false)): no span recorded; metrics as always",
   strict: `as default + scheduling: SchedulingPolicy.strictPriority (priority, due time, id across all queues/owners: the peers' order; the claim reads the runnable index instead of the fair policy's per-group scan)${CLAIM_BATCH ? `, claimBatchSize ${CLAIM_BATCH}` : ""}`,
 };

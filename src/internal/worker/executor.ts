@@ -1,10 +1,9 @@
-import { Cause, Data, Duration, Effect, Exit, Metric, Option, Schedule, type Tracer } from "effect"
+import { Cause, Duration, Effect, Exit, Metric, Option, type Tracer } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import * as Task from "../../Task.js"
 import type { Store } from "../store/store.js"
-import type { Finish } from "../store/finish.js"
 import type { Entry, TaskRegistry } from "../../TaskRegistry.js"
-import { TaskNotFound, type TaskStoreError, TaskTimeout } from "../../TaskError.js"
+import { TaskNotFound, TaskTimeout } from "../../TaskError.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import { type Attempt, type AttemptEnd, makeAttemptEnd } from "../currentAttempt.js"
 import { runHandler } from "../handlerRun.js"
@@ -15,21 +14,17 @@ import {
   logAnnotations,
   logFailure,
   outcomeName,
-  processSpan,
-  settleSpan
+  processSpan
 } from "../observability/attempt.js"
 import { monotonicMillis } from "../monotonic.js"
 import * as outcome from "./outcome.js"
+import { makeRecorder, type RecorderOptions } from "./recorder.js"
 import type { Deadlines } from "./deadlines.js"
 import type { HandlerPace } from "./pace.js"
 import type { Phases } from "./running.js"
 import type { ClaimSlots } from "./slots.js"
 
-export interface ExecutorOptions {
-  /** The application's store: a transactional handler's transaction and its success. */
-  readonly store: Store
-  /** Writes the end of every other attempt (shared statements, see `completer.ts`): the status the task now has, null when stale. */
-  readonly complete: (finish: Finish) => Effect.Effect<TaskStatus.TaskStatus | null, TaskStoreError>
+export interface ExecutorOptions extends RecorderOptions {
   /** This node's id, on every log line of an attempt. */
   readonly nodeId: string
   /** Whether spans are recorded, as the application set it when the manager started (its own polling records none). */
@@ -55,26 +50,8 @@ export interface ExecutorOptions {
   readonly defaultTimeout: Duration.Duration
   /** Called after a retry is scheduled, so this process claims it when it is due (not a scan later). */
   readonly wakeAfter: (delay: Duration.Duration) => Effect.Effect<void>
-  /** How long a finished task of this key is kept, by status (its definition's `keep`, else the worker's defaults). */
-  readonly keepFor: (key: string) => Effect.Effect<Finish["keep"]>
   /** Stores a running attempt's checkpoint and progress (see `Store.saveAttemptState`). */
   readonly saveState: Store["saveAttemptState"]
-}
-
-/**
- * A failed finish write (database gone for a moment) is retried for about half a minute. The
- * attempt stays held (its lease renewed) meanwhile; a stop stops waiting and releases this node's claims.
- */
-const finishRetry = Schedule.exponential("100 millis").pipe(
-  Schedule.union(Schedule.spaced("3 seconds")),
-  Schedule.intersect(Schedule.recurs(15))
-)
-
-/** A transactional attempt found its claim gone when recording success: its transaction rolls back. */
-class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
-  override get message() {
-    return `task ${this.id}: the claim was taken away before the attempt's transaction committed`
-  }
 }
 
 /**
@@ -83,16 +60,7 @@ class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly id: string }> {
  * outcome do not, so an attempt interrupted by a stop is always handed back, never left `running`.
  */
 export const makeExecutor = (options: ExecutorOptions) => {
-  /** The end of an attempt as the store writes it, with how long the task is kept once it ends. */
-  const finishOf = (claim: ClaimedTask, ended: outcome.Outcome) =>
-    Effect.map(options.keepFor(claim.key), (keep): Finish => ({ ...outcome.toFinish(claim, ended), keep }))
-
-  /** Records success inside the attempt's own transaction, guarded like every finish. */
-  const succeedInTransaction = (claim: ClaimedTask, result: string | null) =>
-    Effect.flatMap(
-      Effect.flatMap(finishOf(claim, { _tag: "Succeeded", result }), (finish) => options.store.finishIfClaimed([finish])),
-      (applied) => applied.length === 1 ? Effect.void : Effect.fail(new ClaimLost({ id: claim.id }))
-    )
+  const { record, succeedInTransaction } = makeRecorder(options)
 
   /** Runs the handler; succeeds with its encoded result and whether its success is already recorded (a transactional task). */
   const attempt = (
@@ -100,7 +68,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
     end: AttemptEnd,
     entry: Option.Option<Entry>,
     counted: metrics.TaskMetrics,
-    span: Tracer.Span
+    span: Tracer.Span | undefined
   ): Effect.Effect<{ readonly result: string | null; readonly recorded: boolean }, unknown> =>
     Effect.gen(function*() {
       const task = Option.map(entry, (found) => found.task)
@@ -140,7 +108,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
       return yield* task.value.transactional
         ? options.store.withTransaction(
           Effect.tap(timed, (result) => succeedInTransaction(claim, result))
-        ).pipe(Effect.map((result) => ({ result, recorded: true })), Effect.withParentSpan(span))
+        ).pipe(Effect.map((result) => ({ result, recorded: true })), (self) => span === undefined ? self : Effect.withParentSpan(self, span))
         : Effect.map(timed, (result) => ({ result, recorded: false }))
     })
 
@@ -149,40 +117,6 @@ export const makeExecutor = (options: ExecutorOptions) => {
       onNone: () => Effect.succeedNone,
       onSome: ({ task }) => outcome.retryAfter(task.retry, claim.attempt, cause)
     })
-
-  /**
-   * Writes how the attempt ended, in a `settle` span; succeeds with the status the task now has,
-   * null when the write was stale, undefined when it could not be written.
-   */
-  const record = (claim: ClaimedTask, ended: outcome.Outcome, timedOut: boolean, span: Tracer.Span) => {
-    const write = Effect.flatMap(finishOf(claim, ended), options.complete)
-    // The first write is not interruptible; waiting to retry it is, so a stop never hangs on a
-    // database that is gone (the stop then releases this node's claims itself). Not after a
-    // timeout: the deadline's interruption is still pending on this fiber and would cut the retry
-    // at once (a stop then waits for it, within its own bounds).
-    const retry = Effect.retry(write, finishRetry)
-    // The settle span ends with the write: a failed one shows as an error on it.
-    return Effect.useSpan(
-      `settle ${claim.queue}`,
-      settleSpan(claim, ended, span),
-      () => Effect.orElse(write, () => timedOut ? retry : Effect.interruptible(retry))
-    ).pipe(
-      Effect.tap((status) =>
-        status === null
-          ? Effect.logWarning("stale attempt result discarded: the task's claim changed", { outcome: ended._tag })
-          : Effect.void
-      ),
-      Effect.catchAll((error) =>
-        Effect.as(
-          Effect.logError("could not record the end of an attempt; the task stays claimed by this node until it stops", {
-            error: error.message
-          }),
-          undefined
-        )
-      ),
-      Effect.catchAllCause(() => Effect.succeed(undefined))
-    )
-  }
 
   /**
    * Runs `self` in a handler slot. A free slot is taken at once; an attempt claimed ahead waits for
@@ -218,7 +152,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
    * One attempt from its claim to its recorded end; fails with the handler's failure when the
    * attempt failed (for its span), after everything is recorded.
    */
-  const run = (claim: ClaimedTask, entry: Option.Option<Entry>, counted: metrics.TaskMetrics, span: Tracer.Span) =>
+  const run = (claim: ClaimedTask, entry: Option.Option<Entry>, counted: metrics.TaskMetrics, span: Tracer.Span | undefined) =>
     Effect.suspend(() => {
       // The claim slot goes back as soon as the handler has ended: the claimer need not wait for
       // the end to be written. Given back once, whatever path the attempt takes.
@@ -245,7 +179,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
         const counter = status === null || status === undefined ? undefined : counterOf(ended, status)
         if (status === null) yield* Metric.increment(counted.staleWrites)
         else if (counter !== undefined) yield* Metric.increment(counted[counter])
-        span.attribute("effect_tasks.task.outcome", status === null ? "stale" : counter === undefined ? "unrecorded" : outcomeName[counter])
+        span?.attribute("effect_tasks.task.outcome", status === null ? "stale" : counter === undefined ? "unrecorded" : outcomeName[counter])
         if (ended._tag === "Retry" || ended._tag === "Snoozed") yield* options.wakeAfter(ended.delay)
         if (exit._tag === "Failure" && (ended._tag === "Retry" || ended._tag === "Failed")) {
           // One line per failed attempt as recorded (nothing per success; a stale or unrecorded end
@@ -269,19 +203,23 @@ export const makeExecutor = (options: ExecutorOptions) => {
    */
   return (claim: ClaimedTask): Effect.Effect<void> =>
     // The definition and handler, looked up once (the claim took only keys this node runs).
-    Effect.flatMap(options.registry.get(claim.key), (entry) =>
-      Effect.useSpan(
-        `process ${claim.queue}`,
-        processSpan(claim, entry, options.nodeId),
-        // Not the fiber's current span: only the handler runs in it (see `attempt`).
-        (span) => {
-          attemptAttributes(span, claim)
-          return run(claim, entry, metrics.forTask(claim.key, claim.queue), span)
-        }
-      ).pipe(
-        // The failure was recorded on the span; the attempt itself has ended.
-        Effect.catchAllCause(() => Effect.void)
-      )).pipe(
+    Effect.flatMap(options.registry.get(claim.key), (entry) => {
+      const counted = metrics.forTask(claim.key, claim.queue)
+      // With tracing off, no span at all: not even a no-op one costs its steps.
+      const attempt = options.tracing
+        ? Effect.useSpan(
+          `process ${claim.queue}`,
+          processSpan(claim, entry, options.nodeId),
+          // Not the fiber's current span: only the handler runs in it (see `attempt`).
+          (span) => {
+            attemptAttributes(span, claim)
+            return run(claim, entry, counted, span)
+          }
+        )
+        : run(claim, entry, counted, undefined)
+      // The failure was recorded on the span; the attempt itself has ended.
+      return Effect.catchAllCause(attempt, () => Effect.void)
+    }).pipe(
         Effect.uninterruptible,
         Effect.annotateLogs(logAnnotations(claim, options.nodeId)),
         Effect.withTracerEnabled(options.tracing)
