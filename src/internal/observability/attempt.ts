@@ -78,16 +78,19 @@ export const settleSpan = (claim: ClaimedTask, ended: Outcome, parent: Tracer.An
   attributes: { ...messaging("settle", claim.queue, settleName[ended._tag]), "messaging.message.id": claim.id }
 })
 
+/** The library's own lines about an attempt (its handler's lines carry only the attempt's annotations). */
+export const ownLine = Effect.annotateLogs({ module: "TaskManager", fiber: "executor" })
+
 /** The one line a failed attempt logs, with its Cause: a warning when it will be retried, an error when the task has failed. */
 export const logFailure = (claim: ClaimedTask, ended: Outcome, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
-  ended._tag === "Retry"
-    ? Effect.logWarning(`attempt ${claim.attempt}/${claim.maxAttempts} failed; retrying in ${Duration.format(ended.delay)}`, cause)
-    : Effect.logError(`attempt ${claim.attempt}/${claim.maxAttempts} failed; the task has failed`, cause)
+  ownLine(
+    ended._tag === "Retry"
+      ? Effect.logWarning(`attempt ${claim.attempt}/${claim.maxAttempts} failed; retrying in ${Duration.format(ended.delay)}`, cause)
+      : Effect.logError(`attempt ${claim.attempt}/${claim.maxAttempts} failed; the task has failed`, cause)
+  )
 
 /** The annotations of every log line of an attempt, its handler's included. */
 export const logAnnotations = (claim: ClaimedTask, nodeId: string) => ({
-  module: "TaskManager",
-  fiber: "executor",
   taskId: claim.id,
   taskKey: claim.key,
   queue: claim.queue,

@@ -1,7 +1,7 @@
 import { Data, Effect, Schedule, type Tracer } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type * as TaskStatus from "../../TaskStatus.js"
-import { settleSpan } from "../observability/attempt.js"
+import { ownLine, settleSpan } from "../observability/attempt.js"
 import type { Finish } from "../store/finish.js"
 import type { Store } from "../store/store.js"
 import type { ClaimedTask } from "../store/taskRow.js"
@@ -62,14 +62,14 @@ export const makeRecorder = (options: RecorderOptions) => {
       return (span === undefined ? written : Effect.useSpan(`settle ${claim.queue}`, settleSpan(claim, ended, span), () => written)).pipe(
         Effect.tap((status) =>
           status === null
-            ? Effect.logWarning("stale attempt result discarded: the task's claim changed", { outcome: ended._tag })
+            ? ownLine(Effect.logWarning("stale attempt result discarded: the task's claim changed", { outcome: ended._tag }))
             : Effect.void
         ),
         Effect.catchAll((error) =>
           Effect.as(
-            Effect.logError("could not record the end of an attempt; the task stays claimed by this node until it stops", {
+            ownLine(Effect.logError("could not record the end of an attempt; the task stays claimed by this node until it stops", {
               error: error.message
-            }),
+            })),
             undefined
           )
         ),
