@@ -1,4 +1,5 @@
 import { expect, layer } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
 import { Effect, FiberRef, HashMap, HashSet, Logger, Metric, Option, Schedule, Schema, Tracer } from "effect"
 import { Task, TaskMetrics, Tasks, TaskStatus } from "../src/index.js"
 import { inSchema, PgTest } from "./support/database.js"
@@ -21,11 +22,21 @@ const capturing = (lines: Array<Line>) =>
       annotations: Object.fromEntries(HashMap.toEntries(annotations))
     }))
 
-/** A tracer that records each span's name and whether it is a root, then makes it as `base` does. */
-const recording = (base: Tracer.Tracer, spans: Array<{ readonly name: string; readonly isRoot: boolean }>) =>
+interface Recorded {
+  readonly name: string
+  readonly isRoot: boolean
+  readonly parent: string | undefined
+}
+
+/** A tracer that records each span's name and parent, then makes it as `base` does. */
+const recording = (base: Tracer.Tracer, spans: Array<Recorded>) =>
   Tracer.make({
     span: (name, parent, context, links, startTime, kind, options) => {
-      spans.push({ name, isRoot: Option.isNone(parent) })
+      spans.push({
+        name,
+        isRoot: Option.isNone(parent),
+        parent: Option.match(parent, { onNone: () => undefined, onSome: (span) => (span._tag === "Span" ? span.name : "external") })
+      })
       return base.span(name, parent, context, links, startTime, kind, options)
     },
     context: (f, fiber) => base.context(f, fiber)
@@ -48,7 +59,7 @@ layer(PgTest, { excludeTestServices: true })("metrics, logs and maintenance span
       const counted = TaskMetrics.forTask(Metered.key, queue)
 
       // A leader that does not run Metered: it reports the queue's gauges; its spans are recorded.
-      const spans: Array<{ readonly name: string; readonly isRoot: boolean }> = []
+      const spans: Array<Recorded> = []
       const tracer = recording(yield* Effect.tracer, spans)
       const leader = yield* startWorker(Inline.handler(() => Effect.void), {
         schema,
@@ -86,7 +97,7 @@ layer(PgTest, { excludeTestServices: true })("metrics, logs and maintenance span
           Effect.zipRight(Effect.logInfo(`handling ${n}`), n === 3 ? Effect.fail(new Error("three always fails")) : Effect.void)
         ),
         { schema, nodeId: `runner-${run}` }
-      )
+      ).pipe(Effect.withTracer(tracer))
       yield* waitForStatus(schema, ids, [TaskStatus.succeeded, TaskStatus.failed])
       expect(yield* count(counted.started)).toBe(4)
       expect(yield* count(counted.succeeded)).toBe(2)
@@ -99,15 +110,20 @@ layer(PgTest, { excludeTestServices: true })("metrics, logs and maintenance span
       expect((yield* Metric.value(TaskMetrics.claimRound)).count).toBeGreaterThan(roundsBefore)
       yield* waitFor("the waiting gauge to drop", Metric.value(waiting), (gauge) => gauge.value === 0)
 
+      // With a tracer, each attempt had its process span and its settle span.
+      expect(spans.filter((span) => span.name === `process ${queue}` && span.isRoot)).toHaveLength(4)
+      expect(spans.filter((span) => span.name === `settle ${queue}` && !span.isRoot)).toHaveLength(4)
       const handled = lines.filter((line) => line.message.startsWith("handling "))
       expect(handled).toHaveLength(4)
       for (const line of handled) {
+        expect(Object.keys(line.annotations).sort()).toEqual(["attempt", "nodeId", "queue", "taskId", "taskKey"])
         expect(line.annotations).toMatchObject({ taskKey: Metered.key, queue, nodeId: `runner-${run}` })
         expect(ids).toContain(line.annotations.taskId)
         expect([1, 2]).toContain(line.annotations.attempt)
       }
       // The library's own lines: one per failed attempt, none for a success.
       const own = lines.filter((line) => !line.message.startsWith("handling ") && line.annotations.taskId !== undefined)
+      for (const line of own) expect(line.annotations).toMatchObject({ module: "TaskManager", fiber: "executor" })
       expect(own.map((line) => [line.level, line.annotations.taskId, line.message])).toEqual([
         ["WARN", ids[2], "attempt 1/2 failed; retrying in 10ms"],
         ["ERROR", ids[2], "attempt 2/2 failed; the task has failed"]
@@ -128,5 +144,22 @@ layer(PgTest, { excludeTestServices: true })("metrics, logs and maintenance span
       expect(text).toContain(`effect_tasks_waiting{queue="${queue}"} 0`)
       yield* runner.stop
     }), { timeout: 60_000 })
-})
 
+  it.scoped("a transactional handler's transaction and statements are inside its attempt's span", () =>
+    Effect.gen(function*() {
+      const { schema } = yield* migratedSchema
+      const run = Math.random().toString(36).slice(2, 8)
+      const queue = `tx-${run}`
+      const Write = Task.make(`write-${run}`, { args: Schema.Struct({}), queue, transactional: true })
+      const spans: Array<Recorded> = []
+      yield* startWorker(
+        Write.handler(() => Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1`)),
+        { schema }
+      ).pipe(Effect.withTracer(recording(yield* Effect.tracer, spans)))
+      const id = yield* Tasks.run(Write, {}).pipe(inSchema(schema))
+      yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
+      yield* waitFor("the attempt's spans", Effect.sync(() => spans), (all) => all.some((span) => span.name === `process ${queue}`))
+      expect(spans.filter((span) => span.name === "sql.transaction" && span.parent === `process ${queue}`)).toHaveLength(1)
+      expect(spans.filter((span) => span.name === "sql.execute" && span.parent === "sql.transaction").length).toBeGreaterThanOrEqual(2)
+    }))
+})

@@ -91,7 +91,8 @@ export const profiles = {
 
 // Observability on: an OpenTelemetry SDK records every span (batched, then handed to an exporter
 // that drops them, as a cheap stand-in for OTLP), and the metrics are updated as always. Off: the
-// worker records no span at all (Layer.setTracerEnabled(false)); the metrics still are.
+// worker records no span at all (Layer.setTracerEnabled(false)); the metrics still are. Without a
+// tracer (the default profile) the library makes no spans either, so untraced matches default.
 class DroppingExporter {
   export(spans, done) {
     done({ code: 0 });

@@ -1,4 +1,4 @@
-import { Cause, Duration, Effect, Exit, Metric, Option, type Tracer } from "effect"
+import { Cause, Duration, Effect, Exit, FiberRef, HashMap, Metric, Option, type Tracer } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import * as Task from "../../Task.js"
 import type { Store } from "../store/store.js"
@@ -221,7 +221,8 @@ export const makeExecutor = (options: ExecutorOptions) => {
       return Effect.catchAllCause(attempt, () => Effect.void)
     }).pipe(
         Effect.uninterruptible,
-        Effect.annotateLogs(logAnnotations(claim, options.nodeId)),
+        // Exactly the attempt's: not the claimer's annotations the executor fiber inherits.
+        Effect.locally(FiberRef.currentLogAnnotations, HashMap.fromIterable(Object.entries(logAnnotations(claim, options.nodeId)))),
         Effect.withTracerEnabled(options.tracing)
       )
 }
