@@ -91,14 +91,15 @@ export const makeExecutor = (options: ExecutorOptions) => {
         // waiting for the application's pool. A claim taken away makes it a no-op.
         save: (state) => Effect.asVoid(options.saveState({ id: claim.id, claimToken: claim.claimToken, ...state }))
       }
+      const startedAt = yield* monotonicMillis
       // Only the handler is timed. (A deadline that passes just as the handler ends, before a
       // transactional handler's success commits, rolls the transaction back and counts as a
       // timeout; one that passes as it commits leaves the success in place, and the attempt's
-      // later write is refused as stale.)
-      const startedAt = yield* monotonicMillis
-      // The handler (and a transactional one's whole transaction) in the attempt's span: its own
-      // spans are children of it, its log lines events on it. Only those: every step a fiber takes
-      // in a span costs the tracer's context switch (with OpenTelemetry, more than the step).
+      // later write is refused as stale.) The handler (and a transactional one's whole
+      // transaction) runs in the attempt's span: its own spans are children of it, its log lines
+      // events on it. Only those: every step a fiber takes in a span costs the tracer's context
+      // switch (with OpenTelemetry, more than the step).
+      const inSpan = <A, E, R>(self: Effect.Effect<A, E, R>) => span === undefined ? self : Effect.withParentSpan(self, span)
       const timed = runHandler(task.value, handler.value, claim, current, attempt, (run) =>
         options.deadlines.within(run, timeout, () => {
           end.timedOutAfter = Duration.toMillis(timeout)
@@ -108,7 +109,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
       return yield* task.value.transactional
         ? options.store.withTransaction(
           Effect.tap(timed, (result) => succeedInTransaction(claim, result))
-        ).pipe(Effect.map((result) => ({ result, recorded: true })), (self) => span === undefined ? self : Effect.withParentSpan(self, span))
+        ).pipe(Effect.map((result) => ({ result, recorded: true })), inSpan)
         : Effect.map(timed, (result) => ({ result, recorded: false }))
     })
 
