@@ -7,8 +7,8 @@ import type { Leadership } from "./leadership.js"
 /**
  * The per-queue gauges (waiting, running, oldest due wait), set by the maintenance leader from one
  * statement over the unfinished tasks. A queue that empties is set to zero, not left at its last
- * value, and a node that stops leading zeroes its own; at most `maxTaggedPairs` queues are
- * reported, and a stopping node zeroes its own (`reset`). A round returns how many queues it set.
+ * value; a node that stops leading, or stops (`reset`), zeroes what it reported; at most
+ * `maxTaggedPairs` queues are reported. A round returns how many queues it set.
  */
 export const makeQueueGauges = (options: { readonly store: Store; readonly leadership: Leadership }) => {
   const reported = new Set<string>()

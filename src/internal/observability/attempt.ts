@@ -1,8 +1,9 @@
-import { type Cause, Duration, Effect, Option, type Tracer } from "effect"
+import { type Cause, Duration, Effect, HashMap, Option, type Tracer } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import type { Entry } from "../../TaskRegistry.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import type { Outcome } from "../worker/outcome.js"
+import { perTaskPair } from "./metrics.js"
 import { attemptSpanPlacement, messaging } from "./trace.js"
 
 /** The counter an ended attempt adds to: an operator's stop request, when honoured, decides it. */
@@ -35,34 +36,23 @@ const settleName = {
   Snoozed: "snooze"
 } as const satisfies Record<Outcome["_tag"], string>
 
-/** The attributes every attempt of one task key in one queue on this node shares, made once. */
-const sharedAttributes = new Map<string, Record<string, unknown>>()
-
-const processAttributes = (claim: ClaimedTask, nodeId: string): Record<string, unknown> => {
-  const pair = `${claim.key}\u0000${claim.queue}`
-  const found = sharedAttributes.get(pair)
-  if (found !== undefined) return found
-  const made = Object.freeze({
-    ...messaging("process", claim.queue),
-    "effect_tasks.task.key": claim.key,
-    "effect_tasks.node.id": nodeId
-  })
-  // Bounded like the metrics' tags: past that, attributes are made per attempt.
-  if (sharedAttributes.size < 500) sharedAttributes.set(pair, made)
-  return made
-}
-
 /**
- * The `process <queue>` span of an attempt: a root linked to the span that enqueued the task, or
- * its child, as the definition's `trace` says. The attempt's own attributes (`messaging.message.id`,
+ * The `process <queue>` span of an attempt on the node `nodeId`: a root linked to the span that
+ * enqueued the task, or its child, as the definition's `trace` says. The attributes every attempt
+ * of one task key and queue shares are made once; the attempt's own (`messaging.message.id`,
  * `effect_tasks.task.attempt`) are set on the span once made (`attemptAttributes`).
  */
-export const processSpan = (claim: ClaimedTask, entry: Option.Option<Entry>, nodeId: string): Tracer.SpanOptions => ({
-  kind: "consumer",
-  captureStackTrace: false,
-  ...attemptSpanPlacement(claim.traceparent, Option.match(entry, { onNone: () => "link", onSome: ({ task }) => task.trace })),
-  attributes: processAttributes(claim, nodeId)
-})
+export const makeProcessSpan = (nodeId: string) => {
+  const attributesOf = (key: string, queue: string): Record<string, unknown> =>
+    Object.freeze({ ...messaging("process", queue), "effect_tasks.task.key": key, "effect_tasks.node.id": nodeId })
+  const shared = perTaskPair(attributesOf, attributesOf)
+  return (claim: ClaimedTask, entry: Option.Option<Entry>): Tracer.SpanOptions => ({
+    kind: "consumer",
+    captureStackTrace: false,
+    ...attemptSpanPlacement(claim.traceparent, Option.match(entry, { onNone: () => "link", onSome: ({ task }) => task.trace })),
+    attributes: shared(claim.key, claim.queue)
+  })
+}
 
 /** Sets the attributes of one attempt on its `process` span. */
 export const attemptAttributes = (span: Tracer.Span, claim: ClaimedTask): void => {
@@ -89,11 +79,12 @@ export const logFailure = (claim: ClaimedTask, ended: Outcome, cause: Cause.Caus
       : Effect.logError(`attempt ${claim.attempt}/${claim.maxAttempts} failed; the task has failed`, cause)
   )
 
-/** The annotations of every log line of an attempt, its handler's included. */
-export const logAnnotations = (claim: ClaimedTask, nodeId: string) => ({
-  taskId: claim.id,
-  taskKey: claim.key,
-  queue: claim.queue,
-  attempt: claim.attempt,
-  nodeId
-})
+/** The annotations of every log line of an attempt, its handler's included (exactly these). */
+export const logAnnotations = (claim: ClaimedTask, nodeId: string): HashMap.HashMap<string, unknown> =>
+  HashMap.make(
+    ["taskId", claim.id],
+    ["taskKey", claim.key],
+    ["queue", claim.queue],
+    ["attempt", claim.attempt],
+    ["nodeId", nodeId]
+  )

@@ -1,13 +1,13 @@
 import { Metric, MetricBoundaries, MetricKey, type MetricKeyType, MetricLabel } from "effect"
 
-/** A counter that only goes up, described for exporters. */
-const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
-
 /** Milliseconds from 1 ms to about 36 minutes, doubling. */
 const millis = MetricBoundaries.exponential({ start: 1, factor: 2, count: 22 })
 
-/** A counter key, described for exporters. */
+/** The key of a counter that only goes up, described for exporters. */
 const counterKey = (name: string, description: string) => MetricKey.counter(name, { description, incremental: true })
+
+/** A counter that only goes up, described for exporters. */
+const counter = (name: string, description: string) => Metric.fromMetricKey(counterKey(name, description))
 
 /** A histogram key in milliseconds. */
 const millisKey = (name: string, description: string) => MetricKey.histogram(name, millis, description)
@@ -55,23 +55,31 @@ const tagged = (key: string, queue: string): TaskMetrics => {
   ) as unknown as TaskMetrics
 }
 
-const byPair = new Map<string, TaskMetrics>()
+/**
+ * Something made once per (task key, queue) pair and kept, for at most `maxTaggedPairs` pairs;
+ * past them `beyond` answers. Task keys and queues come from definitions, so this stays small.
+ */
+export const perTaskPair = <A>(make: (key: string, queue: string) => A, beyond: (key: string, queue: string) => A) => {
+  const made = new Map<string, A>()
+  return (key: string, queue: string): A => {
+    const pair = `${key}\u0000${queue}`
+    const found = made.get(pair)
+    if (found !== undefined) return found
+    if (made.size >= maxTaggedPairs) return beyond(key, queue)
+    const value = make(key, queue)
+    made.set(pair, value)
+    return value
+  }
+}
+
 const other = tagged("other", "other")
 
 /**
  * The metrics of tasks of `key` in `queue`, tagged once and kept (tagging builds a metric key). Tag
- * values stay bounded: task keys and queues come from definitions, and past `maxTaggedPairs` pairs
- * the rest are counted under `other`, so a mistake cannot flood a metrics backend.
+ * values stay bounded: past `maxTaggedPairs` pairs the rest are counted under `other`, so a
+ * mistake cannot flood a metrics backend.
  */
-export const forTask = (key: string, queue: string): TaskMetrics => {
-  const pair = `${key}\u0000${queue}`
-  const found = byPair.get(pair)
-  if (found !== undefined) return found
-  if (byPair.size >= maxTaggedPairs) return other
-  const made = tagged(key, queue)
-  byPair.set(pair, made)
-  return made
-}
+export const forTask: (key: string, queue: string) => TaskMetrics = perTaskPair(tagged, () => other)
 
 /** Tasks claimed by this process. */
 export const tasksClaimed = counter("effect_tasks_claimed_total", "tasks claimed")

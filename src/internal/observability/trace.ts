@@ -44,29 +44,20 @@ export const traceparentOf = (span: Tracer.AnySpan): string | null =>
 
 const traceparentPattern = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
 
-/** The last traceparent parsed: tasks enqueued together share one, and are claimed together. */
-let lastParsed: { readonly traceparent: string; readonly span: Option.Option<Tracer.ExternalSpan> } | undefined
-
-const parse = (traceparent: string): Option.Option<Tracer.ExternalSpan> => {
-  const match = traceparentPattern.exec(traceparent)
+/** The span a stored `traceparent` names, as an external span; None for a missing or malformed one. */
+export const spanOfTraceparent = (traceparent: string | null): Option.Option<Tracer.ExternalSpan> => {
+  const match = traceparent === null ? null : traceparentPattern.exec(traceparent)
   if (match === null) return Option.none()
   const [, traceId, spanId, flags] = match as unknown as [string, string, string, string]
   if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return Option.none()
   return Option.some(Tracer.externalSpan({ traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 }))
 }
 
-/** The span a stored `traceparent` names, as an external span; None for a missing or malformed one. */
-export const spanOfTraceparent = (traceparent: string | null): Option.Option<Tracer.ExternalSpan> => {
-  if (traceparent === null) return Option.none()
-  if (lastParsed?.traceparent !== traceparent) lastParsed = { traceparent, span: parse(traceparent) }
-  return lastParsed.span
-}
-
 type Placement = Pick<Tracer.SpanOptions, "root" | "parent" | "links">
 
 const rootOfItsOwn: Placement = { root: true }
 
-/** The last placement made, for the tasks of one enqueue that follow one another. */
+/** The last placement made: tasks enqueued together share a traceparent and are claimed together. */
 let lastPlacement: { readonly traceparent: string | null; readonly mode: string; readonly placement: Placement } | undefined
 
 /**

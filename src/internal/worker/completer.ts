@@ -52,12 +52,12 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
       ).pipe(
         Effect.exit,
         Effect.flatMap((exit) =>
-          Effect.forEach(batch, (pending) =>
-            Deferred.done(
-              pending.applied,
-              Exit.map(exit, (applied) => applied.find((row) => row.id === pending.finish.id)?.status ?? null)
-            ), {
-            discard: true
+          Effect.suspend(() => {
+            const statusOf = Exit.map(exit, (applied) => new Map(applied.map((row) => [row.id, row.status])))
+            return Effect.forEach(batch, (pending) =>
+              Deferred.done(pending.applied, Exit.map(statusOf, (status) => status.get(pending.finish.id) ?? null)), {
+              discard: true
+            })
           })
         )
       )

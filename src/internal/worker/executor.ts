@@ -1,4 +1,4 @@
-import { Cause, Duration, Effect, Exit, FiberRef, HashMap, Metric, Option, type Tracer } from "effect"
+import { Cause, Duration, Effect, Exit, FiberRef, Metric, Option, type Tracer } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
 import * as Task from "../../Task.js"
 import type { Store } from "../store/store.js"
@@ -13,8 +13,8 @@ import {
   counterOf,
   logAnnotations,
   logFailure,
-  outcomeName,
-  processSpan
+  makeProcessSpan,
+  outcomeName
 } from "../observability/attempt.js"
 import { monotonicMillis } from "../monotonic.js"
 import * as outcome from "./outcome.js"
@@ -61,6 +61,7 @@ export interface ExecutorOptions extends RecorderOptions {
  */
 export const makeExecutor = (options: ExecutorOptions) => {
   const { record, succeedInTransaction } = makeRecorder(options)
+  const processSpan = makeProcessSpan(options.nodeId)
 
   /** Runs the handler; succeeds with its encoded result and whether its success is already recorded (a transactional task). */
   const attempt = (
@@ -210,7 +211,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
       const attempt = options.tracing
         ? Effect.useSpan(
           `process ${claim.queue}`,
-          processSpan(claim, entry, options.nodeId),
+          processSpan(claim, entry),
           // Not the fiber's current span: only the handler runs in it (see `attempt`).
           (span) => {
             attemptAttributes(span, claim)
@@ -223,7 +224,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
     }).pipe(
         Effect.uninterruptible,
         // Exactly the attempt's: not the claimer's annotations the executor fiber inherits.
-        Effect.locally(FiberRef.currentLogAnnotations, HashMap.fromIterable(Object.entries(logAnnotations(claim, options.nodeId)))),
+        Effect.locally(FiberRef.currentLogAnnotations, logAnnotations(claim, options.nodeId)),
         Effect.withTracerEnabled(options.tracing)
       )
 }
