@@ -32,6 +32,7 @@ const setup = (jobs: number, slots: number) =>
     const executed = yield* Ref.make<ReadonlyArray<ClaimedTask>>([])
     const claimSlots = yield* makeClaimSlots(slots)
     const running = yield* FiberMap.make<string, void, never>()
+    const forkAttempt = yield* FiberMap.runtime(running)<never>()
     const claimer = yield* makeClaimer({
       store,
       registry,
@@ -50,8 +51,7 @@ const setup = (jobs: number, slots: number) =>
       deadlineGrace: Duration.seconds(10),
       scanInterval: Duration.seconds(5),
       policy: SchedulingPolicy.strictPriority,
-      running,
-      execute: (claim) => Ref.update(executed, (all) => [...all, claim]),
+      start: (claim) => forkAttempt(claim.claimToken, Ref.update(executed, (all) => [...all, claim])),
       wakeups: yield* Queue.sliding<void>(1),
       dueSoon: yield* makeDueSoon(Duration.zero),
       board: yield* makeHealthBoard

@@ -40,10 +40,10 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
     Effect.gen(function*() {
       const { claims, counting, statements, store, succeeded } = yield* claimed(20)
       expect(claims).toHaveLength(20)
-      const completer = yield* makeCompleter({ store: counting, maxBatch: 50, delay: Duration.zero })
+      const completer = yield* makeCompleter({ store: counting, maxBatch: 50, delay: Duration.zero, tracer: undefined })
       // One end with a token that is not the claim's: stale, refused alone.
       const stale = { ...succeeded(claims[0]!), claimToken: "00000000-0000-0000-0000-000000000000" }
-      const applied = yield* Effect.forEach([stale, ...claims.slice(1).map(succeeded)], completer.complete, {
+      const applied = yield* Effect.forEach([stale, ...claims.slice(1).map(succeeded)], (finish) => completer.complete(finish), {
         concurrency: "unbounded"
       })
       expect(applied).toEqual([null, ...claims.slice(1).map(() => TaskStatus.succeeded)])
@@ -57,10 +57,10 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
   it.scoped("an end waits for no other: alone, it is written at once, and batches never exceed maxBatch", () =>
     Effect.gen(function*() {
       const { claims, counting, statements, succeeded } = yield* claimed(12)
-      const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.zero })
+      const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.zero, tracer: undefined })
       expect(yield* completer.complete(succeeded(claims[0]!))).toBe(TaskStatus.succeeded)
       expect(yield* Ref.get(statements)).toEqual([1])
-      yield* Effect.forEach(claims.slice(1).map(succeeded), completer.complete, { concurrency: "unbounded" })
+      yield* Effect.forEach(claims.slice(1).map(succeeded), (finish) => completer.complete(finish), { concurrency: "unbounded" })
       const sizes = yield* Ref.get(statements)
       expect(sizes.every((size) => size <= 5)).toBe(true)
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(12)
@@ -82,7 +82,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
               )
               : store.finishIfClaimed(finishes))
       }
-      const completer = yield* makeCompleter({ store: flaky, maxBatch: 10, delay: Duration.zero })
+      const completer = yield* makeCompleter({ store: flaky, maxBatch: 10, delay: Duration.zero, tracer: undefined })
       const first = yield* Effect.fork(Effect.either(completer.complete(succeeded(claims[0]!))))
       yield* Deferred.succeed(gate, undefined)
       const failed = yield* first.await
@@ -93,9 +93,9 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
   it.scoped("with a delay, ends wait until the first has waited that long, then share one statement; a full batch goes at once", () =>
     Effect.gen(function*() {
       const { claims, counting, statements, store, succeeded } = yield* claimed(8)
-      const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.millis(200) })
+      const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.millis(200), tracer: undefined })
       const first = yield* Effect.fork(
-        Effect.forEach(claims.slice(0, 3).map(succeeded), completer.complete, { concurrency: "unbounded" })
+        Effect.forEach(claims.slice(0, 3).map(succeeded), (finish) => completer.complete(finish), { concurrency: "unbounded" })
       )
       // The writer holds the batch open on the (test) clock.
       while ((yield* TestClock.sleeps()).length === 0) yield* Effect.yieldNow()
@@ -107,7 +107,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
       expect(yield* Fiber.join(first)).toEqual([TaskStatus.succeeded, TaskStatus.succeeded, TaskStatus.succeeded])
       expect(yield* Ref.get(statements)).toEqual([3])
       // maxBatch ends waiting: written without waiting for the clock.
-      const full = yield* Effect.forEach(claims.slice(3).map(succeeded), completer.complete, { concurrency: "unbounded" })
+      const full = yield* Effect.forEach(claims.slice(3).map(succeeded), (finish) => completer.complete(finish), { concurrency: "unbounded" })
       expect(full).toEqual(Array(5).fill(TaskStatus.succeeded))
       expect(yield* Ref.get(statements)).toEqual([3, 5])
     }).pipe(Effect.provide(TestContext.TestContext)))

@@ -1,5 +1,6 @@
-import { Effect, Ref } from "effect"
+import { Effect, Ref, type Tracer } from "effect"
 import { monotonicMillis } from "../monotonic.js"
+import { withApplicationTracer } from "../observability/trace.js"
 import type { Store } from "../store/store.js"
 
 /**
@@ -58,17 +59,17 @@ export const leaderBatches = <E, R>(
 ): Effect.Effect<number, E, R> => whileLeading(options.leadership, untilShort(batch, options.batchSize, maxBatches))
 
 /**
- * A maintenance round in a root span of its own (`effect_tasks.<name>`), recorded with the
- * application's tracing setting (`tracing`) and only on the leader: elsewhere the round does nothing
- * worth a span. A round that counts what it handled says so on the span.
+ * A maintenance round in a root span of its own (`effect_tasks.<name>`), made with the
+ * application's tracer (undefined: none provided, no span) and only on the leader: elsewhere the
+ * round does nothing worth a span. A round that counts what it handled says so on the span.
  */
-export const roundSpan = (leadership: Leadership, name: string, tracing: boolean) =>
+export const roundSpan = (leadership: Leadership, name: string, tracer: Tracer.Tracer | undefined) =>
 <A, E, R>(round: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(leadership.isLeader, (isLeader) =>
+  tracer === undefined ? round : Effect.flatMap(leadership.isLeader, (isLeader) =>
     isLeader
       ? round.pipe(
         Effect.tap((handled) => typeof handled === "number" ? Effect.annotateCurrentSpan("effect_tasks.rows", handled) : Effect.void),
         Effect.withSpan(`effect_tasks.${name}`, { root: true, captureStackTrace: false }),
-        Effect.withTracerEnabled(tracing)
+        withApplicationTracer(tracer)
       )
       : round)

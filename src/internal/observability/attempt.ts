@@ -4,7 +4,7 @@ import type { Entry } from "../../TaskRegistry.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import type { Outcome } from "../worker/outcome.js"
 import { perTaskPair } from "./metrics.js"
-import { attemptSpanPlacement, messaging } from "./trace.js"
+import { attemptSpanPlacement, messaging, messagingSystem } from "./trace.js"
 
 /** The counter an ended attempt adds to: an operator's stop request, when honoured, decides it. */
 export type Counter = "canceled" | "paused" | "succeeded" | "retried" | "failed" | "released" | "snoozed"
@@ -28,13 +28,23 @@ export const outcomeName = {
 } as const satisfies Record<Counter, string>
 
 /** The settle span's operation name: the end the worker writes. */
-const settleName = {
+export const settleName = {
   Succeeded: "succeed",
   Retry: "retry",
   Failed: "fail",
   Released: "release",
   Snoozed: "snooze"
 } as const satisfies Record<Outcome["_tag"], string>
+
+/** What the `settle` span of a write needs of each attempt whose end it writes. */
+export interface Settled {
+  /** The attempt's `process` span. */
+  readonly span: Tracer.AnySpan
+  readonly id: string
+  readonly queue: string
+  /** The end written (`settleName`). */
+  readonly end: string
+}
 
 /**
  * The `process <queue>` span of an attempt on the node `nodeId`: a root linked to the span that
@@ -60,13 +70,31 @@ export const attemptAttributes = (span: Tracer.Span, claim: ClaimedTask): void =
   span.attribute("effect_tasks.task.attempt", claim.attempt)
 }
 
-/** The `settle <queue>` span of the write of an attempt's end, under its `process` span. */
-export const settleSpan = (claim: ClaimedTask, ended: Outcome, parent: Tracer.AnySpan): Tracer.SpanOptions => ({
-  kind: "client",
-  parent,
-  captureStackTrace: false,
-  attributes: { ...messaging("settle", claim.queue, settleName[ended._tag]), "messaging.message.id": claim.id }
-})
+/**
+ * The `settle` span of one write of attempts' ends (`settle <queue>` when they share a queue): the
+ * child of the attempt's `process` span when it writes one end, else a root linked to each
+ * attempt's (a batch, as the messaging conventions have it). Its operation name is the end
+ * written when all are the same (`succeed`, ...), else `settle`.
+ */
+export const settleSpan = (settled: ReadonlyArray<Settled>): { readonly name: string; readonly options: Tracer.SpanOptions } => {
+  const first = settled[0]!
+  const queue = settled.every((one) => one.queue === first.queue) ? first.queue : undefined
+  const end = settled.every((one) => one.end === first.end) ? first.end : "settle"
+  const attributes = {
+    "messaging.system": messagingSystem,
+    "messaging.operation.type": "settle",
+    "messaging.operation.name": end,
+    ...(queue === undefined ? {} : { "messaging.destination.name": queue }),
+    ...(settled.length === 1 ? { "messaging.message.id": first.id } : { "messaging.batch.message_count": settled.length })
+  }
+  const placement: Tracer.SpanOptions = settled.length === 1
+    ? { parent: first.span }
+    : { root: true, links: settled.map((one) => ({ _tag: "SpanLink", span: one.span, attributes: {} })) }
+  return {
+    name: queue === undefined ? "settle" : `settle ${queue}`,
+    options: { ...placement, kind: "client", captureStackTrace: false, attributes }
+  }
+}
 
 /** The library's own lines about an attempt (its handler's lines carry only the attempt's annotations). */
 export const ownLine = Effect.annotateLogs({ module: "TaskManager", fiber: "executor" })

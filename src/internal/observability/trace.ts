@@ -23,6 +23,28 @@ export const isTracing: Effect.Effect<boolean> = Effect.zipWith(
   (enabled, tracer) => enabled && tracer !== defaultTracer
 )
 
+/** The application's tracer when spans made here can be seen (see `isTracing`), else undefined. */
+export const applicationTracer: Effect.Effect<Tracer.Tracer | undefined> = Effect.zipWith(
+  isTracing,
+  Effect.tracer,
+  (tracing, tracer) => tracing ? tracer : undefined
+)
+
+/**
+ * Runs `self` with the application's tracer, tracing on: where the manager makes a span or runs a
+ * handler (whose own spans belong in the application's traces).
+ */
+export const withApplicationTracer = (tracer: Tracer.Tracer) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(Effect.withTracer(tracer), Effect.withTracerEnabled(true))
+
+/**
+ * Runs `self` untraced: with Effect's default tracer, tracing off. The manager's own fibers run so
+ * (claims, heartbeats, writes of ends): they record no spans, and their steps pay no tracer's
+ * context hook (an OpenTelemetry tracer's runs at every step of every fiber).
+ */
+export const untraced = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(Effect.withTracer(defaultTracer), Effect.withTracerEnabled(false))
+
 /** The attributes every span of `operation` on `queue` carries. */
 export const messaging = (operation: Operation, queue: string, operationName: string = operation) => ({
   "messaging.system": messagingSystem,

@@ -1,4 +1,4 @@
-import { Duration, Effect, FiberMap, Metric, Option, Queue, Random, Ref } from "effect"
+import { Duration, Effect, Metric, Option, Queue, Random, Ref } from "effect"
 import type { SchedulingPolicy } from "../../SchedulingPolicy.js"
 import type { TaskRegistry } from "../../TaskRegistry.js"
 import type { TaskStoreError } from "../../TaskError.js"
@@ -45,9 +45,8 @@ export interface ClaimerOptions {
   readonly deadlineGrace: Duration.Duration
   readonly scanInterval: Duration.Duration
   readonly policy: SchedulingPolicy
-  /** Where executors run, by claim token: the heartbeat renews these claims and stops lost ones. */
-  readonly running: FiberMap.FiberMap<string, void, never>
-  readonly execute: (claim: ClaimedTask) => Effect.Effect<void>
+  /** Forks the attempt of a claim where executors run, by claim token (see the manager's `forkAttempt`). */
+  readonly start: (claim: ClaimedTask) => void
   /** Signals that work may be waiting (NOTIFY, new handlers). Coalesced: a sliding queue of one. */
   readonly wakeups: Queue.Queue<void>
   /** Due times of tasks this node wrote back (retries, snoozes), which end a wait for work. */
@@ -115,8 +114,8 @@ export const makeClaimer = (options: ClaimerOptions) => Effect.gen(function*() {
       }
       // One permit is already ours; the others are free (limit never exceeds the free slots).
       if (claims.claims.length > 1) yield* options.claimSlots.take(claims.claims.length - 1)
-      // Executors are born uninterruptible here and open up only around the handler.
-      for (const claim of claims.claims) yield* FiberMap.run(options.running, claim.claimToken, options.execute(claim))
+      // Executors make themselves uninterruptible and open up only around the handler.
+      yield* Effect.sync(() => claims.claims.forEach(options.start))
       yield* Metric.incrementBy(metrics.tasksClaimed, claims.claims.length)
       return { claimed: claims.claims.length, limit, limitsChanged: false }
     })

@@ -1,16 +1,19 @@
-import { Deferred, Duration, Effect, Exit, Queue, type Scope } from "effect"
+import { Deferred, Duration, Effect, Exit, Queue, type Scope, type Tracer } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { Store } from "../store/store.js"
 import type { Finish } from "../store/finish.js"
 import type { TaskStatus } from "../../TaskStatus.js"
+import { type Settled, settleSpan } from "../observability/attempt.js"
+import { withApplicationTracer } from "../observability/trace.js"
 
 /** Records the ends of attempts. */
 export interface Completer {
   /**
    * Writes one attempt's end, guarded by its claim token; succeeds with the status the task now
    * has (an operator's stop request may have changed it), or null when it did not apply (stale).
+   * `settled` names the attempt's `process` span for the write's `settle` span.
    */
-  readonly complete: (finish: Finish) => Effect.Effect<TaskStatus | null, TaskStoreError>
+  readonly complete: (finish: Finish, settled?: Settled) => Effect.Effect<TaskStatus | null, TaskStoreError>
 }
 
 export interface CompleterOptions {
@@ -22,10 +25,13 @@ export interface CompleterOptions {
    * written when its first end has waited this long, or as soon as it is full.
    */
   readonly delay: Duration.Duration
+  /** The application's tracer, for the `settle` spans (undefined: none). */
+  readonly tracer: Tracer.Tracer | undefined
 }
 
 interface Pending {
   readonly finish: Finish
+  readonly settled: Settled | undefined
   readonly applied: Deferred.Deferred<TaskStatus | null, TaskStoreError>
 }
 
@@ -37,7 +43,8 @@ interface Pending {
  * writer holds a batch open until its first end has waited `delay` or it is full: fewer commits,
  * each end later. Each end is still fenced by its own claim token, and each caller still learns
  * whether its own write applied. A failed statement fails every end of its batch: each caller
- * decides whether to try again.
+ * decides whether to try again. With a tracer, each statement is a `settle` span linked to the
+ * `process` span of every attempt whose end it writes (one span per write, not per attempt).
  */
 export const makeCompleter = (options: CompleterOptions): Effect.Effect<Completer, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -45,11 +52,18 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
     // Tells a writer holding a batch open that it is full. Coalesced: a sliding queue of one.
     const full = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
     const isDelayed = Duration.toMillis(options.delay) > 0
+    const { tracer } = options
+    const inSettleSpan = (batch: ReadonlyArray<Pending>) => {
+      // One lock order for every batch: two statements never wait on each other's rows crosswise.
+      const written = options.store.finishIfClaimed(batch.map((pending) => pending.finish).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id))))
+      if (tracer === undefined) return written
+      const settled = batch.flatMap((pending) => pending.settled === undefined ? [] : [pending.settled])
+      if (settled.length === 0) return written
+      const span = settleSpan(settled)
+      return Effect.useSpan(span.name, span.options, () => written).pipe(withApplicationTracer(tracer))
+    }
     const write = (batch: ReadonlyArray<Pending>) =>
-      options.store.finishIfClaimed(
-        // One lock order for every batch: two statements never wait on each other's rows crosswise.
-        batch.map((pending) => pending.finish).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
-      ).pipe(
+      inSettleSpan(batch).pipe(
         Effect.exit,
         Effect.flatMap((exit) =>
           Effect.suspend(() => {
@@ -79,8 +93,8 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
         )
         : Queue.offer(queue, pending)
     return {
-      complete: (finish) =>
+      complete: (finish, settled) =>
         Effect.flatMap(Deferred.make<TaskStatus | null, TaskStoreError>(), (applied) =>
-          Effect.zipRight(offer({ finish, applied }), Deferred.await(applied)))
+          Effect.zipRight(offer({ finish, settled, applied }), Deferred.await(applied)))
     }
   })

@@ -27,7 +27,10 @@ import type { ClaimSlots } from "./slots.js"
 export interface ExecutorOptions extends RecorderOptions {
   /** This node's id, on every log line of an attempt. */
   readonly nodeId: string
-  /** Whether spans are recorded, as the application set it when the manager started (its own polling records none). */
+  /**
+   * Whether spans are recorded: the application provided a tracer when the manager started. The
+   * executor runs with it (forked so), the manager's own fibers untraced.
+   */
   readonly tracing: boolean
   readonly registry: TaskRegistry["Type"]
   /** Handlers running at once (`poolSize`): an attempt holds a permit while its handler runs. */
@@ -224,7 +227,6 @@ export const makeExecutor = (options: ExecutorOptions) => {
     }).pipe(
         Effect.uninterruptible,
         // Exactly the attempt's: not the claimer's annotations the executor fiber inherits.
-        Effect.locally(FiberRef.currentLogAnnotations, logAnnotations(claim, options.nodeId)),
-        Effect.withTracerEnabled(options.tracing)
+        Effect.locally(FiberRef.currentLogAnnotations, logAnnotations(claim, options.nodeId))
       )
 }

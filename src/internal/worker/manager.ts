@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, ExecutionStrategy, FiberMap, Option, Queue, Ref, Schedule, Scope } from "effect"
-import { isTracing } from "../observability/trace.js"
+import { applicationTracer, untraced, withApplicationTracer } from "../observability/trace.js"
 import { type IncompatibleSchema, InvalidTaskOptions, type NodeIdInUse, type TaskStoreError } from "../../TaskError.js"
 import type { TaskManager } from "../../TaskManager.js"
 import * as TaskRegistry from "../../TaskRegistry.js"
@@ -67,11 +67,10 @@ export const startManager = (
   Scope.Scope | SqlClient.SqlClient | PgClient.PgClient | TaskRegistry.TaskRegistry
 > =>
   Effect.gen(function*() {
-    // The application's choice (spans only with a tracer it provides), kept for attempts and
+    // The application's tracer (spans only with one it provides), kept for attempts and
     // maintenance rounds: the manager's own polling (claims, heartbeats, LISTEN, writes of ends)
-    // records no spans, so none flood a trace backend.
-    const tracing = yield* isTracing
-    const quiet = Effect.withTracerEnabled(false)
+    // runs untraced, so no spans flood a trace backend.
+    const tracer = yield* applicationTracer
     const registry = yield* TaskRegistry.TaskRegistry
     const own = yield* makeManagerClient(yield* PgClient.PgClient)
     // A transactional handler's transaction and success go through the application's client;
@@ -84,7 +83,7 @@ export const startManager = (
     const claimSlots = yield* makeClaimSlots(resolved.poolSize + resolved.claimAhead)
     const phases = yield* makePhases
     const pace = yield* makeHandlerPace
-    const deadlines = yield* makeDeadlines
+    const deadlines = yield* untraced(makeDeadlines)
     const running = yield* FiberMap.make<string, void, never>()
     const wakeups = yield* Queue.sliding<void>(1)
     const board = yield* supervisor.makeHealthBoard
@@ -100,17 +99,18 @@ export const startManager = (
     // Ends waiting to be written, at most: beyond it the claimer claims nothing more.
     const maxEndsPending = maxEndsPendingFor(claimSlots.capacity, resolved.completionDelay)
     // A held batch is written once it holds half that: claims go on while it is written.
-    const completer = yield* quiet(makeCompleter({
+    const completer = yield* untraced(makeCompleter({
       store: control,
       maxBatch: Math.ceil(maxEndsPending / 2),
-      delay: resolved.completionDelay
+      delay: resolved.completionDelay,
+      tracer
     }))
     const keepOfTask = makeKeepFor(resolved)
     const execute = makeExecutor({
       store,
       complete: completer.complete,
       nodeId,
-      tracing,
+      tracing: tracer !== undefined,
       registry,
       defaultTimeout: resolved.runningTimeout,
       handlerSlots,
@@ -126,6 +126,10 @@ export const startManager = (
         Effect.map(registry.get(key), (entry) =>
           Option.match(entry, { onNone: () => null, onSome: ({ task }) => keepOfTask(task) }))
     })
+    // Attempts are forked from the manager's start, with the application's tracer (none: untraced),
+    // not from the untraced claimer: no tracer is switched per attempt (a FiberRef change costs
+    // more than a span), and the manager's own fibers pay no tracer's hook at each step.
+    const forkAttempt = yield* FiberMap.runtime(running)<never>().pipe(tracer === undefined ? untraced : withApplicationTracer(tracer))
     const claimer = yield* makeClaimer({
       store: control,
       registry,
@@ -144,8 +148,7 @@ export const startManager = (
       defaultTimeout: resolved.runningTimeout,
       deadlineGrace: resolved.nodeTimeout,
       scanInterval: resolved.scanInterval,
-      running,
-      execute,
+      start: (claim) => forkAttempt(claim.claimToken, execute(claim)),
       wakeups,
       dueSoon,
       board
@@ -165,7 +168,7 @@ export const startManager = (
       keys: registry.runnableKeys
     })
     // Each leader round in a span of its own (`effect_tasks.rescue`, ...), where tracing is on.
-    const spanned = (name: string) => roundSpan(leadership, name, tracing)
+    const spanned = (name: string) => roundSpan(leadership, name, tracer)
     // One maintenance round every rescueInterval: elect, then (as leader) rescue and settle children.
     const maintenance = Effect.zipRight(
       makeElector({ store: control, registration, leadership, leaseDuration }),
@@ -206,7 +209,7 @@ export const startManager = (
       })
     )
 
-    const background = (fiber: Effect.Effect<unknown, never, never>, scope: Scope.Scope) => Effect.forkIn(quiet(fiber), scope)
+    const background = (fiber: Effect.Effect<unknown, never, never>, scope: Scope.Scope) => Effect.forkIn(untraced(fiber), scope)
     yield* background(supervisor.superviseEvery(board, "heartbeat", Schedule.forever, heartbeat.round), nodeScope)
     yield* background(heartbeat.fence, nodeScope)
     yield* background(supervisor.superviseEvery(board, "rescuer", Schedule.spaced(resolved.rescueInterval), maintenance), nodeScope)

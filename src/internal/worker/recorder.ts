@@ -1,7 +1,7 @@
 import { Data, Effect, Schedule, type Tracer } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type * as TaskStatus from "../../TaskStatus.js"
-import { ownLine, settleSpan } from "../observability/attempt.js"
+import { ownLine, type Settled, settleName } from "../observability/attempt.js"
 import type { Finish } from "../store/finish.js"
 import type { Store } from "../store/store.js"
 import type { ClaimedTask } from "../store/taskRow.js"
@@ -11,7 +11,7 @@ export interface RecorderOptions {
   /** The application's store: a transactional handler's success, in its own transaction. */
   readonly store: Store
   /** Writes the end of every other attempt (shared statements, see `completer.ts`): the status the task now has, null when stale. */
-  readonly complete: (finish: Finish) => Effect.Effect<TaskStatus.TaskStatus | null, TaskStoreError>
+  readonly complete: (finish: Finish, settled?: Settled) => Effect.Effect<TaskStatus.TaskStatus | null, TaskStoreError>
   /** How long a finished task of this key is kept, by status (its definition's `keep`, else the worker's defaults). */
   readonly keepFor: (key: string) => Effect.Effect<Finish["keep"]>
 }
@@ -47,19 +47,22 @@ export const makeRecorder = (options: RecorderOptions) => {
       ),
 
     /**
-     * Writes how the attempt ended, in a `settle` span under `span` (when tracing); succeeds with the status the
+     * Writes how the attempt ended (a `settle` span linked to `span`, when tracing); succeeds with the status the
      * task now has, null when the write was stale, undefined when it could not be written.
      */
     record: (claim: ClaimedTask, ended: outcome.Outcome, timedOut: boolean, span: Tracer.Span | undefined) => {
-      const write = Effect.flatMap(finishOf(claim, ended), options.complete)
+      // In a `settle` span (the completer's, one per statement) linked to the attempt's.
+      const settled: Settled | undefined = span === undefined
+        ? undefined
+        : { span, id: claim.id, queue: claim.queue, end: settleName[ended._tag] }
+      const write = Effect.flatMap(finishOf(claim, ended), (finish) => options.complete(finish, settled))
       // The first write is not interruptible; waiting to retry it is, so a stop never hangs on a
       // database that is gone (the stop then releases this node's claims itself). Not after a
       // timeout: the deadline's interruption is still pending on this fiber and would cut the retry
       // at once (a stop then waits for it, within its own bounds).
       const retry = Effect.retry(write, finishRetry)
-      // The settle span ends with the write: a failed one shows as an error on it.
       const written = Effect.orElse(write, () => timedOut ? retry : Effect.interruptible(retry))
-      return (span === undefined ? written : Effect.useSpan(`settle ${claim.queue}`, settleSpan(claim, ended, span), () => written)).pipe(
+      return written.pipe(
         Effect.tap((status) =>
           status === null
             ? ownLine(Effect.logWarning("stale attempt result discarded: the task's claim changed", { outcome: ended._tag }))
