@@ -1,7 +1,7 @@
 import { Duration, Effect, Option, type Ref } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { Store } from "../store/store.js"
-import type { Incarnation } from "../store/nodes.js"
+import { type Incarnation, maintenanceLease } from "../store/nodes.js"
 import { monotonicMillis } from "../monotonic.js"
 import type { Leadership } from "./leadership.js"
 
@@ -15,7 +15,6 @@ export interface ElectorOptions {
   readonly leaseDuration: Duration.Duration
 }
 
-const maintenanceLease = "maintenance"
 
 /**
  * One election round: take or keep the maintenance lease (one holder at a time across all nodes).

@@ -24,25 +24,26 @@ import type { Tables } from "./tables.js"
 /** The newest schema version this code knows. Bump with every new migration file. */
 export const latestVersion = 16
 
-const loader = (tables: Tables) =>
-  Migrator.fromRecord({
-    "0001_create_tasks": createTasks(tables),
-    "0002_nodes_and_leases": createNodesAndLeases(tables),
-    "0003_delays_and_unique_keys": addDelaysAndUniqueKeys(tables),
-    "0004_queues": createQueues(tables),
-    "0005_children": addChildren(tables),
-    "0006_owners": addOwners(tables),
-    "0007_paused": addPaused(tables),
-    "0008_concurrency_and_shares": addConcurrencyAndShares(tables),
-    "0009_waiting_for": addWaitingFor(tables),
-    "0010_incarnations": addIncarnations(tables),
-    "0011_enqueue_function": addEnqueueFunction(tables),
-    "0012_operations": addOperations(tables),
-    "0013_find": addFindIndexes(tables),
-    "0014_node_keys": addNodeKeys(tables),
-    "0015_retention": addRetention(tables),
-    "0016_trace": addTrace(tables)
-  })
+const migrations = (tables: Tables) => ({
+  "0001_create_tasks": createTasks(tables),
+  "0002_nodes_and_leases": createNodesAndLeases(tables),
+  "0003_delays_and_unique_keys": addDelaysAndUniqueKeys(tables),
+  "0004_queues": createQueues(tables),
+  "0005_children": addChildren(tables),
+  "0006_owners": addOwners(tables),
+  "0007_paused": addPaused(tables),
+  "0008_concurrency_and_shares": addConcurrencyAndShares(tables),
+  "0009_waiting_for": addWaitingFor(tables),
+  "0010_incarnations": addIncarnations(tables),
+  "0011_enqueue_function": addEnqueueFunction(tables),
+  "0012_operations": addOperations(tables),
+  "0013_find": addFindIndexes(tables),
+  "0014_node_keys": addNodeKeys(tables),
+  "0015_retention": addRetention(tables),
+  "0016_trace": addTrace(tables)
+})
+
+const loader = (tables: Tables) => Migrator.fromRecord(migrations(tables))
 
 /** The applied version: 0 when effect-tasks was never installed in this schema. */
 const currentVersion = (tables: Tables) =>
@@ -56,6 +57,23 @@ const currentVersion = (tables: Tables) =>
       SELECT coalesce(max(migration_id), 0)::int AS version FROM ${sql(tables.migrations)}`.withoutTransform
     return rows[0]?.version ?? 0
   }).pipe(refail("migrate"))
+
+/** Where a schema stands: the version applied, the newest this code knows, the migrations `migrate` would apply. */
+export interface MigrationStatus {
+  readonly schema: string
+  readonly version: number
+  readonly latest: number
+  readonly pending: ReadonlyArray<string>
+}
+
+/** The applied version and the migrations still to apply (none when the schema is newer than this code). */
+export const status = (tables: Tables) =>
+  Effect.map(currentVersion(tables), (version): MigrationStatus => ({
+    schema: tables.schema,
+    version,
+    latest: latestVersion,
+    pending: Object.keys(migrations(tables)).slice(version)
+  }))
 
 /** For processes that do not migrate: the schema must be exactly the version this code knows. */
 export const verifyVersion = (tables: Tables) =>

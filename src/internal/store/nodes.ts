@@ -117,6 +117,9 @@ export const deregister = (tables: Tables, node: Incarnation) =>
     yield* sql`DELETE FROM ${sql(tables.nodes)} WHERE id = ${node.nodeId} AND incarnation = ${node.incarnation}::uuid`
   })
 
+/** The lease of the node that leads maintenance (rescue, checks, cleaning). */
+export const maintenanceLease = "maintenance"
+
 /**
  * Takes or renews the named lease for `holder` when it is free, expired or already held by this
  * same incarnation; returns whether it holds it now. The conditional upsert locks the one lease

@@ -5,6 +5,7 @@ import { refail } from "./refail.js"
 import { type AttemptState, saveAttemptState } from "./attemptState.js"
 import * as checkOps from "./check.js"
 import * as cleanOps from "./clean.js"
+import * as consoleOps from "./console.js"
 import * as retentionOps from "./retention.js"
 import * as claimOps from "./claim.js"
 import type { ClaimRequest, QueueLimits } from "./claim.js"
@@ -129,6 +130,12 @@ export interface Store {
   readonly findStuck: (request: checkOps.StuckRequest) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** Fails with `IncompatibleSchema` unless the database schema is exactly the version this code knows. */
   readonly verifyVersion: Effect.Effect<void, TaskStoreError | IncompatibleSchema>
+  /** The applied schema version and the migrations `migrate` would apply. */
+  readonly migrationStatus: Effect.Effect<migrateOps.MigrationStatus, TaskStoreError>
+  /** Every registered node, with its liveness, its running attempts and whether it leads. */
+  readonly nodes: Effect.Effect<ReadonlyArray<consoleOps.NodeView>, TaskStoreError>
+  /** How many finished tasks are past their retention. */
+  readonly countExpired: Effect.Effect<number, TaskStoreError>
   /** The rows with the given ids, in id order. */
   readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** One page of the rows matching a filter, by id (keyset: `page.after` is the last id of the page before). */
@@ -205,6 +212,9 @@ export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables
     releaseClaimedBy: (node, stillRunning) =>
       finishOps.releaseClaimedBy(tables, node, stillRunning).pipe(withSql, refail("release")),
     verifyVersion: withSql(migrateOps.verifyVersion(tables)),
+    migrationStatus: withSql(migrateOps.status(tables)),
+    nodes: consoleOps.nodes(tables, nodeOps.maintenanceLease).pipe(withSql, refail("nodes")),
+    countExpired: consoleOps.countExpired(tables).pipe(withSql, refail("clean")),
     heartbeat: (beat) => nodeOps.heartbeat(tables, beat).pipe(withSql, refail("heartbeat")),
     register: (node) => nodeOps.register(tables, node).pipe(withSql, refail("register")),
     deregister: (node) => nodeOps.deregister(tables, node).pipe(withSql, refail("deregister")),

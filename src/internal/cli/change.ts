@@ -1,0 +1,153 @@
+import { Args, Command, Options, Prompt } from "@effect/cli"
+import { Effect, Option } from "effect"
+import * as TaskAdmin from "../../TaskAdmin.js"
+import * as TaskStatus from "../../TaskStatus.js"
+import type { Filter } from "../admin/find.js"
+import type { TaskStore } from "../../TaskStore.js"
+import { CliFailure, connection, ExitCode, storeLayer } from "./common.js"
+import { filterOptions, type FilterInput, isEmpty, toFilter } from "./filter.js"
+import { print } from "./render.js"
+
+const changeOptions = {
+  ...connection,
+  ...filterOptions,
+  yes: Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("change the tasks a filter matches without asking")),
+  ids: Args.text({ name: "id" }).pipe(Args.withDescription("task ids (or a filter instead)"), Args.repeated)
+}
+
+interface ChangeInput extends FilterInput {
+  readonly ids: ReadonlyArray<string>
+  readonly yes: boolean
+}
+
+/** The filter narrowed to the statuses a change can apply to. */
+const within = (filter: Filter, changeable: ReadonlyArray<TaskStatus.TaskStatus>): Filter => {
+  const asked = filter.status === undefined ? changeable : typeof filter.status === "string" ? [filter.status] : filter.status
+  return { ...filter, status: asked.filter((status) => changeable.includes(status)) }
+}
+
+/**
+ * The tasks a change names: its ids, or its filter once confirmed (asked on a terminal, else
+ * `--yes` needed), told how many of the tasks it matches the change can apply to. Both, or
+ * neither, is a usage error.
+ */
+const targetOf = (verb: string, input: ChangeInput, changeable: ReadonlyArray<TaskStatus.TaskStatus>) =>
+  Effect.gen(function*() {
+    const hasFilter = !isEmpty(input)
+    if (input.ids.length > 0 && hasFilter) {
+      return yield* new CliFailure({ message: `${verb}: give task ids or a filter, not both`, code: ExitCode.usage })
+    }
+    if (input.ids.length > 0) return input.ids as TaskAdmin.Target
+    if (!hasFilter) {
+      return yield* new CliFailure({ message: `${verb}: give task ids or a filter (--status, --queue, ...)`, code: ExitCode.usage })
+    }
+    const filter = yield* toFilter(input)
+    if (!input.yes) {
+      const matching = yield* TaskAdmin.count(within(filter, changeable))
+      const question = `${verb} the ${matching} task(s) the filter matches now?`
+      if (process.stdin.isTTY !== true) {
+        return yield* new CliFailure({ message: `${question} Not confirmed: pass --yes`, code: ExitCode.notConfirmed })
+      }
+      const confirmed = yield* Prompt.confirm({ message: question }).pipe(Effect.orElseSucceed(() => false))
+      if (!confirmed) return yield* new CliFailure({ message: "not confirmed: nothing changed", code: ExitCode.notConfirmed })
+    }
+    return filter as TaskAdmin.Target
+  })
+
+const report = (json: boolean, verb: string, changed: ReadonlyArray<string>) =>
+  print(json, { changed }, () =>
+    changed.length === 0 ? `${verb}: no task changed` : `${verb}: ${changed.length} task(s): ${changed.join(", ")}`)
+
+/** The ids of every task a filter matches, page after page (for changes that take ids only). */
+const idsMatching = (filter: Filter) =>
+  Effect.gen(function*() {
+    const ids: Array<string> = []
+    let after: string | undefined
+    for (;;) {
+      const page = yield* TaskAdmin.list(filter, { limit: 1000, order: "oldest", after })
+      ids.push(...page.tasks.map((task) => task.id))
+      if (Option.isNone(page.next)) return ids
+      after = page.next.value
+    }
+  })
+
+const byTarget = (
+  name: string,
+  verb: string,
+  description: string,
+  changeable: ReadonlyArray<TaskStatus.TaskStatus>,
+  change: (target: TaskAdmin.Target) => Effect.Effect<ReadonlyArray<string>, unknown, TaskStore>
+) =>
+  Command.make(name, changeOptions, (options) =>
+    Effect.flatMap(targetOf(verb, options, changeable), change).pipe(
+      Effect.flatMap((changed) => report(options.json, verb, changed)),
+      Effect.provide(storeLayer(options))
+    )).pipe(Command.withDescription(description))
+
+/** pause and resume take ids: a filter is read into its ids first, among the tasks they can change. */
+const byIds = (
+  name: string,
+  verb: string,
+  description: string,
+  changeable: ReadonlyArray<TaskStatus.TaskStatus>,
+  change: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, unknown, TaskStore>
+) =>
+  Command.make(name, changeOptions, (options) =>
+    targetOf(verb, options, changeable).pipe(
+      Effect.flatMap((target) =>
+        Array.isArray(target) ? Effect.succeed(target as ReadonlyArray<string>) : idsMatching(within(target as Filter, changeable))
+      ),
+      Effect.flatMap(change),
+      Effect.flatMap((changed) => report(options.json, verb, changed)),
+      Effect.provide(storeLayer(options))
+    )).pipe(Command.withDescription(description))
+
+const { canceled, failed, initialized, paused, running, succeeded } = TaskStatus
+
+export const cancel = byTarget(
+  "cancel",
+  "cancel",
+  "Cancel tasks: waiting ones at once, running ones by their node",
+  TaskStatus.unfinished,
+  TaskAdmin.cancel
+)
+export const rerun = byTarget("rerun", "rerun", "Run finished tasks (succeeded, failed, canceled) again", TaskStatus.ended, TaskAdmin.rerun)
+export const remove = byTarget(
+  "delete",
+  "delete",
+  "Delete tasks that are not running",
+  [initialized, paused, succeeded, failed, canceled],
+  TaskAdmin.remove
+)
+export const pause = byIds(
+  "pause",
+  "pause",
+  "Pause tasks (a queue's: --queue): waiting ones at once, running ones once their node stops them",
+  [initialized, running],
+  TaskAdmin.pause
+)
+export const resume = byIds("resume", "resume", "Resume paused tasks (a queue's: --queue)", [paused], TaskAdmin.resume)
+
+/** `move`: waiting or paused tasks to another queue, priority, owner or due time. */
+export const move = Command.make("move", {
+  ...changeOptions,
+  toQueue: Options.text("to-queue").pipe(Options.withDescription("the queue to move them to"), Options.optional),
+  toPriority: Options.integer("to-priority").pipe(Options.withDescription("their new priority"), Options.optional),
+  toOwner: Options.text("to-owner").pipe(Options.withDescription("their new owner"), Options.optional),
+  toRunAt: Options.date("to-run-at").pipe(Options.withDescription("their new due time"), Options.optional)
+}, (options) =>
+  Effect.gen(function*() {
+    const to: TaskAdmin.MoveOptions = {
+      queue: Option.getOrUndefined(options.toQueue),
+      priority: Option.getOrUndefined(options.toPriority),
+      owner: Option.getOrUndefined(options.toOwner),
+      runAt: Option.getOrUndefined(options.toRunAt)
+    }
+    if (Object.values(to).every((value) => value === undefined)) {
+      return yield* new CliFailure({ message: "move: say where: --to-queue, --to-priority, --to-owner or --to-run-at", code: ExitCode.usage })
+    }
+    const changed = yield* TaskAdmin.move(yield* targetOf("move", options, [initialized, paused]), to)
+    yield* report(options.json, "move", changed)
+  }).pipe(Effect.provide(storeLayer(options)))).pipe(
+    Command.withDescription("Move waiting or paused tasks to another queue, priority, owner or due time")
+  )
