@@ -9,7 +9,10 @@ import { expect, layer } from "@effect/vitest"
 import { Console, Effect, Schema } from "effect"
 import { Task, TaskAdmin, Tasks, TaskStatus, TaskStore } from "../src/index.js"
 import * as TaskCli from "../src/TaskCli.js"
-import { freshSchema, inSchema, PgTest } from "./support/database.js"
+import { get as httpGet } from "node:http"
+import { createServer as createNetServer, type AddressInfo } from "node:net"
+import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
+import { waitFor } from "./support/waitFor.js"
 import { spawnTsx } from "./support/process.js"
 import { startWorker, waitForStatus } from "./support/worker.js"
 import { Receipt } from "./support/cliDefinitions.js"
@@ -61,6 +64,12 @@ layer(PgTest, { excludeTestServices: true })("effect-tasks command line", (it) =
       expect(applied.out).toContain(`version ${TaskStore.latestVersion}`)
       const again = yield* cli(schema, "migrate", "--status")
       expect(again.out).toContain("up to date")
+      // A schema newer than this code: refused, whatever the options.
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`INSERT INTO ${sql(`${schema}.migrations`)} (migration_id, name) VALUES (${TaskStore.latestVersion + 1}, 'from the future')`
+      const newer = yield* cli(schema, "migrate", "--status")
+      expect(newer.code).toBe(TaskCli.ExitCode.refused)
+      expect(newer.err).toContain("newer")
     }))
 
   it.scoped("status, list, show and explain print what the database holds; changes by id and by filter, guarded and confirmed", () =>
@@ -146,7 +155,9 @@ layer(PgTest, { excludeTestServices: true })("effect-tasks command line", (it) =
       expect(json(yield* cli(schema, "clean", "--dry-run", "--json"))).toEqual({ expired: 1, deleted: 0 })
       expect(json(yield* cli(schema, "clean", "--json"))).toEqual({ expired: 1, deleted: 1 })
       expect((yield* cli(schema, "clean")).out).toContain("deleted 0")
-      expect((yield* cli(schema, "list", "--json")).out).not.toContain(`"id": "${ids[0]}"`)
+      const left = yield* cli(schema, "list", "--json")
+      expect(left.code).toBe(0)
+      expect(json(left).tasks.map((t: any) => t.id)).toEqual([ids[1]])
 
       // verify: a waiting task whose arguments no longer decode, and one of a key nobody defines.
       yield* Tasks.run(Receipt, { orderId: 7 }).pipe(inSchema(schema))
@@ -160,7 +171,7 @@ layer(PgTest, { excludeTestServices: true })("effect-tasks command line", (it) =
       expect((yield* cli(schema, "verify", "test/support/missing.ts")).code).toBe(TaskCli.ExitCode.usage)
     }))
 
-  it.scoped("the executable: --help, exit codes for a bad command and an unreachable database", () =>
+  it.scoped("the executable: --help, exit codes for a bad command and an unreachable database; dashboard serves until SIGINT", () =>
     Effect.gen(function*() {
       const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
         Effect.gen(function*() {
@@ -170,13 +181,50 @@ layer(PgTest, { excludeTestServices: true })("effect-tasks command line", (it) =
         })
       const help = yield* run(["--help"])
       expect(help.code).toBe(0)
-      for (const command of ["migrate", "status", "list", "show", "explain", "rerun", "cancel", "pause", "resume", "move", "delete", "clean", "verify"]) {
+      for (const command of ["migrate", "status", "list", "show", "explain", "rerun", "cancel", "pause", "resume", "move", "delete", "clean", "verify", "dashboard"]) {
         expect(help.output).toContain(command)
       }
       expect((yield* run(["nope"])).code).toBe(TaskCli.ExitCode.usage)
       const unreachable = yield* run(["status", "--url", "postgres://postgres@127.0.0.1:1/none"])
       expect(unreachable.code).toBe(TaskCli.ExitCode.error)
       expect(unreachable.output).toContain("effect-tasks:")
+      // dashboard: serves the page and its API until SIGINT, then exits 0.
+      const port = yield* Effect.promise(() =>
+        new Promise<number>((resolve) => {
+          const probe = createNetServer().listen(0, "127.0.0.1", () => {
+            const { port } = probe.address() as AddressInfo
+            probe.close(() => resolve(port))
+          })
+        }))
+      const schema = yield* freshSchema
+      expect((yield* cli(schema, "migrate")).code).toBe(0)
+      const served = yield* spawnTsx("src/bin.ts", ["dashboard", "--port", String(port), "--schema", schema, "--read-only"], {
+        output: "capture",
+        env: { DATABASE_URL: databaseUrl() }
+      })
+      yield* waitFor("the dashboard to listen", served.output, (output) => output.includes(`dashboard at http://127.0.0.1:${port}/`))
+      const page = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}/`).then((response) => response.text()))
+      expect(page).toContain('data-read-only="true"')
+      const overview = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}/api/overview`).then((response) => response.json()))
+      expect(overview).toMatchObject({ queues: [], nodes: [] })
+      // Only requests addressed to it by its own names: not a rebound name of another site.
+      const rebound = yield* Effect.async<number>((resume) => {
+        httpGet({ host: "127.0.0.1", port, path: "/", headers: { host: `attacker.example:${port}` } }, (response) => {
+          response.resume()
+          resume(Effect.succeed(response.statusCode ?? 0))
+        }).on("error", () => resume(Effect.succeed(-1)))
+      })
+      expect(rebound).toBe(421)
+      // A browser watching the live overview does not hold the stop up.
+      const live = yield* Effect.promise(async () => {
+        const response = await fetch(`http://localhost:${port}/api/events`)
+        const reader = response.body!.getReader()
+        return new TextDecoder().decode((await reader.read()).value)
+      })
+      expect(live).toMatch(/^data: /)
+      yield* served.kill("SIGINT")
+      expect(yield* served.exited.pipe(Effect.timeout("10 seconds"))).toBe(0)
+
       const noUrl = yield* run(["status"], { DATABASE_URL: "" })
       expect(noUrl.code).toBe(TaskCli.ExitCode.usage)
       expect(noUrl.output).toContain("DATABASE_URL")

@@ -1,6 +1,6 @@
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Ref, Schema, TestClock, TestContext } from "effect"
-import { makeCompleter } from "../../src/internal/worker/completer.js"
+import { Deferred, Duration, Effect, Exit, Fiber, Option, Ref, Schema, TestClock, TestContext, Tracer } from "effect"
+import { makeCompleter, maxLinks } from "../../src/internal/worker/completer.js"
 import * as TaskStatus from "../../src/TaskStatus.js"
 import { Task, Tasks, TaskError } from "../../src/index.js"
 import { inSchema, PgTest } from "../support/database.js"
@@ -111,4 +111,69 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
       expect(full).toEqual(Array(5).fill(TaskStatus.succeeded))
       expect(yield* Ref.get(statements)).toEqual([3, 5])
     }).pipe(Effect.provide(TestContext.TestContext)))
+
+  it.scoped("with a tracer: each statement is a settle span, the attempt's child for one end, else linked to each (at most 128 per span); the statement records no span; a failed one is an error", () =>
+    Effect.gen(function*() {
+      const { claims, store, succeeded } = yield* claimed(2 + 2 * maxLinks + 10)
+      const spans: Array<{ readonly name: string; readonly parent: string | undefined; readonly links: ReadonlyArray<string>; readonly span: Tracer.Span }> = []
+      const base = yield* Effect.tracer
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind, options) => {
+          const span = base.span(name, parent, context, links, startTime, kind, options)
+          spans.push({ name, parent: Option.getOrUndefined(parent)?.spanId, links: links.map((link) => link.span.spanId), span })
+          return span
+        },
+        context: base.context
+      })
+      // The second statement waits for the gate; the third fails.
+      const gate = yield* Deferred.make<void>()
+      const calls = yield* Ref.make(0)
+      const gated: Store = {
+        ...store,
+        finishIfClaimed: (finishes) =>
+          Effect.flatMap(Ref.getAndUpdate(calls, (n) => n + 1), (call) =>
+            call === 1
+              ? Effect.zipRight(Deferred.await(gate), store.finishIfClaimed(finishes))
+              : call === 2
+              ? Effect.fail(new TaskError.TaskStoreError({ operation: "finish", cause: new Error("connection lost") }))
+              : store.finishIfClaimed(finishes))
+      }
+      const completer = yield* makeCompleter({ store: gated, maxBatch: 1000, delay: Duration.zero, tracer })
+      const processOf = (claim: ClaimedTask) =>
+        Tracer.externalSpan({ traceId: "a".repeat(32), spanId: claim.id.padStart(16, "0"), sampled: true })
+      const end = (claim: ClaimedTask) =>
+        completer.complete(succeeded(claim), { span: processOf(claim), id: claim.id, queue: "default", end: "succeed" })
+
+      // One end alone: its statement's span is the attempt's child.
+      expect(yield* end(claims[0]!)).toBe(TaskStatus.succeeded)
+      expect(spans.map(({ links, name, parent }) => ({ name, parent, links }))).toEqual([
+        { name: "settle default", parent: processOf(claims[0]!).spanId, links: [] }
+      ])
+      expect(spans[0]!.span.attributes.get("messaging.message.id")).toBe(claims[0]!.id)
+      expect(spans[0]!.span.attributes.get("messaging.operation.name")).toBe("succeed")
+
+      // One end held at the gate while the others queue: they share the next statement, in three spans.
+      const held = yield* Effect.fork(end(claims[1]!))
+      const offered = yield* Ref.make(0)
+      const rest = claims.slice(2)
+      const others = yield* Effect.fork(Effect.forEach(rest, (claim) => Effect.zipRight(Ref.update(offered, (n) => n + 1), end(claim)), {
+        concurrency: "unbounded"
+      }))
+      while ((yield* Ref.get(offered)) < rest.length) yield* Effect.yieldNow()
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(held)).toBe(TaskStatus.succeeded)
+      // The shared statement was the third: it failed, every span of it with it.
+      expect(Exit.isFailure(yield* Fiber.await(others))).toBe(true)
+      const shared = spans.slice(2)
+      expect(shared.map((span) => span.links.length).sort((a, b) => b - a)).toEqual([maxLinks, maxLinks, 10])
+      for (const { parent, span } of shared) {
+        expect(parent).toBeUndefined()
+        expect(span.attributes.get("messaging.batch.message_count")).toBe(span.links.length)
+        expect(span.status._tag === "Ended" && Exit.isFailure(span.status.exit)).toBe(true)
+      }
+      expect(new Set(shared.flatMap((span) => span.links))).toEqual(new Set(rest.map((claim) => processOf(claim).spanId)))
+      // No statement span anywhere: the manager's own writes record none.
+      expect(spans.every((span) => span.name.startsWith("settle"))).toBe(true)
+    }))
 })

@@ -11,11 +11,9 @@ import type { PublicStore, TaskStore } from "../store/service.js"
 import { BoundedText, decodeWith, maxLength, Priority, QueueName, RunAt } from "../validation.js"
 import * as TaskStatus from "../../TaskStatus.js"
 import { checkIds, withStore } from "./context.js"
+import { changeable } from "./changeable.js"
 import { checkFilter, type Filter } from "./find.js"
 
-/** Tasks that are not running, and waiting ones (the states `delete` and `move` apply to). */
-const settled = TaskStatus.TaskStatus.literals.filter((status) => status !== TaskStatus.running)
-const waiting = [TaskStatus.initialized, TaskStatus.paused]
 
 /** What a guarded change can fail with. */
 type ChangeError = InvalidTaskId | InvalidTaskOptions | TaskStateConflict | SchemaNotMigrated | TaskStoreError
@@ -98,7 +96,7 @@ export const pause = (
  * @category combinators
  */
 export const cancel = (target: Target): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
-  guardedChange("cancel", target, TaskStatus.unfinished, (store, checked) => store.cancel(checked))
+  guardedChange("cancel", target, changeable.cancel, (store, checked) => store.cancel(checked))
 
 /**
  * Runs finished tasks (succeeded, failed or canceled) again: runnable at once, attempts from zero
@@ -110,7 +108,7 @@ export const cancel = (target: Target): Effect.Effect<ReadonlyArray<string>, Cha
  * @category combinators
  */
 export const rerun = (target: Target): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
-  guardedChange("rerun", target, TaskStatus.ended, (store, checked) => store.rerun(checked))
+  guardedChange("rerun", target, changeable.rerun, (store, checked) => store.rerun(checked))
 
 /**
  * Deletes tasks that are not running (cancel a running one first); the siblings that waited for
@@ -121,7 +119,7 @@ export const rerun = (target: Target): Effect.Effect<ReadonlyArray<string>, Chan
  * @category combinators
  */
 export const remove = (target: Target): Effect.Effect<ReadonlyArray<string>, ChangeError, TaskStore> =>
-  guardedChange("delete", target, settled, (store, checked) => store.remove(checked))
+  guardedChange("delete", target, changeable.delete, (store, checked) => store.remove(checked))
 
 /**
  * Where `move` puts waiting tasks. Fields left out stay as they are; `owner: null` clears the owner.
@@ -158,7 +156,7 @@ export const move = (
   to: MoveOptions
 ): Effect.Effect<ReadonlyArray<string>, ChangeError | InvalidTaskOptions, TaskStore> =>
   Effect.flatMap(decodeMoveOptions(to), (checked) =>
-    guardedChange("move", target, waiting, (store, valid) => store.move(valid, checked)))
+    guardedChange("move", target, changeable.move, (store, valid) => store.move(valid, checked)))
 
 /**
  * Starts paused tasks (`paused` → `initialized`), including those enqueued with `paused: true`,

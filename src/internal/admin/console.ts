@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type { SchemaNotMigrated, TaskStoreError } from "../../TaskError.js"
-import type { NodeView } from "../store/console.js"
+import type { MinuteView, NodeView } from "../store/console.js"
 import type { MigrationStatus } from "../store/migrate.js"
 import { TaskStore } from "../store/service.js"
 import { tuning } from "../config/settings.js"
@@ -59,3 +59,13 @@ export const clean = (
       }
     })
   )
+
+/**
+ * The last hour, minute by minute (sixty entries, the current minute last): tasks that succeeded
+ * and failed in each, attempts started and their mean wait from due time to start. Read from the
+ * indexes of finish and start times (a task counts once, by its latest attempt).
+ * @since 0.1.0
+ * @category combinators
+ */
+export const lastHour: Effect.Effect<ReadonlyArray<MinuteView>, SchemaNotMigrated | TaskStoreError, TaskStore> =
+  withStore((store) => store.lastHour)

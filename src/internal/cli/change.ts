@@ -1,7 +1,7 @@
 import { Args, Command, Options, Prompt } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as TaskAdmin from "../../TaskAdmin.js"
-import * as TaskStatus from "../../TaskStatus.js"
+import { type Change, idsMatching, within } from "../admin/changeable.js"
 import type { Filter } from "../admin/find.js"
 import type { TaskStore } from "../../TaskStore.js"
 import { CliFailure, connection, ExitCode, storeLayer } from "./common.js"
@@ -20,18 +20,12 @@ interface ChangeInput extends FilterInput {
   readonly yes: boolean
 }
 
-/** The filter narrowed to the statuses a change can apply to. */
-const within = (filter: Filter, changeable: ReadonlyArray<TaskStatus.TaskStatus>): Filter => {
-  const asked = filter.status === undefined ? changeable : typeof filter.status === "string" ? [filter.status] : filter.status
-  return { ...filter, status: asked.filter((status) => changeable.includes(status)) }
-}
-
 /**
  * The tasks a change names: its ids, or its filter once confirmed (asked on a terminal, else
  * `--yes` needed), told how many of the tasks it matches the change can apply to. Both, or
  * neither, is a usage error.
  */
-const targetOf = (verb: string, input: ChangeInput, changeable: ReadonlyArray<TaskStatus.TaskStatus>) =>
+const targetOf = (verb: Change, input: ChangeInput) =>
   Effect.gen(function*() {
     const hasFilter = !isEmpty(input)
     if (input.ids.length > 0 && hasFilter) {
@@ -43,7 +37,7 @@ const targetOf = (verb: string, input: ChangeInput, changeable: ReadonlyArray<Ta
     }
     const filter = yield* toFilter(input)
     if (!input.yes) {
-      const matching = yield* TaskAdmin.count(within(filter, changeable))
+      const matching = yield* TaskAdmin.count(within(filter, verb))
       const question = `${verb} the ${matching} task(s) the filter matches now?`
       if (process.stdin.isTTY !== true) {
         return yield* new CliFailure({ message: `${question} Not confirmed: pass --yes`, code: ExitCode.notConfirmed })
@@ -58,75 +52,38 @@ const report = (json: boolean, verb: string, changed: ReadonlyArray<string>) =>
   print(json, { changed }, () =>
     changed.length === 0 ? `${verb}: no task changed` : `${verb}: ${changed.length} task(s): ${changed.join(", ")}`)
 
-/** The ids of every task a filter matches, page after page (for changes that take ids only). */
-const idsMatching = (filter: Filter) =>
-  Effect.gen(function*() {
-    const ids: Array<string> = []
-    let after: string | undefined
-    for (;;) {
-      const page = yield* TaskAdmin.list(filter, { limit: 1000, order: "oldest", after })
-      ids.push(...page.tasks.map((task) => task.id))
-      if (Option.isNone(page.next)) return ids
-      after = page.next.value
-    }
-  })
-
 const byTarget = (
-  name: string,
-  verb: string,
+  verb: "rerun" | "cancel" | "delete",
   description: string,
-  changeable: ReadonlyArray<TaskStatus.TaskStatus>,
   change: (target: TaskAdmin.Target) => Effect.Effect<ReadonlyArray<string>, unknown, TaskStore>
 ) =>
-  Command.make(name, changeOptions, (options) =>
-    Effect.flatMap(targetOf(verb, options, changeable), change).pipe(
+  Command.make(verb, changeOptions, (options) =>
+    Effect.flatMap(targetOf(verb, options), change).pipe(
       Effect.flatMap((changed) => report(options.json, verb, changed)),
       Effect.provide(storeLayer(options))
     )).pipe(Command.withDescription(description))
 
 /** pause and resume take ids: a filter is read into its ids first, among the tasks they can change. */
 const byIds = (
-  name: string,
-  verb: string,
+  verb: "pause" | "resume",
   description: string,
-  changeable: ReadonlyArray<TaskStatus.TaskStatus>,
   change: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, unknown, TaskStore>
 ) =>
-  Command.make(name, changeOptions, (options) =>
-    targetOf(verb, options, changeable).pipe(
+  Command.make(verb, changeOptions, (options) =>
+    targetOf(verb, options).pipe(
       Effect.flatMap((target) =>
-        Array.isArray(target) ? Effect.succeed(target as ReadonlyArray<string>) : idsMatching(within(target as Filter, changeable))
+        Array.isArray(target) ? Effect.succeed(target as ReadonlyArray<string>) : idsMatching(target as Filter, verb)
       ),
       Effect.flatMap(change),
       Effect.flatMap((changed) => report(options.json, verb, changed)),
       Effect.provide(storeLayer(options))
     )).pipe(Command.withDescription(description))
 
-const { canceled, failed, initialized, paused, running, succeeded } = TaskStatus
-
-export const cancel = byTarget(
-  "cancel",
-  "cancel",
-  "Cancel tasks: waiting ones at once, running ones by their node",
-  TaskStatus.unfinished,
-  TaskAdmin.cancel
-)
-export const rerun = byTarget("rerun", "rerun", "Run finished tasks (succeeded, failed, canceled) again", TaskStatus.ended, TaskAdmin.rerun)
-export const remove = byTarget(
-  "delete",
-  "delete",
-  "Delete tasks that are not running",
-  [initialized, paused, succeeded, failed, canceled],
-  TaskAdmin.remove
-)
-export const pause = byIds(
-  "pause",
-  "pause",
-  "Pause tasks (a queue's: --queue): waiting ones at once, running ones once their node stops them",
-  [initialized, running],
-  TaskAdmin.pause
-)
-export const resume = byIds("resume", "resume", "Resume paused tasks (a queue's: --queue)", [paused], TaskAdmin.resume)
+export const cancel = byTarget("cancel", "Cancel tasks: waiting ones at once, running ones by their node", TaskAdmin.cancel)
+export const rerun = byTarget("rerun", "Run finished tasks (succeeded, failed, canceled) again", TaskAdmin.rerun)
+export const remove = byTarget("delete", "Delete tasks that are not running", TaskAdmin.remove)
+export const pause = byIds("pause", "Pause tasks (a queue's: --queue): waiting ones at once, running ones once their node stops them", TaskAdmin.pause)
+export const resume = byIds("resume", "Resume paused tasks (a queue's: --queue)", TaskAdmin.resume)
 
 /** `move`: waiting or paused tasks to another queue, priority, owner or due time. */
 export const move = Command.make("move", {
@@ -146,7 +103,7 @@ export const move = Command.make("move", {
     if (Object.values(to).every((value) => value === undefined)) {
       return yield* new CliFailure({ message: "move: say where: --to-queue, --to-priority, --to-owner or --to-run-at", code: ExitCode.usage })
     }
-    const changed = yield* TaskAdmin.move(yield* targetOf("move", options, [initialized, paused]), to)
+    const changed = yield* TaskAdmin.move(yield* targetOf("move", options), to)
     yield* report(options.json, "move", changed)
   }).pipe(Effect.provide(storeLayer(options)))).pipe(
     Command.withDescription("Move waiting or paused tasks to another queue, priority, owner or due time")

@@ -4,12 +4,13 @@ import { Cause, Console, Effect, Exit } from "effect"
 import { createRequire } from "node:module"
 import { CliFailure, ExitCode } from "./common.js"
 import { cancel, move, pause, remove, rerun, resume } from "./change.js"
+import { dashboard } from "./dashboard.js"
 import { clean, migrate, verify } from "./maintain.js"
 import { explain, list, show, status } from "./read.js"
 
 const root = Command.make("effect-tasks").pipe(
   Command.withDescription("See and steer effect-tasks: queues, tasks and worker nodes in a PostgreSQL database"),
-  Command.withSubcommands([migrate, status, list, show, explain, rerun, cancel, pause, resume, move, remove, clean, verify])
+  Command.withSubcommands([migrate, status, list, show, explain, rerun, cancel, pause, resume, move, remove, clean, verify, dashboard])
 )
 
 const version = (createRequire(import.meta.url)("../../../package.json") as { version: string }).version

@@ -16,6 +16,13 @@ export const migrate = Command.make("migrate", {
 }, (options) =>
   Effect.gen(function*() {
     const before = yield* TaskAdmin.migrationStatus
+    if (before.version > before.latest) {
+      yield* print(options.json, before, () => `schema ${before.schema}: version ${before.version}, newer than this code's ${before.latest}`)
+      return yield* new CliFailure({
+        message: `schema ${before.schema} is newer (version ${before.version}) than this code (${before.latest}): upgrade effect-tasks`,
+        code: ExitCode.refused
+      })
+    }
     if (options.status || options.dryRun) {
       return yield* print(options.json, before, () =>
         [

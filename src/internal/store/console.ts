@@ -47,3 +47,39 @@ export const countExpired = (tables: Tables) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql<{ count: number }>`SELECT count(*)::int AS count FROM ${sql(tables.tasks)} WHERE expires_at < now()`.withoutTransform
   ).pipe(Effect.map((rows) => rows[0]?.count ?? 0))
+
+/** One minute of the last hour: tasks that ended in it, and those that started in it with their mean wait. */
+export interface MinuteView {
+  readonly minute: Date
+  readonly succeeded: number
+  readonly failed: number
+  readonly started: number
+  /** Mean seconds from due to start of the attempts started in that minute; null when none started. */
+  readonly meanWaitSeconds: number | null
+}
+
+/**
+ * The last hour minute by minute (sixty rows, the current minute last): from the indexes of finish
+ * and start times, over that hour's tasks only.
+ */
+export const lastHour = (tables: Tables) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => {
+    const tasks = sql(tables.tasks)
+    return sql<MinuteView>`
+      WITH span AS (SELECT date_trunc('minute', now()) - interval '59 minutes' AS since)
+      SELECT m.minute, coalesce(f.succeeded, 0)::int AS succeeded, coalesce(f.failed, 0)::int AS failed,
+        coalesce(s.started, 0)::int AS started, s.wait::float8 AS "meanWaitSeconds"
+      FROM span, generate_series(span.since, date_trunc('minute', now()), interval '1 minute') AS m(minute)
+      LEFT JOIN (
+        SELECT date_trunc('minute', finished_at) AS minute,
+          count(*) FILTER (WHERE status = ${TaskStatus.succeeded}) AS succeeded,
+          count(*) FILTER (WHERE status = ${TaskStatus.failed}) AS failed
+        FROM ${tasks}, span WHERE finished_at >= span.since GROUP BY 1
+      ) AS f USING (minute)
+      LEFT JOIN (
+        SELECT date_trunc('minute', started_at) AS minute, count(*) AS started,
+          avg(extract(epoch FROM started_at - run_at)) AS wait
+        FROM ${tasks}, span WHERE started_at >= span.since GROUP BY 1
+      ) AS s USING (minute)
+      ORDER BY m.minute`.withoutTransform
+  })

@@ -12,6 +12,7 @@ export type PublicStore = Pick<
   | "migrationStatus"
   | "nodes"
   | "countExpired"
+  | "lastHour"
   | "deleteExpired"
   | "defineQueue"
   | "listQueues"

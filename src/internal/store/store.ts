@@ -136,6 +136,8 @@ export interface Store {
   readonly nodes: Effect.Effect<ReadonlyArray<consoleOps.NodeView>, TaskStoreError>
   /** How many finished tasks are past their retention. */
   readonly countExpired: Effect.Effect<number, TaskStoreError>
+  /** The last hour minute by minute: tasks ended and started, and the mean wait. */
+  readonly lastHour: Effect.Effect<ReadonlyArray<consoleOps.MinuteView>, TaskStoreError>
   /** The rows with the given ids, in id order. */
   readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<TaskRow>, TaskStoreError>
   /** One page of the rows matching a filter, by id (keyset: `page.after` is the last id of the page before). */
@@ -215,6 +217,7 @@ export const postgresStore = (sql: SqlClient.SqlClient, tables: tablesOps.Tables
     migrationStatus: withSql(migrateOps.status(tables)),
     nodes: consoleOps.nodes(tables, nodeOps.maintenanceLease).pipe(withSql, refail("nodes")),
     countExpired: consoleOps.countExpired(tables).pipe(withSql, refail("clean")),
+    lastHour: consoleOps.lastHour(tables).pipe(withSql, refail("last hour")),
     heartbeat: (beat) => nodeOps.heartbeat(tables, beat).pipe(withSql, refail("heartbeat")),
     register: (node) => nodeOps.register(tables, node).pipe(withSql, refail("register")),
     deregister: (node) => nodeOps.deregister(tables, node).pipe(withSql, refail("deregister")),

@@ -29,6 +29,9 @@ export interface CompleterOptions {
   readonly tracer: Tracer.Tracer | undefined
 }
 
+/** Most attempts one settle span links to: OpenTelemetry's default limit of links per span. */
+export const maxLinks = 128
+
 interface Pending {
   readonly finish: Finish
   readonly settled: Settled | undefined
@@ -59,8 +62,17 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
       if (tracer === undefined) return written
       const settled = batch.flatMap((pending) => pending.settled === undefined ? [] : [pending.settled])
       if (settled.length === 0) return written
-      const span = settleSpan(settled)
-      return Effect.useSpan(span.name, span.options, () => written).pipe(withApplicationTracer(tracer))
+      // The statement itself records no span (the manager's own writes never do). A span links at
+      // most `maxLinks` attempts (OpenTelemetry's default limit drops the rest): a bigger batch is
+      // written inside several settle spans, one per share of its attempts.
+      const shares = Array.from({ length: Math.ceil(settled.length / maxLinks) }, (_, i) => settled.slice(i * maxLinks, (i + 1) * maxLinks))
+      return shares.reduce(
+        (inner: typeof written, share) => {
+          const span = settleSpan(share)
+          return Effect.useSpan(span.name, span.options, () => inner)
+        },
+        Effect.withTracerEnabled(written, false)
+      ).pipe(withApplicationTracer(tracer))
     }
     const write = (batch: ReadonlyArray<Pending>) =>
       inSettleSpan(batch).pipe(

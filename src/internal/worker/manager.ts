@@ -126,10 +126,13 @@ export const startManager = (
         Effect.map(registry.get(key), (entry) =>
           Option.match(entry, { onNone: () => null, onSome: ({ task }) => keepOfTask(task) }))
     })
-    // Attempts are forked from the manager's start, with the application's tracer (none: untraced),
+    // Attempts are forked from the manager's start, with the application's tracer (tracing off
+    // when it made spans nobody would see: a handler may still turn it on for its own spans),
     // not from the untraced claimer: no tracer is switched per attempt (a FiberRef change costs
     // more than a span), and the manager's own fibers pay no tracer's hook at each step.
-    const forkAttempt = yield* FiberMap.runtime(running)<never>().pipe(tracer === undefined ? untraced : withApplicationTracer(tracer))
+    const forkAttempt = yield* FiberMap.runtime(running)<never>().pipe(
+      tracer === undefined ? Effect.withTracerEnabled(false) : withApplicationTracer(tracer)
+    )
     const claimer = yield* makeClaimer({
       store: control,
       registry,
