@@ -112,6 +112,7 @@ layer(PgTest, { excludeTestServices: true })("effect-tasks command line", (it) =
       expect(shown.code).toBe(0)
       expect(shown.out).toMatch(/^status\s+failed$/m)
       expect(shown.out).toContain("the carrier refused the parcel")
+      expect(shown.out).toMatch(/^failed attempts:\nATTEMPT\s+AT\s+ERROR\n1\s+\S+\s+attempt 1\/1: .*the carrier refused the parcel/m)
       expect(json(yield* cli(schema, "show", later, "--json")).explanation.reasons[0]._tag).toBe("NotDue")
       expect((yield* cli(schema, "explain", later)).out).toContain(`${later} initialized:`)
       expect((yield* cli(schema, "show", "999999")).code).toBe(TaskCli.ExitCode.notFound)

@@ -102,6 +102,8 @@ layer(PgTest, { excludeTestServices: true })("dashboard", (it) => {
       yield* Effect.promise(() => page.click(`a[href="#/task/${failed}"]`))
       yield* viewShown(page, `Task ${failed}`)
       expect(yield* textOf(page, "pre.error")).toContain("card declined: insufficient funds")
+      expect(yield* textOf(page, "table caption")).toBe("Failed attempts, oldest first")
+      expect(yield* textOf(page, "table tbody td.error-cell")).toContain("card declined: insufficient funds")
       yield* shoot(page, "task")
 
       // Cancel the running task from its page: the worker process interrupts it.

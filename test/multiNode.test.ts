@@ -27,9 +27,13 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
     Effect.gen(function*() {
       const schema = yield* freshSchema
       const runs = yield* Ref.make(0)
-      yield* startWorker(Job.handler(() => Effect.zipRight(Ref.update(runs, (n) => n + 1), Effect.sleep("2500 millis"))), {
+      // The attempt outlasts its lease (nodeTimeout - heartbeatInterval = 1.75 s) by far; heartbeats
+      // of 250 ms leave a busy machine (a browser test beside it) room for a slow one.
+      yield* startWorker(Job.handler(() => Effect.zipRight(Ref.update(runs, (n) => n + 1), Effect.sleep("3500 millis"))), {
         schema,
-        ...fast
+        ...fast,
+        heartbeatInterval: "250 millis",
+        nodeTimeout: "2 seconds"
       })
       const id = yield* Tasks.run(Job, {}).pipe(inSchema(schema))
       const [row] = yield* waitForStatus(schema, [id], [TaskStatus.succeeded])
@@ -146,6 +150,10 @@ layer(PgTest, { excludeTestServices: true })("many nodes", (it) => {
       const [row] = yield* store.getMany([id])
       expect(row).toMatchObject({ status: "failed", attempt: 3, lostCount: 3 })
       expect(row?.lastError).toContain("failed as poison: lost its worker 3 times in a row")
+      // Each lost attempt is in the attempts' errors, the last one the same as last_error.
+      expect(row?.errors?.map((failed) => failed.attempt)).toEqual([1, 2, 3])
+      expect(row?.errors?.every((failed) => failed.error.includes("worker lost (lease expired, node doomed)"))).toBe(true)
+      expect(row?.errors?.[2]?.error).toBe(row?.lastError)
     }))
 
   it.scoped("a task taken back from a lost worker runs before the newer work of its group", () =>

@@ -32,7 +32,7 @@ const rowsTable = (tasks: ReadonlyArray<TaskRow>) =>
     tasks.map((t) => [t.id, t.key, t.queue, t.status, `${t.attempt}/${t.maxAttempts}`, t.runAt, t.createdAt, firstLine(t.lastError)])
   )
 
-const firstLine = (text: string | null) => text === null ? null : text.split("\n")[0]!.slice(0, 60)
+const firstLine = (text: string | null) => text === null ? null : text.split("\n")[0]!.slice(0, 100)
 
 /** `list`: the tasks a filter matches, one keyset page at a time. */
 export const list = Command.make("list", {
@@ -99,12 +99,17 @@ export const show = Command.make("show", { ...connection, id }, (options) =>
         ...fields.map(([name, value]) => `${name.padEnd(11)} ${cell(value)}`),
         "",
         `why: ${explanation.text}`,
+        ...(task.errors === null || task.errors.length === 0 ? [] : [
+          "",
+          "failed attempts:",
+          table(["ATTEMPT", "AT", "ERROR"], task.errors.map((failed) => [failed.attempt, failed.at, firstLine(failed.error)]))
+        ]),
         ...(task.lastError === null ? [] : ["", "last error:", task.lastError]),
         ...(children.tasks.length === 0 ? [] : ["", `children (${children.tasks.length}):`, rowsTable(children.tasks)])
       ].join("\n")
     })
   }).pipe(Effect.provide(storeLayer(options)))).pipe(
-    Command.withDescription("One task's row, last error, checkpoint, progress, result and children")
+    Command.withDescription("One task's row, failed attempts, last error, checkpoint, progress, result and children")
   )
 
 /** `explain <id>`: why a task is where it is (not due, paused, a queue at its limit, ...). */

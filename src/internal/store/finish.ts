@@ -23,6 +23,19 @@ export const honouringStopRequest = (sql: SqlClient.SqlClient, wouldBe: Fragment
          ELSE ${TaskStatus.initialized} END
     ELSE ${wouldBe} END`
 
+/** Errors kept per task in `errors`: the last attempts' (`last_error` is the newest's). */
+export const keptErrors = 10
+
+/**
+ * `t.errors` with one more failed attempt's `error` (an SQL text expression) at its end, the
+ * oldest dropped past `keptErrors`.
+ */
+export const withError = (sql: SqlClient.SqlClient, error: Fragment): Fragment =>
+  sql`(SELECT jsonb_agg(kept.e ORDER BY kept.n) FROM (
+      SELECT e, n FROM jsonb_array_elements(coalesce(t.errors, '[]'::jsonb)
+        || jsonb_build_array(jsonb_build_object('attempt', t.attempt, 'at', now(), 'error', ${error}))) WITH ORDINALITY AS each(e, n)
+      ORDER BY n DESC LIMIT ${keptErrors}) AS kept)`
+
 /** Whether the status expression `status` ends the task. */
 export const isEnded = (sql: SqlClient.SqlClient, status: Fragment): Fragment =>
   sql`${status} = ANY(${TaskStatus.ended}::text[])`
@@ -76,6 +89,7 @@ export const finishIfClaimed = (tables: Tables, finishes: ReadonlyArray<Finish>)
         run_at = CASE WHEN f.status = ${TaskStatus.initialized} AND f.delay_ms IS NOT NULL
                       THEN now() + f.delay_ms * interval '1 millisecond' ELSE t.run_at END,
         last_error = coalesce(f.error, t.last_error),
+        errors = CASE WHEN f.error IS NULL THEN t.errors ELSE ${withError(sql, sql`f.error`)} END,
         lost_count = CASE WHEN f.counts THEN 0 ELSE t.lost_count END,
         kept_token = CASE WHEN f.keeps AND ${status} <> ${TaskStatus.canceled}
                      THEN f.token ELSE t.kept_token END,

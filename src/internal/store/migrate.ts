@@ -19,10 +19,11 @@ import { addFindIndexes } from "./migrations/0013_find.js"
 import { addNodeKeys } from "./migrations/0014_node_keys.js"
 import { addRetention } from "./migrations/0015_retention.js"
 import { addTrace } from "./migrations/0016_trace.js"
+import { addAttemptErrors } from "./migrations/0017_attempt_errors.js"
 import type { Tables } from "./tables.js"
 
 /** The newest schema version this code knows. Bump with every new migration file. */
-export const latestVersion = 16
+export const latestVersion = 17
 
 const migrations = (tables: Tables) => ({
   "0001_create_tasks": createTasks(tables),
@@ -40,7 +41,8 @@ const migrations = (tables: Tables) => ({
   "0013_find": addFindIndexes(tables),
   "0014_node_keys": addNodeKeys(tables),
   "0015_retention": addRetention(tables),
-  "0016_trace": addTrace(tables)
+  "0016_trace": addTrace(tables),
+  "0017_attempt_errors": addAttemptErrors(tables)
 })
 
 const loader = (tables: Tables) => Migrator.fromRecord(migrations(tables))

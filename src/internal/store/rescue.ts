@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as TaskStatus from "../../TaskStatus.js"
-import { clearedClaim, isEnded } from "./finish.js"
+import { clearedClaim, isEnded, withError } from "./finish.js"
 import { wakeAfterTakingBack } from "./notify.js"
 import { expiresAt } from "./retention.js"
 import type { Tables } from "./tables.js"
@@ -35,6 +35,10 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
     const sql = yield* SqlClient.SqlClient
     const tasks = sql(tables.tasks)
     const isFinal = sql`(t.lost_count + 1 >= ${request.maxWorkerLosses})`
+    // The lost attempt's error, in last_error and the attempts' errors.
+    const lostError = sql`(format('attempt %s/%s: worker lost (%s, node %s)', t.attempt, t.max_attempts,
+        CASE WHEN t.deadline_at < now() THEN 'deadline passed, node hung' ELSE 'lease expired' END, t.claimed_by)
+      || CASE WHEN ${isFinal} THEN format('; failed as poison: lost its worker %s times in a row', t.lost_count + 1) ELSE '' END)`
     const rows = yield* sql<Rescued>`
       WITH lost AS (
         SELECT id, claim_token FROM ${tasks}
@@ -50,10 +54,8 @@ export const rescueExpired = (tables: Tables, request: RescueRequest) =>
                         WHEN ${isFinal} THEN ${TaskStatus.failed}
                         WHEN t.stop_request = 'pause' THEN ${TaskStatus.paused}
                         ELSE ${TaskStatus.initialized} END,
-          last_error = format('attempt %s/%s: worker lost (%s, node %s)', t.attempt, t.max_attempts,
-              CASE WHEN t.deadline_at < now() THEN 'deadline passed, node hung' ELSE 'lease expired' END, t.claimed_by)
-            || CASE WHEN t.lost_count + 1 >= ${request.maxWorkerLosses}
-                 THEN format('; failed as poison: lost its worker %s times in a row', t.lost_count + 1) ELSE '' END,
+          last_error = ${lostError},
+          errors = ${withError(sql, lostError)},
           finished_at = CASE WHEN ${isFinal} OR t.stop_request = 'cancel' THEN now() END,
           expires_at = CASE WHEN t.stop_request = 'cancel' THEN ${expiresAt(sql, tables, sql`${TaskStatus.canceled}::text`)}
                             WHEN ${isFinal} THEN ${expiresAt(sql, tables, sql`${TaskStatus.failed}::text`)} END,

@@ -42,6 +42,8 @@ export const TaskRow = Schema.Struct({
   claimedBy: Schema.NullOr(Schema.String),
   leaseExpiresAt: Schema.NullOr(Schema.DateFromSelf),
   lastError: Schema.NullOr(Schema.String),
+  /** The errors of the last failed attempts (at most ten), oldest first; null when none failed. */
+  errors: Schema.NullOr(Schema.Array(Schema.Struct({ attempt: Schema.Number, at: Schema.String, error: Schema.String }))),
   lostCount: Schema.Number,
   owner: Schema.NullOr(Schema.String),
   parentId: Schema.NullOr(Schema.String),
@@ -82,6 +84,7 @@ export const rowColumns = [
   `claimed_by AS "claimedBy"`,
   `lease_expires_at AS "leaseExpiresAt"`,
   `last_error AS "lastError"`,
+  `errors`,
   `lost_count AS "lostCount"`,
   `owner`,
   `parent_id::text AS "parentId"`,

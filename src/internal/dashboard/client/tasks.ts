@@ -2,6 +2,8 @@
 export const tasks = String.raw`
 const statuses = ["initialized", "paused", "running", "succeeded", "failed", "canceled"];
 const filterNames = ["queue", "key", "owner", "parentId", "args"];
+const timeNames = [["createdAfter", "Created after"], ["createdBefore", "Created before"],
+  ["finishedAfter", "Finished after"], ["finishedBefore", "Finished before"]];
 
 /** The filter of the hash's query (what the list shows), without paging. */
 function filterOf(params) {
@@ -9,7 +11,14 @@ function filterOf(params) {
   const status = params.getAll("status");
   if (status.length) filter.status = status;
   for (const name of filterNames) if (params.get(name)) filter[name] = params.get(name);
+  for (const [name] of timeNames) if (params.get(name)) filter[name] = params.get(name);
   return filter;
+}
+/** An ISO time as the value of a datetime-local field (local time, to the minute), and back. */
+function localInput(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }
 function query(filter, extra) {
   const params = new URLSearchParams();
@@ -28,6 +37,8 @@ function filterForm(filter) {
         h("input", { type: "checkbox", name: "status", value: status, checked: (filter.status || []).includes(status) }), status))),
     field("queue", "Queue"), field("key", "Task key"), field("owner", "Owner"), field("parentId", "Parent id"),
     field("args", "Arguments contain (JSON)", "{\"orderId\": 42}"),
+    timeNames.map(([name, label]) => h("label", {}, label,
+      h("input", { type: "datetime-local", name, value: localInput(filter[name]) }))),
     h("div", { class: "buttons" },
       h("button", { type: "submit" }, "Apply filter"),
       h("a", { href: "#/tasks", class: "button secondary" }, "Clear")));
@@ -38,6 +49,7 @@ function filterForm(filter) {
     const status = data.getAll("status");
     if (status.length) next.status = status;
     for (const name of filterNames) if (String(data.get(name) || "").trim()) next[name] = String(data.get(name)).trim();
+    for (const [name] of timeNames) if (data.get(name)) next[name] = new Date(String(data.get(name))).toISOString();
     location.hash = "#/tasks?" + query(next);
   });
   return form;
@@ -53,8 +65,15 @@ function bulkActions(filter, shown) {
         (action === "cancel" ? " (and their waiting children)" : "") + "?");
     }
   }, label + " all matching");
+  const moveTo = h("input", { id: "bulk-move-to", placeholder: "queue", autocomplete: "off" });
+  const move = h("button", { type: "button", onclick: async () => {
+    const { count } = await api("api/count?" + query(filter, { action: "move" }));
+    act("move", { filter: toFilterBody(filter) }, "Move the " + count + " waiting or paused task(s) of this filter to queue " + moveTo.value + "?",
+      { to: { queue: moveTo.value } });
+  } }, "Move all matching");
   return h("div", { class: "bulk", role: "group", "aria-label": "Change every task the filter matches" },
-    bulk("rerun", "Rerun"), bulk("cancel", "Cancel"), bulk("pause", "Pause"), bulk("resume", "Resume"), bulk("delete", "Delete"));
+    bulk("rerun", "Rerun"), bulk("cancel", "Cancel"), bulk("pause", "Pause"), bulk("resume", "Resume"), bulk("delete", "Delete"),
+    h("span", { class: "move" }, h("label", { for: "bulk-move-to" }, "to queue"), moveTo, move));
 }
 function toFilterBody(filter) {
   const body = {};
@@ -135,6 +154,9 @@ views.task = async (_params, [id]) => {
       field("Finished", when(t.finishedAt)), field("Claimed by", t.claimedBy), field("Owner", t.owner),
       field("Parent", t.parentId ? taskLink(t.parentId) : null), field("Root", t.rootId ? taskLink(t.rootId) : null),
       field("Lost", t.lostCount), field("Trace id", traceId)),
+    t.errors && t.errors.length ? table("Failed attempts, oldest first", ["Attempt", "At", "Error"],
+      t.errors.map((failed) => h("tr", {}, h("th", { scope: "row" }, failed.attempt), h("td", {}, when(failed.at)),
+        h("td", { class: "error-cell" }, failed.error.split("\n")[0])))) : [],
     t.lastError ? [h("h2", {}, "Last error"), h("pre", { class: "error", tabindex: "0" }, t.lastError)] : [],
     h("h2", {}, "Arguments"), h("pre", { tabindex: "0" }, pretty(t.args)),
     h("h2", {}, "Result"), h("pre", { tabindex: "0" }, pretty(t.result)),
