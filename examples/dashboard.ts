@@ -23,7 +23,7 @@ const app = HttpRouter.empty.pipe(
 )
 
 HttpServer.serve(app).pipe(
-  Layer.provide(NodeHttpServer.layer(createServer, { port: 3000 })),
+  Layer.provide(NodeHttpServer.layerConfig(createServer, { port: Config.integer("PORT").pipe(Config.withDefault(3000)) })),
   Layer.provide(TaskStore.layer()),
   Layer.provide(PgClient.layerConfig({ url: Config.redacted("DATABASE_URL") })),
   Layer.launch,

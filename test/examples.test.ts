@@ -41,6 +41,11 @@ describe("the README's quick start", () => {
     for (const part of parts) expect(blocks, `region ${part.name}`).toContain(part.code)
   })
 
+  it("shows examples/dashboard.ts (from its imports on) verbatim as one of its code blocks", () => {
+    const source = readFileSync("examples/dashboard.ts", "utf8")
+    expect(tsBlocks(readFileSync("README.md", "utf8"))).toContain(source.slice(source.indexOf("import ")).trimEnd())
+  })
+
   it("shows every region of examples/receipt.test.ts (the test kit) verbatim as one of its code blocks", () => {
     const parts = regions(readFileSync("examples/receipt.test.ts", "utf8"))
     expect(parts.map((part) => part.name)).toEqual(["app", "test"])
@@ -50,6 +55,30 @@ describe("the README's quick start", () => {
 })
 
 layer(PgTest, { excludeTestServices: true })("examples", (it) => {
+  it.scoped("the dashboard example serves the dashboard to the operator's session only, beside the app's own routes", () =>
+    Effect.gen(function*() {
+      const url = yield* freshDatabase
+      const port = 20_000 + (yield* Random.nextIntBetween(0, 20_000))
+      const app = yield* spawnTsx("examples/dashboard.ts", [], {
+        env: { DATABASE_URL: url, OPERATOR_TOKEN: "s3cret", PORT: String(port) },
+        output: "capture"
+      })
+      const get = (path: string, cookie?: string) =>
+        Effect.tryPromise(() =>
+          fetch(`http://127.0.0.1:${port}${path}`, { headers: cookie === undefined ? {} : { cookie } })
+            .then(async (response) => ({ status: response.status, text: await response.text() }))
+        )
+      const own = yield* waitFor("the app to listen", Effect.either(get("/")), (answer) => answer._tag === "Right")
+      expect(own._tag === "Right" && own.right.text).toBe("my app")
+      const page = yield* get("/ops/tasks/", "operator_session=s3cret")
+      expect(page.status).toBe(200)
+      expect(page.text).toContain('<base href="./">')
+      expect((yield* get("/ops/tasks/", "operator_session=guess")).status).toBe(403)
+      expect((yield* get("/ops/tasks/api/overview")).status).toBe(403)
+      yield* app.kill("SIGINT")
+      expect(yield* app.exited).toBe(0)
+    }), { timeout: 60_000 })
+
   it.scoped("the demo tells its whole story and stops cleanly", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase
