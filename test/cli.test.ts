@@ -37,7 +37,8 @@ const cli = (schema: string, ...args: ReadonlyArray<string>) =>
       warn: capture(err),
       unsafe: { ...base.unsafe, log: (...parts) => void out.push(parts.join(" ")), error: (...parts) => void err.push(parts.join(" ")) }
     }
-    const withSchema = args[0] === "--help" || args.includes("--url") ? args : [...args, "--schema", schema]
+    // The test database, whether or not DATABASE_URL is set (an embedded server when it is not).
+    const withSchema = args[0] === "--help" || args.includes("--url") ? args : [...args, "--schema", schema, "--url", databaseUrl()]
     const code = yield* TaskCli.run(["node", "effect-tasks", ...withSchema]).pipe(Effect.withConsole(console), Effect.provide(NodeContext.layer))
     return { code, out: out.join("\n"), err: err.join("\n") }
   })
