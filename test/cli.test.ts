@@ -10,8 +10,8 @@ import { Console, Effect, Schema } from "effect"
 import { Task, TaskAdmin, Tasks, TaskStatus, TaskStore } from "../src/index.js"
 import * as TaskCli from "../src/TaskCli.js"
 import { get as httpGet } from "node:http"
-import { createServer as createNetServer, type AddressInfo } from "node:net"
 import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
+import { freePort } from "./support/freePort.js"
 import { waitFor } from "./support/waitFor.js"
 import { spawnTsx } from "./support/process.js"
 import { startWorker, waitForStatus } from "./support/worker.js"
@@ -191,13 +191,7 @@ layer(PgTest, { excludeTestServices: true })("effect-tasks command line", (it) =
       expect(unreachable.code).toBe(TaskCli.ExitCode.error)
       expect(unreachable.output).toContain("effect-tasks:")
       // dashboard: serves the page and its API until SIGINT, then exits 0.
-      const port = yield* Effect.promise(() =>
-        new Promise<number>((resolve) => {
-          const probe = createNetServer().listen(0, "127.0.0.1", () => {
-            const { port } = probe.address() as AddressInfo
-            probe.close(() => resolve(port))
-          })
-        }))
+      const port = yield* freePort
       const schema = yield* freshSchema
       expect((yield* cli(schema, "migrate")).code).toBe(0)
       const served = yield* spawnTsx("src/bin.ts", ["dashboard", "--port", String(port), "--schema", schema, "--read-only"], {

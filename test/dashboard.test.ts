@@ -205,7 +205,16 @@ layer(PgTest, { excludeTestServices: true })("dashboard", (it) => {
       // For a change: only the tasks it applies to (a waiting task cannot be rerun).
       expect(yield* count("queue=mail&action=rerun")).toEqual({ count: 0 })
       expect(yield* count("queue=mail&action=cancel")).toEqual({ count: 1 })
-      expect((yield* post("api/actions/pause", { ...json, body: JSON.stringify({ filter: { queue: "mail" } }) })).body.changed).toEqual([id])
+      // Time bounds narrow the list; a move by filter takes the waiting tasks it matches.
+      const listed = (query: string) =>
+        Effect.promise(() => fetch(`${writable}api/tasks?${query}`).then((r) => r.json() as Promise<{ tasks: ReadonlyArray<{ id: string }> }>))
+      const future = new Date(Date.now() + 3_600_000).toISOString()
+      expect((yield* listed(`createdAfter=${future}`)).tasks).toEqual([])
+      expect((yield* listed(`createdBefore=${future}&queue=mail`)).tasks.map((row) => row.id)).toEqual([id])
+      const moved = yield* post("api/actions/move", { ...json, body: JSON.stringify({ filter: { queue: "mail" }, to: { queue: "post" } }) })
+      expect(moved.body.changed).toEqual([id])
+      expect((yield* listed("queue=post")).tasks.map((row) => row.id)).toEqual([id])
+      expect((yield* post("api/actions/pause", { ...json, body: JSON.stringify({ filter: { queue: "post" } }) })).body.changed).toEqual([id])
       expect((yield* post("api/actions/cancel", json)).body.changed).toEqual([id])
       const again = yield* post("api/actions/cancel", json)
       expect(again.status).toBe(409)

@@ -4,6 +4,7 @@ import { Effect, Random, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import { databaseUrl, pgClient, PgTest } from "./support/database.js"
 import { spawnTsx } from "./support/process.js"
+import { freePort } from "./support/freePort.js"
 import { waitFor } from "./support/waitFor.js"
 
 /** Starts an example as its own process against a database of its own, its output captured. */
@@ -58,7 +59,7 @@ layer(PgTest, { excludeTestServices: true })("examples", (it) => {
   it.scoped("the dashboard example serves the dashboard to the operator's session only, beside the app's own routes", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase
-      const port = 20_000 + (yield* Random.nextIntBetween(0, 20_000))
+      const port = yield* freePort
       const app = yield* spawnTsx("examples/dashboard.ts", [], {
         env: { DATABASE_URL: url, OPERATOR_TOKEN: "s3cret", PORT: String(port) },
         output: "capture"
@@ -97,7 +98,7 @@ layer(PgTest, { excludeTestServices: true })("examples", (it) => {
   it.scoped("the observability example traces an order placed over HTTP and answers GET /metrics in the Prometheus text format", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabase
-      const port = yield* Random.nextIntBetween(20_000, 30_000)
+      const port = yield* freePort
       const example = yield* spawnTsx("examples/observability.ts", [], {
         env: { DATABASE_URL: url, PORT: String(port) },
         output: "capture"

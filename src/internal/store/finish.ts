@@ -23,17 +23,22 @@ export const honouringStopRequest = (sql: SqlClient.SqlClient, wouldBe: Fragment
          ELSE ${TaskStatus.initialized} END
     ELSE ${wouldBe} END`
 
-/** Errors kept per task in `errors`: the last attempts' (`last_error` is the newest's). */
+/** Errors kept per task in `errors`: the last attempts' (`last_error` is the newest's, whole). */
 export const keptErrors = 10
 
+/** Characters kept of each error in `errors`: a row stays small enough to list (`last_error` keeps the newest whole). */
+export const keptErrorLength = 500
+
 /**
- * `t.errors` with one more failed attempt's `error` (an SQL text expression) at its end, the
- * oldest dropped past `keptErrors`.
+ * `t.errors` with one more failed attempt's `error` (an SQL text expression) at its end, its
+ * first `keptErrorLength` characters and the time in UTC, the oldest dropped past `keptErrors`.
  */
 export const withError = (sql: SqlClient.SqlClient, error: Fragment): Fragment =>
   sql`(SELECT jsonb_agg(kept.e ORDER BY kept.n) FROM (
-      SELECT e, n FROM jsonb_array_elements(coalesce(t.errors, '[]'::jsonb)
-        || jsonb_build_array(jsonb_build_object('attempt', t.attempt, 'at', now(), 'error', ${error}))) WITH ORDINALITY AS each(e, n)
+      SELECT e, n FROM jsonb_array_elements(coalesce(t.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+        'attempt', t.attempt,
+        'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        'error', left(${error}, ${keptErrorLength})))) WITH ORDINALITY AS each(e, n)
       ORDER BY n DESC LIMIT ${keptErrors}) AS kept)`
 
 /** Whether the status expression `status` ends the task. */

@@ -42,8 +42,11 @@ export const TaskRow = Schema.Struct({
   claimedBy: Schema.NullOr(Schema.String),
   leaseExpiresAt: Schema.NullOr(Schema.DateFromSelf),
   lastError: Schema.NullOr(Schema.String),
-  /** The errors of the last failed attempts (at most ten), oldest first; null when none failed. */
-  errors: Schema.NullOr(Schema.Array(Schema.Struct({ attempt: Schema.Number, at: Schema.String, error: Schema.String }))),
+  /**
+   * The last ten failed attempts (their errors' first 500 characters), oldest first, across
+   * reruns; null when none has failed since the schema had them (migration 17).
+   */
+  errors: Schema.NullOr(Schema.Array(Schema.Struct({ attempt: Schema.Number, at: Schema.Date, error: Schema.String }))),
   lostCount: Schema.Number,
   owner: Schema.NullOr(Schema.String),
   parentId: Schema.NullOr(Schema.String),

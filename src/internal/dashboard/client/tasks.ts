@@ -67,6 +67,7 @@ function bulkActions(filter, shown) {
   }, label + " all matching");
   const moveTo = h("input", { id: "bulk-move-to", placeholder: "queue", autocomplete: "off" });
   const move = h("button", { type: "button", onclick: async () => {
+    if (!moveTo.value.trim()) { moveTo.focus(); return say("move: name the queue to move them to", true); }
     const { count } = await api("api/count?" + query(filter, { action: "move" }));
     act("move", { filter: toFilterBody(filter) }, "Move the " + count + " waiting or paused task(s) of this filter to queue " + moveTo.value + "?",
       { to: { queue: moveTo.value } });
@@ -141,7 +142,9 @@ views.task = async (_params, [id]) => {
     button("resume", "Resume", "Resume task " + t.id + "?"),
     button("delete", "Delete", "Delete task " + t.id + "? This cannot be undone."),
     h("span", { class: "move" }, h("label", { for: "move-to" }, "Move to queue"), moveTo,
-      h("button", { type: "button", onclick: () => act("move", { ids: [t.id] }, "Move task " + t.id + " to queue " + moveTo.value + "?", { to: { queue: moveTo.value } }) }, "Move")));
+      h("button", { type: "button", onclick: () => moveTo.value.trim()
+        ? act("move", { ids: [t.id] }, "Move task " + t.id + " to queue " + moveTo.value + "?", { to: { queue: moveTo.value } })
+        : (moveTo.focus(), say("move: name the queue to move it to", true)) }, "Move")));
   return h("section", {},
     h("h1", { tabindex: "-1" }, "Task " + t.id + " ", badge(t.status)),
     actions,
