@@ -87,9 +87,15 @@ layer(PgTest, { excludeTestServices: true })("dashboard", (it) => {
       expect(yield* textOf(page, "tr[data-queue=default] td[data-count=failed]")).toBe("1")
       yield* shoot(page, "overview")
 
-      // The list: all five, then the failed one alone once the filter is applied.
-      yield* visit(page, `${url}#/tasks`)
+      // The list, reached from the keyboard: all five, then the failed one alone once the filter is applied.
+      yield* Effect.promise(() => page.focus("nav a[data-view=tasks]"))
+      yield* Effect.promise(() => page.keyboard.press("Enter"))
       yield* viewShown(page, "Tasks")
+      // Every field has a label and every button a name.
+      const unnamed = yield* Effect.promise(() =>
+        page.evaluate(`Array.from(document.querySelectorAll("input, button, a")).filter((el) =>
+          !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.textContent.trim()).map((el) => el.outerHTML)`))
+      expect(unnamed).toEqual([])
       yield* waitUntil(page, "document.querySelectorAll('table.tasks tbody tr[data-id]').length === 5")
       yield* Effect.promise(() => page.click("input[name=status][value=failed]"))
       yield* Effect.promise(() => page.click("form.filters button[type=submit]"))
