@@ -23,6 +23,10 @@ export const within = (filter: Filter, change: Change): Filter => {
   return { ...filter, status: asked.filter((status) => statuses.includes(status)) }
 }
 
+/** Whether a filter names nothing, and so matches every task (a change by it is refused). */
+export const isEmptyFilter = (filter: Filter): boolean =>
+  Object.values(filter).every((value) => value === undefined || (Array.isArray(value) && value.length === 0))
+
 /** The ids of every task `change` would change among those a filter matches, page after page (pause and resume take ids). */
 export const idsMatching = (filter: Filter, change: Change) =>
   Effect.gen(function*() {

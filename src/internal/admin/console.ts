@@ -4,6 +4,7 @@ import type { MinuteView, NodeView } from "../store/console.js"
 import type { MigrationStatus } from "../store/migrate.js"
 import { TaskStore } from "../store/service.js"
 import { tuning } from "../config/settings.js"
+import { untilShort } from "../maintenance/leadership.js"
 import { withStore } from "./context.js"
 
 /**
@@ -51,12 +52,8 @@ export const clean = (
     Effect.gen(function*() {
       const expired = yield* store.countExpired
       if (options.dryRun === true || expired === 0) return { expired, deleted: 0 }
-      let deleted = 0
-      for (;;) {
-        const batch = yield* store.deleteExpired(tuning.cleanBatchSize)
-        deleted += batch
-        if (batch < tuning.cleanBatchSize) return { expired, deleted }
-      }
+      const deleted = yield* untilShort(store.deleteExpired(tuning.cleanBatchSize), tuning.cleanBatchSize, Infinity)
+      return { expired, deleted }
     })
   )
 

@@ -1,11 +1,10 @@
 import { Args, Command, Options, Prompt } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as TaskAdmin from "../../TaskAdmin.js"
-import { type Change, idsMatching, within } from "../admin/changeable.js"
-import type { Filter } from "../admin/find.js"
-import type { TaskStore } from "../../TaskStore.js"
+import { applyChange } from "../admin/apply.js"
+import { type Change, isEmptyFilter, within } from "../admin/changeable.js"
 import { CliFailure, connection, ExitCode, storeLayer } from "./common.js"
-import { filterOptions, type FilterInput, isEmpty, toFilter } from "./filter.js"
+import { filterOptions, type FilterInput, toFilter } from "./filter.js"
 import { print } from "./render.js"
 
 const changeOptions = {
@@ -27,7 +26,8 @@ interface ChangeInput extends FilterInput {
  */
 const targetOf = (verb: Change, input: ChangeInput) =>
   Effect.gen(function*() {
-    const hasFilter = !isEmpty(input)
+    const filter = yield* toFilter(input)
+    const hasFilter = !isEmptyFilter(filter)
     if (input.ids.length > 0 && hasFilter) {
       return yield* new CliFailure({ message: `${verb}: give task ids or a filter, not both`, code: ExitCode.usage })
     }
@@ -35,7 +35,6 @@ const targetOf = (verb: Change, input: ChangeInput) =>
     if (!hasFilter) {
       return yield* new CliFailure({ message: `${verb}: give task ids or a filter (--status, --queue, ...)`, code: ExitCode.usage })
     }
-    const filter = yield* toFilter(input)
     if (!input.yes) {
       const matching = yield* TaskAdmin.count(within(filter, verb))
       const question = `${verb} the ${matching} task(s) the filter matches now?`
@@ -52,38 +51,19 @@ const report = (json: boolean, verb: string, changed: ReadonlyArray<string>) =>
   print(json, { changed }, () =>
     changed.length === 0 ? `${verb}: no task changed` : `${verb}: ${changed.length} task(s): ${changed.join(", ")}`)
 
-const byTarget = (
-  verb: "rerun" | "cancel" | "delete",
-  description: string,
-  change: (target: TaskAdmin.Target) => Effect.Effect<ReadonlyArray<string>, unknown, TaskStore>
-) =>
+/** A change of tasks named by ids or a filter (see `applyChange`), reporting the ids it changed. */
+const changeCommand = (verb: Exclude<Change, "move">, description: string) =>
   Command.make(verb, changeOptions, (options) =>
-    Effect.flatMap(targetOf(verb, options), change).pipe(
+    Effect.flatMap(targetOf(verb, options), (target) => applyChange(verb, target)).pipe(
       Effect.flatMap((changed) => report(options.json, verb, changed)),
       Effect.provide(storeLayer(options))
     )).pipe(Command.withDescription(description))
 
-/** pause and resume take ids: a filter is read into its ids first, among the tasks they can change. */
-const byIds = (
-  verb: "pause" | "resume",
-  description: string,
-  change: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, unknown, TaskStore>
-) =>
-  Command.make(verb, changeOptions, (options) =>
-    targetOf(verb, options).pipe(
-      Effect.flatMap((target) =>
-        Array.isArray(target) ? Effect.succeed(target as ReadonlyArray<string>) : idsMatching(target as Filter, verb)
-      ),
-      Effect.flatMap(change),
-      Effect.flatMap((changed) => report(options.json, verb, changed)),
-      Effect.provide(storeLayer(options))
-    )).pipe(Command.withDescription(description))
-
-export const cancel = byTarget("cancel", "Cancel tasks: waiting ones at once, running ones by their node", TaskAdmin.cancel)
-export const rerun = byTarget("rerun", "Run finished tasks (succeeded, failed, canceled) again", TaskAdmin.rerun)
-export const remove = byTarget("delete", "Delete tasks that are not running", TaskAdmin.remove)
-export const pause = byIds("pause", "Pause tasks (a queue's: --queue): waiting ones at once, running ones once their node stops them", TaskAdmin.pause)
-export const resume = byIds("resume", "Resume paused tasks (a queue's: --queue)", TaskAdmin.resume)
+export const cancel = changeCommand("cancel", "Cancel tasks: waiting ones at once, running ones by their node")
+export const rerun = changeCommand("rerun", "Run finished tasks (succeeded, failed, canceled) again")
+export const remove = changeCommand("delete", "Delete tasks that are not running")
+export const pause = changeCommand("pause", "Pause tasks (a queue's: --queue): waiting ones at once, running ones once their node stops them")
+export const resume = changeCommand("resume", "Resume paused tasks (a queue's: --queue)")
 
 /** `move`: waiting or paused tasks to another queue, priority, owner or due time. */
 export const move = Command.make("move", {
@@ -103,7 +83,7 @@ export const move = Command.make("move", {
     if (Object.values(to).every((value) => value === undefined)) {
       return yield* new CliFailure({ message: "move: say where: --to-queue, --to-priority, --to-owner or --to-run-at", code: ExitCode.usage })
     }
-    const changed = yield* TaskAdmin.move(yield* targetOf("move", options), to)
+    const changed = yield* applyChange("move", yield* targetOf("move", options), to)
     yield* report(options.json, "move", changed)
   }).pipe(Effect.provide(storeLayer(options)))).pipe(
     Command.withDescription("Move waiting or paused tasks to another queue, priority, owner or due time")

@@ -61,9 +61,3 @@ export const toFilter = (input: FilterInput): Effect.Effect<Filter, CliFailure> 
       finishedBefore: Option.getOrUndefined(input.finishedBefore)
     }
   })
-
-/** Whether the filter names anything at all (an empty filter matches every task). */
-export const isEmpty = (input: FilterInput): boolean =>
-  input.status.length === 0 && input.key.length === 0 &&
-  [input.queue, input.owner, input.parent, input.root, input.args, input.createdAfter, input.createdBefore, input.finishedAfter, input.finishedBefore]
-    .every((option: Option.Option<unknown>) => Option.isNone(option))

@@ -2,7 +2,8 @@ import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
 import * as TaskAdmin from "../../TaskAdmin.js"
 import * as TaskStatus from "../../TaskStatus.js"
-import { type Change, changeable, idsMatching, within } from "../admin/changeable.js"
+import { applyChange } from "../admin/apply.js"
+import { type Change, changeable, isEmptyFilter, within } from "../admin/changeable.js"
 import type { Filter } from "../admin/find.js"
 import type { TaskRow } from "../store/taskRow.js"
 
@@ -114,31 +115,14 @@ export const act = (action: Action) =>
       return yield* new Refused({ status: 400, message: "give ids or a filter, not both" })
     }
     const filter = body.filter === undefined ? undefined : yield* filterOf(toParams(body.filter))
-    if (filter !== undefined && Object.values(filter).every((value) => value === undefined)) {
+    if (filter !== undefined && isEmptyFilter(filter)) {
       return yield* new Refused({ status: 400, message: "an empty filter would change every task: name some" })
     }
-    const target: TaskAdmin.Target = body.ids ?? filter!
-    const ids = Array.isArray(target) ? Effect.succeed(target as ReadonlyArray<string>) : idsMatching(target as Filter, action)
-    const changed: ReadonlyArray<string> = yield* (() => {
-      switch (action) {
-        case "rerun":
-          return TaskAdmin.rerun(target)
-        case "cancel":
-          return TaskAdmin.cancel(target)
-        case "delete":
-          return TaskAdmin.remove(target)
-        case "pause":
-          return Effect.flatMap(ids, TaskAdmin.pause)
-        case "resume":
-          return Effect.flatMap(ids, TaskAdmin.resume)
-        case "move":
-          return TaskAdmin.move(target, {
-            queue: body.to?.queue,
-            priority: body.to?.priority,
-            runAt: body.to?.runAt === undefined ? undefined : new Date(body.to.runAt)
-          })
-      }
-    })()
+    const changed = yield* applyChange(action, body.ids ?? filter!, {
+      queue: body.to?.queue,
+      priority: body.to?.priority,
+      runAt: body.to?.runAt === undefined ? undefined : new Date(body.to.runAt)
+    })
     return { action, changed }
   })
 

@@ -4,7 +4,7 @@ import type { Entry } from "../../TaskRegistry.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import type { Outcome } from "../worker/outcome.js"
 import { perTaskPair } from "./metrics.js"
-import { attemptSpanPlacement, messaging, messagingSystem } from "./trace.js"
+import { attemptSpanPlacement, messaging } from "./trace.js"
 
 /** The counter an ended attempt adds to: an operator's stop request, when honoured, decides it. */
 export type Counter = "canceled" | "paused" | "succeeded" | "retried" | "failed" | "released" | "snoozed"
@@ -81,10 +81,7 @@ export const settleSpan = (settled: ReadonlyArray<Settled>): { readonly name: st
   const queue = settled.every((one) => one.queue === first.queue) ? first.queue : undefined
   const end = settled.every((one) => one.end === first.end) ? first.end : "settle"
   const attributes = {
-    "messaging.system": messagingSystem,
-    "messaging.operation.type": "settle",
-    "messaging.operation.name": end,
-    ...(queue === undefined ? {} : { "messaging.destination.name": queue }),
+    ...messaging("settle", queue, end),
     ...(settled.length === 1 ? { "messaging.message.id": first.id } : { "messaging.batch.message_count": settled.length })
   }
   const placement: Tracer.SpanOptions = settled.length === 1

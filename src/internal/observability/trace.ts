@@ -13,22 +13,19 @@ export type Operation = "send" | "process" | "settle"
 const defaultTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 
 /**
- * Whether spans made here can be seen: tracing is on and the application provides a tracer (an
- * OpenTelemetry SDK, say). With Effect's default tracer nothing would receive them, so the library
- * makes none (and stores no traceparent): they would cost each task for nothing.
+ * The application's tracer when spans made here can be seen, else undefined: tracing is on and the
+ * application provides a tracer (an OpenTelemetry SDK, say). With Effect's default tracer nothing
+ * would receive them, so the library makes none (and stores no traceparent): they would cost each
+ * task for nothing.
  */
-export const isTracing: Effect.Effect<boolean> = Effect.zipWith(
+export const applicationTracer: Effect.Effect<Tracer.Tracer | undefined> = Effect.zipWith(
   FiberRef.get(FiberRef.currentTracerEnabled),
   Effect.tracer,
-  (enabled, tracer) => enabled && tracer !== defaultTracer
+  (enabled, tracer) => enabled && tracer !== defaultTracer ? tracer : undefined
 )
 
-/** The application's tracer when spans made here can be seen (see `isTracing`), else undefined. */
-export const applicationTracer: Effect.Effect<Tracer.Tracer | undefined> = Effect.zipWith(
-  isTracing,
-  Effect.tracer,
-  (tracing, tracer) => tracing ? tracer : undefined
-)
+/** Whether spans made here can be seen (see `applicationTracer`). */
+export const isTracing: Effect.Effect<boolean> = Effect.map(applicationTracer, (tracer) => tracer !== undefined)
 
 /**
  * Runs `self` with the application's tracer, tracing on: where the manager makes a span or runs a
@@ -45,12 +42,12 @@ export const withApplicationTracer = (tracer: Tracer.Tracer) => <A, E, R>(self: 
 export const untraced = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(Effect.withTracer(defaultTracer), Effect.withTracerEnabled(false))
 
-/** The attributes every span of `operation` on `queue` carries. */
-export const messaging = (operation: Operation, queue: string, operationName: string = operation) => ({
+/** The attributes every span of `operation` on `queue` carries (no destination for several queues: undefined). */
+export const messaging = (operation: Operation, queue: string | undefined, operationName: string = operation) => ({
   "messaging.system": messagingSystem,
   "messaging.operation.type": operation,
   "messaging.operation.name": operationName,
-  "messaging.destination.name": queue
+  ...(queue === undefined ? {} : { "messaging.destination.name": queue })
 })
 
 const hex = /^[0-9a-f]+$/
