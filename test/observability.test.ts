@@ -76,7 +76,8 @@ layer(PgTest, { excludeTestServices: true })("observability", (it) => {
           "messaging.system": "effect_tasks",
           "messaging.operation.type": "process",
           "effect_tasks.task.key": Flaky.key,
-          "test.request_id": "req-42"
+          "test.request_id": "req-42",
+          "deployment.environment.name": "test"
         })
       }
       const failed = attempts.find((span) => span.attributes["effect_tasks.task.attempt"] === 1)!

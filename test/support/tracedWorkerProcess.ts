@@ -19,7 +19,12 @@ const Tracing = NodeSdk.layer(() => ({
 
 Layer.launch(
   Layer.mergeAll(...handlers).pipe(
-    Layer.provideMerge(TaskManager.layer({ schema: schema!, stopTimeout: "500 millis", scanInterval: "200 millis" })),
+    Layer.provideMerge(
+      // Span annotations where the manager starts are on every span it makes.
+      TaskManager.layer({ schema: schema!, stopTimeout: "500 millis", scanInterval: "200 millis" }).pipe(
+        Layer.annotateSpans("deployment.environment.name", "test")
+      )
+    ),
     Layer.provide(PgClient.layer({ url: Redacted.make(url!) })),
     Layer.provide(Tracing)
   )

@@ -1,6 +1,7 @@
 import { expect, layer } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, Option, Ref, Schema, TestClock, TestContext, Tracer } from "effect"
 import { makeCompleter, maxLinks } from "../../src/internal/worker/completer.js"
+import { makeSpanMaker } from "../../src/internal/observability/spans.js"
 import * as TaskStatus from "../../src/TaskStatus.js"
 import { Task, Tasks, TaskError } from "../../src/index.js"
 import { inSchema, PgTest } from "../support/database.js"
@@ -40,7 +41,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
     Effect.gen(function*() {
       const { claims, counting, statements, store, succeeded } = yield* claimed(20)
       expect(claims).toHaveLength(20)
-      const completer = yield* makeCompleter({ store: counting, maxBatch: 50, delay: Duration.zero, tracer: undefined })
+      const completer = yield* makeCompleter({ store: counting, maxBatch: 50, delay: Duration.zero, spans: undefined })
       // One end with a token that is not the claim's: stale, refused alone.
       const stale = { ...succeeded(claims[0]!), claimToken: "00000000-0000-0000-0000-000000000000" }
       const applied = yield* Effect.forEach([stale, ...claims.slice(1).map(succeeded)], (finish) => completer.complete(finish), {
@@ -57,7 +58,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
   it.scoped("an end waits for no other: alone, it is written at once, and batches never exceed maxBatch", () =>
     Effect.gen(function*() {
       const { claims, counting, statements, succeeded } = yield* claimed(12)
-      const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.zero, tracer: undefined })
+      const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.zero, spans: undefined })
       expect(yield* completer.complete(succeeded(claims[0]!))).toBe(TaskStatus.succeeded)
       expect(yield* Ref.get(statements)).toEqual([1])
       yield* Effect.forEach(claims.slice(1).map(succeeded), (finish) => completer.complete(finish), { concurrency: "unbounded" })
@@ -82,7 +83,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
               )
               : store.finishIfClaimed(finishes))
       }
-      const completer = yield* makeCompleter({ store: flaky, maxBatch: 10, delay: Duration.zero, tracer: undefined })
+      const completer = yield* makeCompleter({ store: flaky, maxBatch: 10, delay: Duration.zero, spans: undefined })
       const first = yield* Effect.fork(Effect.either(completer.complete(succeeded(claims[0]!))))
       yield* Deferred.succeed(gate, undefined)
       const failed = yield* first.await
@@ -93,7 +94,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
   it.scoped("with a delay, ends wait until the first has waited that long, then share one statement; a full batch goes at once", () =>
     Effect.gen(function*() {
       const { claims, counting, statements, store, succeeded } = yield* claimed(8)
-      const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.millis(200), tracer: undefined })
+      const completer = yield* makeCompleter({ store: counting, maxBatch: 5, delay: Duration.millis(200), spans: undefined })
       const first = yield* Effect.fork(
         Effect.forEach(claims.slice(0, 3).map(succeeded), (finish) => completer.complete(finish), { concurrency: "unbounded" })
       )
@@ -138,7 +139,11 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
               ? Effect.fail(new TaskError.TaskStoreError({ operation: "finish", cause: new Error("connection lost") }))
               : store.finishIfClaimed(finishes))
       }
-      const completer = yield* makeCompleter({ store: gated, maxBatch: 1000, delay: Duration.zero, tracer })
+      // Made where the tracer is the fiber's own (as where an application starts the manager): the
+      // writer's statements would record spans with it, were it not untraced.
+      const completer = yield* makeCompleter({ store: gated, maxBatch: 1000, delay: Duration.zero, spans: yield* makeSpanMaker(tracer) }).pipe(
+        Effect.withTracer(tracer)
+      )
       const processOf = (claim: ClaimedTask) =>
         Tracer.externalSpan({ traceId: "a".repeat(32), spanId: claim.id.padStart(16, "0"), sampled: true })
       const end = (claim: ClaimedTask) =>

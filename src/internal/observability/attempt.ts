@@ -4,6 +4,7 @@ import type { Entry } from "../../TaskRegistry.js"
 import type { ClaimedTask } from "../store/taskRow.js"
 import type { Outcome } from "../worker/outcome.js"
 import { perTaskPair } from "./metrics.js"
+import type { SpanMaker, SpanStart } from "./spans.js"
 import { attemptSpanPlacement, messaging } from "./trace.js"
 
 /** The counter an ended attempt adds to: an operator's stop request, when honoured, decides it. */
@@ -47,27 +48,33 @@ export interface Settled {
 }
 
 /**
- * The `process <queue>` span of an attempt on the node `nodeId`: a root linked to the span that
- * enqueued the task, or its child, as the definition's `trace` says. The attributes every attempt
- * of one task key and queue shares are made once; the attempt's own (`messaging.message.id`,
- * `effect_tasks.task.attempt`) are set on the span once made (`attemptAttributes`).
+ * Starts the `process <queue>` span of an attempt on the node `nodeId`: a root linked to the span
+ * that enqueued the task, or its child, as the definition's `trace` says. The attributes every
+ * attempt of one task key and queue shares are made once; the attempt's own
+ * (`messaging.message.id`, `effect_tasks.task.attempt`) are added to the span.
  */
-export const makeProcessSpan = (nodeId: string) => {
-  const attributesOf = (key: string, queue: string): Record<string, unknown> =>
-    Object.freeze({ ...messaging("process", queue), "effect_tasks.task.key": key, "effect_tasks.node.id": nodeId })
-  const shared = perTaskPair(attributesOf, attributesOf)
-  return (claim: ClaimedTask, entry: Option.Option<Entry>): Tracer.SpanOptions => ({
-    kind: "consumer",
-    captureStackTrace: false,
-    ...attemptSpanPlacement(claim.traceparent, Option.match(entry, { onNone: () => "link", onSome: ({ task }) => task.trace })),
-    attributes: shared(claim.key, claim.queue)
-  })
-}
-
-/** Sets the attributes of one attempt on its `process` span. */
-export const attemptAttributes = (span: Tracer.Span, claim: ClaimedTask): void => {
-  span.attribute("messaging.message.id", claim.id)
-  span.attribute("effect_tasks.task.attempt", claim.attempt)
+export const makeProcessSpans = (spans: SpanMaker, nodeId: string) => {
+  // Per task key and queue: the span's name, and how a root of its own starts (an attempt of a
+  // task enqueued where no span was current).
+  const startOf = (key: string, queue: string) => {
+    const attributes = Object.freeze({ ...messaging("process", queue), "effect_tasks.task.key": key, "effect_tasks.node.id": nodeId })
+    return { name: `process ${queue}`, root: Object.freeze<SpanStart>({ root: true, kind: "consumer", attributes }) }
+  }
+  const made = perTaskPair(startOf, startOf)
+  return (claim: ClaimedTask, entry: Option.Option<Entry>): Tracer.Span => {
+    const { name, root } = made(claim.key, claim.queue)
+    const span = spans.start(
+      name,
+      claim.traceparent === null ? root : {
+        ...attemptSpanPlacement(claim.traceparent, Option.match(entry, { onNone: () => "link", onSome: ({ task }) => task.trace })),
+        kind: "consumer",
+        attributes: root.attributes
+      }
+    )
+    span.attribute("messaging.message.id", claim.id)
+    span.attribute("effect_tasks.task.attempt", claim.attempt)
+    return span
+  }
 }
 
 /**
@@ -76,7 +83,7 @@ export const attemptAttributes = (span: Tracer.Span, claim: ClaimedTask): void =
  * attempt's (a batch, as the messaging conventions have it). Its operation name is the end
  * written when all are the same (`succeed`, ...), else `settle`.
  */
-export const settleSpan = (settled: ReadonlyArray<Settled>): { readonly name: string; readonly options: Tracer.SpanOptions } => {
+export const settleSpan = (settled: ReadonlyArray<Settled>): { readonly name: string; readonly start: SpanStart } => {
   const first = settled[0]!
   const queue = settled.every((one) => one.queue === first.queue) ? first.queue : undefined
   const end = settled.every((one) => one.end === first.end) ? first.end : "settle"
@@ -84,12 +91,11 @@ export const settleSpan = (settled: ReadonlyArray<Settled>): { readonly name: st
     ...messaging("settle", queue, end),
     ...(settled.length === 1 ? { "messaging.message.id": first.id } : { "messaging.batch.message_count": settled.length })
   }
-  const placement: Tracer.SpanOptions = settled.length === 1
-    ? { parent: first.span }
-    : { root: true, links: settled.map((one) => ({ _tag: "SpanLink", span: one.span, attributes: {} })) }
   return {
     name: queue === undefined ? "settle" : `settle ${queue}`,
-    options: { ...placement, kind: "client", captureStackTrace: false, attributes }
+    start: settled.length === 1
+      ? { parent: first.span, kind: "client", attributes }
+      : { root: true, links: settled.map((one) => ({ _tag: "SpanLink", span: one.span, attributes: {} })), kind: "client", attributes }
   }
 }
 

@@ -28,11 +28,30 @@ export const applicationTracer: Effect.Effect<Tracer.Tracer | undefined> = Effec
 export const isTracing: Effect.Effect<boolean> = Effect.map(applicationTracer, (tracer) => tracer !== undefined)
 
 /**
- * Runs `self` with the application's tracer, tracing on: where the manager makes a span or runs a
- * handler (whose own spans belong in the application's traces).
+ * `tracer` with its context hook called only while a span is current. A tracer's `context` runs at
+ * every step of every fiber that has it; an OpenTelemetry tracer's makes the current span current
+ * for OpenTelemetry's own API too, and has nothing to do without one, at a cost each step. An
+ * attempt's fiber runs most of its steps with no span current (only its handler runs in the
+ * attempt's span): those skip the hook.
  */
-export const withApplicationTracer = (tracer: Tracer.Tracer) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  self.pipe(Effect.withTracer(tracer), Effect.withTracerEnabled(true))
+export const leanTracer = (tracer: Tracer.Tracer): Tracer.Tracer => {
+  const context = tracer.context
+  if (context === undefined) return tracer
+  return Tracer.make({
+    span: (name, parent, spanContext, links, startTime, kind, options) =>
+      tracer.span(name, parent, spanContext, links, startTime, kind, options),
+    context: (execution, fiber) => fiber.currentSpan === undefined ? execution() : context(execution, fiber)
+  })
+}
+
+/**
+ * Runs `self` with the application's tracer (its `leanTracer`), tracing on: where the manager makes
+ * a span or runs a handler (whose own spans belong in the application's traces).
+ */
+export const withApplicationTracer = (tracer: Tracer.Tracer) => {
+  const lean = leanTracer(tracer)
+  return <A, E, R>(self: Effect.Effect<A, E, R>) => self.pipe(Effect.withTracer(lean), Effect.withTracerEnabled(true))
+}
 
 /**
  * Runs `self` untraced: with Effect's default tracer, tracing off. The manager's own fibers run so

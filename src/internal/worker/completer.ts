@@ -1,10 +1,11 @@
-import { Deferred, Duration, Effect, Exit, Queue, type Scope, type Tracer } from "effect"
+import { Deferred, Duration, Effect, Exit, Queue, type Scope } from "effect"
 import type { TaskStoreError } from "../../TaskError.js"
 import type { Store } from "../store/store.js"
 import type { Finish } from "../store/finish.js"
 import type { TaskStatus } from "../../TaskStatus.js"
 import { type Settled, settleSpan } from "../observability/attempt.js"
-import { withApplicationTracer } from "../observability/trace.js"
+import type { SpanMaker } from "../observability/spans.js"
+import { untraced } from "../observability/trace.js"
 
 /** Records the ends of attempts. */
 export interface Completer {
@@ -25,8 +26,8 @@ export interface CompleterOptions {
    * written when its first end has waited this long, or as soon as it is full.
    */
   readonly delay: Duration.Duration
-  /** The application's tracer, for the `settle` spans (undefined: none). */
-  readonly tracer: Tracer.Tracer | undefined
+  /** Makes the `settle` spans with the application's tracer (undefined: none recorded). */
+  readonly spans: SpanMaker | undefined
 }
 
 /** Most attempts one settle span links to: OpenTelemetry's default limit of links per span. */
@@ -55,24 +56,22 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
     // Tells a writer holding a batch open that it is full. Coalesced: a sliding queue of one.
     const full = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
     const isDelayed = Duration.toMillis(options.delay) > 0
-    const { tracer } = options
+    const { spans } = options
     const inSettleSpan = (batch: ReadonlyArray<Pending>) => {
       // One lock order for every batch: two statements never wait on each other's rows crosswise.
       const written = options.store.finishIfClaimed(batch.map((pending) => pending.finish).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id))))
-      if (tracer === undefined) return written
+      if (spans === undefined) return written
       const settled = batch.flatMap((pending) => pending.settled === undefined ? [] : [pending.settled])
       if (settled.length === 0) return written
-      // The statement itself records no span (the manager's own writes never do). A span links at
-      // most `maxLinks` attempts (OpenTelemetry's default limit drops the rest): a bigger batch is
-      // written inside several settle spans, one per share of its attempts.
-      const shares = Array.from({ length: Math.ceil(settled.length / maxLinks) }, (_, i) => settled.slice(i * maxLinks, (i + 1) * maxLinks))
-      return shares.reduce(
-        (inner: typeof written, share) => {
-          const span = settleSpan(share)
-          return Effect.useSpan(span.name, span.options, () => inner)
-        },
-        Effect.withTracerEnabled(written, false)
-      ).pipe(withApplicationTracer(tracer))
+      // The statement itself records no span (the writer runs untraced). A span links at most `maxLinks` attempts (OpenTelemetry's default limit drops
+      // the rest): a bigger batch is written inside several settle spans, one per share.
+      return Effect.suspend(() => {
+        const started = Array.from({ length: Math.ceil(settled.length / maxLinks) }, (_, i) => {
+          const span = settleSpan(settled.slice(i * maxLinks, (i + 1) * maxLinks))
+          return spans.start(span.name, span.start)
+        })
+        return Effect.onExit(written, (exit) => Effect.sync(() => started.forEach((span) => spans.end(span, exit))))
+      })
     }
     const write = (batch: ReadonlyArray<Pending>) =>
       inSettleSpan(batch).pipe(
@@ -96,7 +95,8 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
       return [first, ...(yield* Queue.takeUpTo(queue, options.maxBatch - 1))] as ReadonlyArray<Pending>
     })
     const nextBatch = isDelayed ? heldOpen : Effect.map(Queue.takeBetween(queue, 1, options.maxBatch), (chunk): ReadonlyArray<Pending> => Array.from(chunk))
-    yield* nextBatch.pipe(Effect.flatMap(write), Effect.forever, Effect.forkScoped)
+    // The writer runs untraced (as the manager's own fibers do): its statements record no spans.
+    yield* nextBatch.pipe(Effect.flatMap(write), Effect.forever, untraced, Effect.forkScoped)
     const offer = (pending: Pending) =>
       isDelayed
         ? Effect.zipRight(

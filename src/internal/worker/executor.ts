@@ -9,13 +9,13 @@ import { type Attempt, type AttemptEnd, makeAttemptEnd } from "../currentAttempt
 import { runHandler } from "../handlerRun.js"
 import * as metrics from "../observability/metrics.js"
 import {
-  attemptAttributes,
   counterOf,
   logAnnotations,
   logFailure,
-  makeProcessSpan,
+  makeProcessSpans,
   outcomeName
 } from "../observability/attempt.js"
+import type { SpanMaker } from "../observability/spans.js"
 import { monotonicMillis } from "../monotonic.js"
 import * as outcome from "./outcome.js"
 import { makeRecorder, type RecorderOptions } from "./recorder.js"
@@ -28,10 +28,11 @@ export interface ExecutorOptions extends RecorderOptions {
   /** This node's id, on every log line of an attempt. */
   readonly nodeId: string
   /**
-   * Whether spans are recorded: the application provided a tracer when the manager started. The
-   * executor runs with it (forked so), the manager's own fibers untraced.
+   * Makes the attempts' spans, when they are recorded: the application provided a tracer when the
+   * manager started (undefined: none). Attempts run with it (forked so), the manager's own fibers
+   * untraced.
    */
-  readonly tracing: boolean
+  readonly spans: SpanMaker | undefined
   readonly registry: TaskRegistry["Type"]
   /** Handlers running at once (`poolSize`): an attempt holds a permit while its handler runs. */
   readonly handlerSlots: Effect.Semaphore
@@ -64,7 +65,9 @@ export interface ExecutorOptions extends RecorderOptions {
  */
 export const makeExecutor = (options: ExecutorOptions) => {
   const { record, succeedInTransaction } = makeRecorder(options)
-  const processSpan = makeProcessSpan(options.nodeId)
+  const processSpans = options.spans === undefined
+    ? undefined
+    : { start: makeProcessSpans(options.spans, options.nodeId), end: options.spans.end }
 
   /** Runs the handler; succeeds with its encoded result and whether its success is already recorded (a transactional task). */
   const attempt = (
@@ -211,19 +214,11 @@ export const makeExecutor = (options: ExecutorOptions) => {
     Effect.flatMap(options.registry.get(claim.key), (entry) => {
       const counted = metrics.forTask(claim.key, claim.queue)
       // With tracing off, no span at all: not even a no-op one costs its steps.
-      const attempt = options.tracing
-        ? Effect.useSpan(
-          `process ${claim.queue}`,
-          processSpan(claim, entry),
-          // Not the fiber's current span: only the handler runs in it (see `attempt`).
-          (span) => {
-            attemptAttributes(span, claim)
-            return run(claim, entry, counted, span)
-          }
-        )
-        : run(claim, entry, counted, undefined)
-      // The failure was recorded on the span; the attempt itself has ended.
-      return Effect.catchAllCause(attempt, () => Effect.void)
+      if (processSpans === undefined) return Effect.catchAllCause(run(claim, entry, counted, undefined), () => Effect.void)
+      // The attempt's span is current nowhere but in its handler (see `attempt`); it ends with the
+      // attempt's exit (the handler's failure, recorded on it), and the attempt itself has ended.
+      const span = processSpans.start(claim, entry)
+      return Effect.map(Effect.exit(run(claim, entry, counted, span)), (exit) => processSpans.end(span, exit))
     }).pipe(
         Effect.uninterruptible,
         // Exactly the attempt's: not the claimer's annotations the executor fiber inherits.

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, ExecutionStrategy, FiberMap, Option, Queue, Ref, Schedule, Scope } from "effect"
+import { makeSpanMaker } from "../observability/spans.js"
 import { applicationTracer, untraced, withApplicationTracer } from "../observability/trace.js"
 import { type IncompatibleSchema, InvalidTaskOptions, type NodeIdInUse, type TaskStoreError } from "../../TaskError.js"
 import type { TaskManager } from "../../TaskManager.js"
@@ -71,6 +72,7 @@ export const startManager = (
     // maintenance rounds: the manager's own polling (claims, heartbeats, LISTEN, writes of ends)
     // runs untraced, so no spans flood a trace backend.
     const tracer = yield* applicationTracer
+    const spans = tracer === undefined ? undefined : yield* makeSpanMaker(tracer)
     const registry = yield* TaskRegistry.TaskRegistry
     const own = yield* makeManagerClient(yield* PgClient.PgClient)
     // A transactional handler's transaction and success go through the application's client;
@@ -103,14 +105,14 @@ export const startManager = (
       store: control,
       maxBatch: Math.ceil(maxEndsPending / 2),
       delay: resolved.completionDelay,
-      tracer
+      spans
     }))
     const keepOfTask = makeKeepFor(resolved)
     const execute = makeExecutor({
       store,
       complete: completer.complete,
       nodeId,
-      tracing: tracer !== undefined,
+      spans,
       registry,
       defaultTimeout: resolved.runningTimeout,
       handlerSlots,
