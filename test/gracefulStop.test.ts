@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Deferred, Effect, Ref, Schema } from "effect"
+import { Clock, Deferred, Effect, Ref, Schema, Tracer } from "effect"
 import { Task, Tasks, TaskStatus } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
 import { lastRoundOf, nodeIds, sleepyTaskInAProcess, startWorker, storeOf, twoClaimRoundsLater, waitForStatus } from "./support/worker.js"
@@ -22,7 +22,20 @@ layer(PgTest, { excludeTestServices: true })("graceful stop", (it) => {
           yield* Effect.sleep(millis)
         }).pipe(Effect.onInterrupt(() => Ref.update(interrupted, (n) => n + 1)))
       )
-      const worker = yield* startWorker(live, { schema, poolSize: 4, stopTimeout: "700 millis", scanInterval: "200 millis" })
+      // With a tracer that keeps every span it makes: each attempt's span ends, the stop's too.
+      const spans: Array<Tracer.Span> = []
+      const base = yield* Effect.tracer
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind, options) => {
+          const span = base.span(name, parent, context, links, startTime, kind, options)
+          spans.push(span)
+          return span
+        },
+        context: base.context
+      })
+      const worker = yield* startWorker(live, { schema, poolSize: 4, stopTimeout: "700 millis", scanInterval: "200 millis" }).pipe(
+        Effect.withTracer(tracer)
+      )
       const [quick1, quick2, slow1, slow2] = yield* Tasks.runMany(Job, [
         { millis: 300 },
         { millis: 300 },
@@ -47,6 +60,12 @@ layer(PgTest, { excludeTestServices: true })("graceful stop", (it) => {
       const running = yield* sql<{ n: number }>`
         SELECT count(*)::int AS n FROM ${sql(`${schema}.tasks`)} WHERE status = ${TaskStatus.running}`
       expect(running[0]?.n).toBe(0)
+      const attempts = spans.filter((span) => span.name === "process default")
+      const ended = (id: string) => {
+        const span = attempts.find((span) => span.attributes.get("messaging.message.id") === id)
+        return span?.status._tag === "Ended" ? span.attributes.get("effect_tasks.task.outcome") : span?.status._tag
+      }
+      expect([quick1!, quick2!, slow1!, slow2!].map(ended)).toEqual(["succeed", "succeed", "release", "release"])
 
       // A new manager (here: one whose handler is quick) runs the handed-back tasks.
       const Quick = Job.handler(() => Effect.void)

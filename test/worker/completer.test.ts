@@ -140,8 +140,11 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
               : store.finishIfClaimed(finishes))
       }
       // Made where the tracer is the fiber's own (as where an application starts the manager): the
-      // writer's statements would record spans with it, were it not untraced.
-      const completer = yield* makeCompleter({ store: gated, maxBatch: 1000, delay: Duration.zero, spans: yield* makeSpanMaker(tracer) }).pipe(
+      // writer's statements would record spans with it, were it not untraced. A link in effect
+      // there is on every span, and counts against the limit.
+      const inherited = Tracer.externalSpan({ traceId: "b".repeat(32), spanId: "c".repeat(16), sampled: true })
+      const maker = yield* makeSpanMaker(tracer).pipe(Effect.linkSpans(inherited))
+      const completer = yield* makeCompleter({ store: gated, maxBatch: 1000, delay: Duration.zero, spans: maker }).pipe(
         Effect.withTracer(tracer)
       )
       const processOf = (claim: ClaimedTask) =>
@@ -152,7 +155,7 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
       // One end alone: its statement's span is the attempt's child.
       expect(yield* end(claims[0]!)).toBe(TaskStatus.succeeded)
       expect(spans.map(({ links, name, parent }) => ({ name, parent, links }))).toEqual([
-        { name: "settle default", parent: processOf(claims[0]!).spanId, links: [] }
+        { name: "settle default", parent: processOf(claims[0]!).spanId, links: [inherited.spanId] }
       ])
       expect(spans[0]!.span.attributes.get("messaging.message.id")).toBe(claims[0]!.id)
       expect(spans[0]!.span.attributes.get("messaging.operation.name")).toBe("succeed")
@@ -171,13 +174,14 @@ layer(PgTest, { excludeTestServices: true })("completer", (it) => {
       // The shared statement was the third: it failed, every span of it with it.
       expect(Exit.isFailure(yield* Fiber.await(others))).toBe(true)
       const shared = spans.slice(2)
-      expect(shared.map((span) => span.links.length).sort((a, b) => b - a)).toEqual([maxLinks, maxLinks, 10])
-      for (const { parent, span } of shared) {
+      expect(shared.map((span) => span.links.length).sort((a, b) => b - a)).toEqual([maxLinks, maxLinks, 13])
+      for (const { links, parent, span } of shared) {
         expect(parent).toBeUndefined()
-        expect(span.attributes.get("messaging.batch.message_count")).toBe(span.links.length)
+        expect(links[0]).toBe(inherited.spanId)
+        expect(span.attributes.get("messaging.batch.message_count")).toBe(span.links.length - 1)
         expect(span.status._tag === "Ended" && Exit.isFailure(span.status.exit)).toBe(true)
       }
-      expect(new Set(shared.flatMap((span) => span.links))).toEqual(new Set(rest.map((claim) => processOf(claim).spanId)))
+      expect(new Set(shared.flatMap((span) => span.links.slice(1)))).toEqual(new Set(rest.map((claim) => processOf(claim).spanId)))
       // No statement span anywhere: the manager's own writes record none.
       expect(spans.every((span) => span.name.startsWith("settle"))).toBe(true)
     }))

@@ -63,13 +63,15 @@ export const leaderBatches = <E, R>(
  * application's tracer (undefined: none provided, no span) and only on the leader: elsewhere the
  * round does nothing worth a span. A round that counts what it handled says so on the span.
  */
-export const roundSpan = (leadership: Leadership, name: string, tracer: Tracer.Tracer | undefined) =>
-<A, E, R>(round: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  tracer === undefined ? round : Effect.flatMap(leadership.isLeader, (isLeader) =>
-    isLeader
-      ? round.pipe(
-        Effect.tap((handled) => typeof handled === "number" ? Effect.annotateCurrentSpan("effect_tasks.rows", handled) : Effect.void),
-        Effect.withSpan(`effect_tasks.${name}`, { root: true, captureStackTrace: false }),
-        withApplicationTracer(tracer)
-      )
-      : round)
+export const roundSpan = (leadership: Leadership, name: string, tracer: Tracer.Tracer | undefined) => {
+  const traced = tracer === undefined ? undefined : withApplicationTracer(tracer)
+  return <A, E, R>(round: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    traced === undefined ? round : Effect.flatMap(leadership.isLeader, (isLeader) =>
+      isLeader
+        ? round.pipe(
+          Effect.tap((handled) => typeof handled === "number" ? Effect.annotateCurrentSpan("effect_tasks.rows", handled) : Effect.void),
+          Effect.withSpan(`effect_tasks.${name}`, { root: true, captureStackTrace: false }),
+          traced
+        )
+        : round)
+}

@@ -5,7 +5,7 @@ import type { ClaimedTask } from "../store/taskRow.js"
 import type { Outcome } from "../worker/outcome.js"
 import { perTaskPair } from "./metrics.js"
 import type { SpanMaker, SpanStart } from "./spans.js"
-import { attemptSpanPlacement, messaging } from "./trace.js"
+import { makeAttemptSpanPlacement, messaging } from "./trace.js"
 
 /** The counter an ended attempt adds to: an operator's stop request, when honoured, decides it. */
 export type Counter = "canceled" | "paused" | "succeeded" | "retried" | "failed" | "released" | "snoozed"
@@ -58,15 +58,17 @@ export const makeProcessSpans = (spans: SpanMaker, nodeId: string) => {
   // task enqueued where no span was current).
   const startOf = (key: string, queue: string) => {
     const attributes = Object.freeze({ ...messaging("process", queue), "effect_tasks.task.key": key, "effect_tasks.node.id": nodeId })
-    return { name: `process ${queue}`, root: Object.freeze<SpanStart>({ root: true, kind: "consumer", attributes }) }
+    const root: SpanStart = Object.freeze({ root: true, kind: "consumer", attributes })
+    return { name: `process ${queue}`, root }
   }
   const made = perTaskPair(startOf, startOf)
+  const placementOf = makeAttemptSpanPlacement()
   return (claim: ClaimedTask, entry: Option.Option<Entry>): Tracer.Span => {
     const { name, root } = made(claim.key, claim.queue)
     const span = spans.start(
       name,
       claim.traceparent === null ? root : {
-        ...attemptSpanPlacement(claim.traceparent, Option.match(entry, { onNone: () => "link", onSome: ({ task }) => task.trace })),
+        ...placementOf(claim.traceparent, Option.match(entry, { onNone: () => "link", onSome: ({ task }) => task.trace })),
         kind: "consumer",
         attributes: root.attributes
       }

@@ -1,10 +1,11 @@
 import { Chunk, Context, Effect, type Exit, FiberRef, Option, type Tracer } from "effect"
+import type { Placement } from "./trace.js"
 
 /**
- * A span to start: under `parent`, else a root (`root: true`, with `links`). Passed to the tracer as
- * its options, as `Effect.useSpan` passes its own.
+ * A span to start: under `parent`, or a root (with `links`). Passed to the tracer as its options,
+ * as `Effect.useSpan` passes its own.
  */
-export interface SpanStart extends Tracer.SpanOptions {
+export type SpanStart = Placement & {
   readonly kind: Tracer.SpanKind
   readonly attributes: Readonly<Record<string, unknown>>
 }
@@ -18,6 +19,8 @@ export interface SpanStart extends Tracer.SpanOptions {
  */
 export interface SpanMaker {
   readonly start: (name: string, start: SpanStart) => Tracer.Span
+  /** The links in effect where the manager started: every span starts with them, before its own. */
+  readonly inheritedLinks: number
   readonly end: (span: Tracer.Span, exit: Exit.Exit<unknown, unknown>) => void
 }
 
@@ -38,10 +41,11 @@ export const makeSpanMaker = (tracer: Tracer.Tracer): Effect.Effect<SpanMaker> =
       const inherited = Chunk.toReadonlyArray(linksOfFiber)
       // A new array for each span: a tracer may keep it and add to it (`Span.addLinks`).
       const linksOf = (start: SpanStart): Array<Tracer.SpanLink> =>
-        start.links === undefined ? [...inherited] : [...inherited, ...start.links]
+        "links" in start && start.links !== undefined ? [...inherited, ...start.links] : [...inherited]
       return {
+        inheritedLinks: inherited.length,
         start: (name, start) => {
-          const parent = start.parent === undefined ? Option.none() : Option.some(start.parent)
+          const parent = "parent" in start ? Option.some(start.parent) : Option.none()
           const span = tracer.span(name, parent, Context.empty(), linksOf(start), now(), start.kind, start)
           for (const [key, value] of annotated) span.attribute(key, value)
           for (const key in start.attributes) span.attribute(key, start.attributes[key])

@@ -91,28 +91,28 @@ export const spanOfTraceparent = (traceparent: string | null): Option.Option<Tra
   return Option.some(Tracer.externalSpan({ traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 }))
 }
 
-type Placement = Pick<Tracer.SpanOptions, "root" | "parent" | "links">
+/** Where an attempt's span hangs: under the enqueuing span, or a root (linked to it, when one was recorded). */
+export type Placement = { readonly parent: Tracer.AnySpan } | { readonly root: true; readonly links?: ReadonlyArray<Tracer.SpanLink> }
 
 const rootOfItsOwn: Placement = { root: true }
 
-/** The last placement made: tasks enqueued together share a traceparent and are claimed together. */
-let lastPlacement: { readonly traceparent: string | null; readonly mode: string; readonly placement: Placement } | undefined
-
 /**
  * How an attempt's span hangs off the span that enqueued its task: a root with a link to it
- * (`"link"`), or its child (`"parent"`); a root of its own when none was recorded.
+ * (`"link"`), or its child (`"parent"`); a root of its own when none was recorded. Remembers the
+ * last placement made: tasks enqueued together share a traceparent and are claimed together.
  */
-export const attemptSpanPlacement = (traceparent: string | null, mode: "link" | "parent"): Placement => {
-  if (lastPlacement !== undefined && lastPlacement.traceparent === traceparent && lastPlacement.mode === mode) {
-    return lastPlacement.placement
+export const makeAttemptSpanPlacement = () => {
+  let last: { readonly traceparent: string | null; readonly mode: string; readonly placement: Placement } | undefined
+  return (traceparent: string | null, mode: "link" | "parent"): Placement => {
+    if (last !== undefined && last.traceparent === traceparent && last.mode === mode) return last.placement
+    const placement: Placement = Option.match(spanOfTraceparent(traceparent), {
+      onNone: () => rootOfItsOwn,
+      onSome: (enqueued) =>
+        mode === "parent"
+          ? { parent: enqueued }
+          : { root: true, links: [{ _tag: "SpanLink", span: enqueued, attributes: { "messaging.operation.type": "send" } }] }
+    })
+    last = { traceparent, mode, placement }
+    return placement
   }
-  const placement: Placement = Option.match(spanOfTraceparent(traceparent), {
-    onNone: () => rootOfItsOwn,
-    onSome: (enqueued) =>
-      mode === "parent"
-        ? { parent: enqueued }
-        : { root: true, links: [{ _tag: "SpanLink", span: enqueued, attributes: { "messaging.operation.type": "send" } }] }
-  })
-  lastPlacement = { traceparent, mode, placement }
-  return placement
 }

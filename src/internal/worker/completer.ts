@@ -63,11 +63,13 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
       if (spans === undefined) return written
       const settled = batch.flatMap((pending) => pending.settled === undefined ? [] : [pending.settled])
       if (settled.length === 0) return written
-      // The statement itself records no span (the writer runs untraced). A span links at most `maxLinks` attempts (OpenTelemetry's default limit drops
-      // the rest): a bigger batch is written inside several settle spans, one per share.
+      // The statement itself records no span (the writer runs untraced). A span links at most
+      // `maxLinks` (OpenTelemetry's default limit drops the rest), those in effect where the
+      // manager started included: a bigger batch is written inside several settle spans.
+      const share = Math.max(1, maxLinks - spans.inheritedLinks)
       return Effect.suspend(() => {
-        const started = Array.from({ length: Math.ceil(settled.length / maxLinks) }, (_, i) => {
-          const span = settleSpan(settled.slice(i * maxLinks, (i + 1) * maxLinks))
+        const started = Array.from({ length: Math.ceil(settled.length / share) }, (_, i) => {
+          const span = settleSpan(settled.slice(i * share, (i + 1) * share))
           return spans.start(span.name, span.start)
         })
         return Effect.onExit(written, (exit) => Effect.sync(() => started.forEach((span) => spans.end(span, exit))))

@@ -214,7 +214,7 @@ export const makeExecutor = (options: ExecutorOptions) => {
     Effect.flatMap(options.registry.get(claim.key), (entry) => {
       const counted = metrics.forTask(claim.key, claim.queue)
       // With tracing off, no span at all: not even a no-op one costs its steps.
-      if (processSpans === undefined) return Effect.catchAllCause(run(claim, entry, counted, undefined), () => Effect.void)
+      if (processSpans === undefined) return Effect.asVoid(Effect.exit(run(claim, entry, counted, undefined)))
       // The attempt's span is current nowhere but in its handler (see `attempt`); it ends with the
       // attempt's exit (the handler's failure, recorded on it), and the attempt itself has ended.
       const span = processSpans.start(claim, entry)

@@ -101,12 +101,12 @@ export const startManager = (
     // Ends waiting to be written, at most: beyond it the claimer claims nothing more.
     const maxEndsPending = maxEndsPendingFor(claimSlots.capacity, resolved.completionDelay)
     // A held batch is written once it holds half that: claims go on while it is written.
-    const completer = yield* untraced(makeCompleter({
+    const completer = yield* makeCompleter({
       store: control,
       maxBatch: Math.ceil(maxEndsPending / 2),
       delay: resolved.completionDelay,
       spans
-    }))
+    })
     const keepOfTask = makeKeepFor(resolved)
     const execute = makeExecutor({
       store,
