@@ -94,6 +94,7 @@ layer(PgTest, { excludeTestServices: true })("observability", (it) => {
           (span.parentSpanId === attempt.spanId || span.links.some((link) => link.spanId === attempt.spanId))
         )
         expect(settle?.attributes["messaging.operation.type"]).toBe("settle")
+        expect(settle?.attributes["deployment.environment.name"]).toBe("test")
         if (settle?.parentSpanId === attempt.spanId) expect(settle.traceId).toBe(attempt.traceId)
         else expect(settle?.attributes["messaging.batch.message_count"]).toBe(settle?.links.length)
       }

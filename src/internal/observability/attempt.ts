@@ -80,24 +80,28 @@ export const makeProcessSpans = (spans: SpanMaker, nodeId: string) => {
 }
 
 /**
- * The `settle` span of one write of attempts' ends (`settle <queue>` when they share a queue): the
- * child of the attempt's `process` span when it writes one end, else a root linked to each
- * attempt's (a batch, as the messaging conventions have it). Its operation name is the end
+ * A `settle` span of one write of attempts' ends (`settle <queue>` when they share a queue): the
+ * child of the attempt's `process` span when the statement writes one end; when it writes several,
+ * a root linked to each attempt's (a batch, as the messaging conventions have it), one per
+ * `share` of them when the statement is split over several spans. Its operation name is the end
  * written when all are the same (`succeed`, ...), else `settle`.
  */
-export const settleSpan = (settled: ReadonlyArray<Settled>): { readonly name: string; readonly start: SpanStart } => {
-  const first = settled[0]!
-  const queue = settled.every((one) => one.queue === first.queue) ? first.queue : undefined
-  const end = settled.every((one) => one.end === first.end) ? first.end : "settle"
+export const settleSpan = (
+  share: ReadonlyArray<Settled>,
+  isBatch: boolean
+): { readonly name: string; readonly start: SpanStart } => {
+  const first = share[0]!
+  const queue = share.every((one) => one.queue === first.queue) ? first.queue : undefined
+  const end = share.every((one) => one.end === first.end) ? first.end : "settle"
   const attributes = {
     ...messaging("settle", queue, end),
-    ...(settled.length === 1 ? { "messaging.message.id": first.id } : { "messaging.batch.message_count": settled.length })
+    ...(isBatch ? { "messaging.batch.message_count": share.length } : { "messaging.message.id": first.id })
   }
   return {
     name: queue === undefined ? "settle" : `settle ${queue}`,
-    start: settled.length === 1
-      ? { parent: first.span, kind: "client", attributes }
-      : { root: true, links: settled.map((one) => ({ _tag: "SpanLink", span: one.span, attributes: {} })), kind: "client", attributes }
+    start: isBatch
+      ? { root: true, links: share.map((one) => ({ _tag: "SpanLink", span: one.span, attributes: {} })), kind: "client", attributes }
+      : { parent: first.span, kind: "client", attributes }
   }
 }
 

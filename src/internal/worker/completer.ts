@@ -30,7 +30,10 @@ export interface CompleterOptions {
   readonly spans: SpanMaker | undefined
 }
 
-/** Most attempts one settle span links to: OpenTelemetry's default limit of links per span. */
+/**
+ * Most links one settle span has, those in effect where the manager started included (when they
+ * alone reach it, each span links one attempt besides them): OpenTelemetry's default limit.
+ */
 export const maxLinks = 128
 
 interface Pending {
@@ -47,8 +50,9 @@ interface Pending {
  * writer holds a batch open until its first end has waited `delay` or it is full: fewer commits,
  * each end later. Each end is still fenced by its own claim token, and each caller still learns
  * whether its own write applied. A failed statement fails every end of its batch: each caller
- * decides whether to try again. With a tracer, each statement is a `settle` span linked to the
- * `process` span of every attempt whose end it writes (one span per write, not per attempt).
+ * decides whether to try again. With a tracer, each statement is in a `settle` span linked to the
+ * `process` span of every attempt whose end it writes (one span per write, not per attempt; a
+ * write of more ends than a span may link is in several).
  */
 export const makeCompleter = (options: CompleterOptions): Effect.Effect<Completer, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -69,7 +73,7 @@ export const makeCompleter = (options: CompleterOptions): Effect.Effect<Complete
       const share = Math.max(1, maxLinks - spans.inheritedLinks)
       return Effect.suspend(() => {
         const started = Array.from({ length: Math.ceil(settled.length / share) }, (_, i) => {
-          const span = settleSpan(settled.slice(i * share, (i + 1) * share))
+          const span = settleSpan(settled.slice(i * share, (i + 1) * share), settled.length > 1)
           return spans.start(span.name, span.start)
         })
         return Effect.onExit(written, (exit) => Effect.sync(() => started.forEach((span) => spans.end(span, exit))))
