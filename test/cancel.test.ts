@@ -4,7 +4,7 @@ import { Effect, Ref, Schema } from "effect"
 import { Task, TaskAdmin, Tasks, TaskStatus, TaskStore } from "../src/index.js"
 import { databaseUrl, freshSchema, inSchema, PgTest } from "./support/database.js"
 import { Sleepy } from "./support/sleepy.js"
-import { migratedSchema, sleepyTaskInAProcess, startWorker, waitForStatus } from "./support/worker.js"
+import { migratedSchema, sleepyTaskInAProcess, startWorker, waitForListener, waitForStatus } from "./support/worker.js"
 import { waitFor } from "./support/waitFor.js"
 
 const Quick = Task.make("quick", { args: Schema.Struct({ n: Schema.Number }) })
@@ -23,6 +23,9 @@ layer(PgTest, { excludeTestServices: true })("cancel", (it) => {
         )
       const { id } = yield* sleepyTaskInAProcess(databaseUrl(), schema)
       yield* waitFor("the handler to start", events(id), (seen) => seen.includes("started"))
+      // The stop request is a notification: the worker must be listening for it (on a busy machine
+      // its LISTEN may come after its first claim).
+      yield* waitForListener(schema)
       const admin = Effect.provide(TaskStore.layer({ schema }))
       const askedAt = Date.now()
       expect(yield* TaskAdmin.cancel([id]).pipe(admin)).toEqual([id])

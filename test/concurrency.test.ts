@@ -2,7 +2,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Ref, Schema } from "effect"
 import { Task, TaskAdmin, Tasks, TaskStatus } from "../src/index.js"
 import { freshSchema, inSchema, PgTest } from "./support/database.js"
-import { asAdmin, claimRequest, migratedSchema, startWorker, storeOf, waitForStatus } from "./support/worker.js"
+import { asAdmin, claimRequest, migratedSchema, startWorker, storeOf, waitForListener, waitForStatus } from "./support/worker.js"
 
 const Work = Task.make("work", { args: Schema.Struct({ lane: Schema.String, n: Schema.Number }) })
 const Other = Task.make("other", { args: Schema.Struct({ n: Schema.Number }) })
@@ -108,6 +108,8 @@ layer(PgTest, { excludeTestServices: true })("per-queue concurrency", (it) => {
       yield* startWorker(Work.handler(() => Effect.sleep("1 second")), { schema, poolSize: 4, scanInterval: "30 seconds" })
       const ids = yield* enqueue(schema, "lane", 3)
       yield* waitForStatus(schema, ids.slice(0, 1), [TaskStatus.running], "5 seconds")
+      // The change is announced by a notification: the worker must be listening for it.
+      yield* waitForListener(schema)
       yield* TaskAdmin.defineQueue({ name: "lane" }).pipe(asAdmin(schema))
       const rows = yield* waitForStatus(schema, ids, [TaskStatus.running, TaskStatus.succeeded], "5 seconds")
       // All three running at once: the first was still running when the others started.
