@@ -5,7 +5,7 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { inject } from "@effect/vitest"
-import { Effect, Layer, Random, Redacted, type Scope } from "effect"
+import { Effect, Layer, Random, Redacted, Schedule, type Scope } from "effect"
 import { TaskStore } from "../../src/index.js"
 
 export const databaseUrl = (): string => inject("databaseUrl")
@@ -19,7 +19,13 @@ export const freshSchema: Effect.Effect<string, never, Scope.Scope | SqlClient.S
   const sql = yield* SqlClient.SqlClient
   const suffix = yield* Random.nextIntBetween(0, 36 ** 8)
   const schema = `t_${process.pid}_${suffix.toString(36)}`
-  yield* Effect.addFinalizer(() => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`.pipe(Effect.orDie))
+  // A worker process still stopping may hold locks on its tables: a deadlock with it is retried.
+  yield* Effect.addFinalizer(() =>
+    sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`.pipe(
+      Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.intersect(Schedule.recurs(10)))),
+      Effect.orDie
+    )
+  )
   return schema
 })
 

@@ -2,11 +2,13 @@ import { Duration, Effect, Option, Queue, Ref } from "effect"
 import { monotonicMillis } from "../monotonic.js"
 
 /**
- * The earliest moment (monotonic clock) a task this node wrote back falls due: a retry or a snooze,
- * whose row the claimer's last look-up of the next due task may have missed. The executor records
- * it once the row is written; the claimer's wait for work ends then, as it would for a due time it
- * read. One record for all of them, not a timer each: the claim at that moment reads the next due
- * time again, which covers every later one already written.
+ * The moments (monotonic clock) at which tasks this node wrote back fall due: retries and snoozes,
+ * whose rows the claimer's last look-up of the next due task may have missed. The executor records
+ * each once its row is written; the claimer's wait for work ends at the earliest, as it would for a
+ * due time it read, and the later ones stay for the waits after it. Each is kept, not only the
+ * earliest: a claim made just before a task falls due misses it, and the look-up of the next due
+ * task made just after misses it too (it is no longer "not yet due"); only its recorded moment then
+ * brings the claimer back for it before the scan.
  */
 export interface DueSoon {
   /** Records that a task is due `delay` from now (after its row was written). */
@@ -19,21 +21,36 @@ export interface DueSoon {
   readonly changed: Effect.Effect<void>
 }
 
+/**
+ * Moments kept at most: one per attempt written back, until it falls due. Past that many, the
+ * latest are dropped (the scan finds their tasks).
+ */
+export const maxKept = 1_000
+
 export const makeDueSoon = (margin: Duration.Duration): Effect.Effect<DueSoon> =>
   Effect.gen(function*() {
-    const earliest = yield* Ref.make(Option.none<number>())
+    // Ascending: the earliest first.
+    const moments = yield* Ref.make<ReadonlyArray<number>>([])
     const changed = yield* Queue.sliding<void>(1)
     return {
       record: (delay) =>
         Effect.gen(function*() {
           const at = (yield* monotonicMillis) + Duration.toMillis(Duration.sum(delay, margin))
-          const moved = yield* Ref.modify(earliest, (current) =>
-            Option.isSome(current) && current.value <= at ? [false, current] : [true, Option.some(at)])
-          if (moved) yield* Queue.offer(changed, undefined)
+          const isEarliest = yield* Ref.modify(moments, (kept) => {
+            const index = kept.findIndex((moment) => moment > at)
+            const place = index === -1 ? kept.length : index
+            if (place >= maxKept) return [false, kept]
+            const next = [...kept.slice(0, place), at, ...kept.slice(place)].slice(0, maxKept)
+            return [place === 0, next]
+          })
+          if (isEarliest) yield* Queue.offer(changed, undefined)
         }),
-      earliest: Ref.get(earliest),
+      earliest: Ref.get(moments).pipe(Effect.map((kept) => Option.fromNullable(kept[0]))),
       clearPast: Effect.flatMap(monotonicMillis, (now) =>
-        Ref.update(earliest, Option.filter((at) => at > now))),
+        Ref.update(moments, (kept) => {
+          const firstFuture = kept.findIndex((moment) => moment > now)
+          return firstFuture === -1 ? [] : firstFuture === 0 ? kept : kept.slice(firstFuture)
+        })),
       changed: Queue.take(changed)
     }
   })
