@@ -106,10 +106,10 @@ layer(PgTest, { excludeTestServices: true })("per-queue concurrency", (it) => {
       yield* (yield* storeOf(schema)).migrate
       yield* TaskAdmin.defineQueue({ name: "lane", concurrency: 1 }).pipe(asAdmin(schema))
       yield* startWorker(Work.handler(() => Effect.sleep("1 second")), { schema, poolSize: 4, scanInterval: "30 seconds" })
-      const ids = yield* enqueue(schema, "lane", 3)
-      yield* waitForStatus(schema, ids.slice(0, 1), [TaskStatus.running], "5 seconds")
       // The change is announced by a notification: the worker must be listening for it.
       yield* waitForListener(schema)
+      const ids = yield* enqueue(schema, "lane", 3)
+      yield* waitForStatus(schema, ids.slice(0, 1), [TaskStatus.running], "5 seconds")
       yield* TaskAdmin.defineQueue({ name: "lane" }).pipe(asAdmin(schema))
       const rows = yield* waitForStatus(schema, ids, [TaskStatus.running, TaskStatus.succeeded], "5 seconds")
       // All three running at once: the first was still running when the others started.

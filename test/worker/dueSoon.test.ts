@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Option, TestClock } from "effect"
-import { makeDueSoon } from "../../src/internal/worker/dueSoon.js"
+import { makeDueSoon, maxKept } from "../../src/internal/worker/dueSoon.js"
 import { monotonicMillis } from "../../src/internal/monotonic.js"
 
 describe("dueSoon", () => {
@@ -34,5 +34,15 @@ describe("dueSoon", () => {
       yield* TestClock.adjust("1 second")
       yield* dueSoon.clearPast
       expect(yield* dueSoon.earliest).toEqual(Option.none())
+    }))
+
+  it.effect("moments past are dropped when one is recorded: a claimer busy with full batches never fills the room with them", () =>
+    Effect.gen(function*() {
+      const dueSoon = yield* makeDueSoon(Duration.zero)
+      for (let i = 0; i < maxKept; i++) yield* dueSoon.record(Duration.seconds(1))
+      yield* TestClock.adjust("2 seconds")
+      const start = yield* monotonicMillis
+      yield* dueSoon.record(Duration.seconds(5))
+      expect(yield* dueSoon.earliest).toEqual(Option.some(start + 5000))
     }))
 })

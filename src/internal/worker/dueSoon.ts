@@ -35,8 +35,12 @@ export const makeDueSoon = (margin: Duration.Duration): Effect.Effect<DueSoon> =
     return {
       record: (delay) =>
         Effect.gen(function*() {
-          const at = (yield* monotonicMillis) + Duration.toMillis(Duration.sum(delay, margin))
-          const isEarliest = yield* Ref.modify(moments, (kept) => {
+          const now = yield* monotonicMillis
+          const at = now + Duration.toMillis(Duration.sum(delay, margin))
+          const isEarliest = yield* Ref.modify(moments, (all) => {
+            // Past moments go first (a busy claimer, claiming full batches, clears none), so they
+            // never take the room of future ones.
+            const kept = all.length > 0 && all[0]! <= now ? all.filter((moment) => moment > now) : all
             const index = kept.findIndex((moment) => moment > at)
             const place = index === -1 ? kept.length : index
             if (place >= maxKept) return [false, kept]
