@@ -27,6 +27,12 @@ export interface DueSoon {
  */
 export const maxKept = 1_000
 
+/** The moments still to come at `now` (ascending, so those past are a prefix). */
+const stillAhead = (moments: ReadonlyArray<number>, now: number): ReadonlyArray<number> => {
+  const firstAhead = moments.findIndex((moment) => moment > now)
+  return firstAhead === -1 ? [] : firstAhead === 0 ? moments : moments.slice(firstAhead)
+}
+
 export const makeDueSoon = (margin: Duration.Duration): Effect.Effect<DueSoon> =>
   Effect.gen(function*() {
     // Ascending: the earliest first.
@@ -40,7 +46,7 @@ export const makeDueSoon = (margin: Duration.Duration): Effect.Effect<DueSoon> =
           const isEarliest = yield* Ref.modify(moments, (all) => {
             // Past moments go first (a busy claimer, claiming full batches, clears none), so they
             // never take the room of future ones.
-            const kept = all.length > 0 && all[0]! <= now ? all.filter((moment) => moment > now) : all
+            const kept = stillAhead(all, now)
             const index = kept.findIndex((moment) => moment > at)
             const place = index === -1 ? kept.length : index
             if (place >= maxKept) return [false, kept]
@@ -50,11 +56,7 @@ export const makeDueSoon = (margin: Duration.Duration): Effect.Effect<DueSoon> =
           if (isEarliest) yield* Queue.offer(changed, undefined)
         }),
       earliest: Ref.get(moments).pipe(Effect.map((kept) => Option.fromNullable(kept[0]))),
-      clearPast: Effect.flatMap(monotonicMillis, (now) =>
-        Ref.update(moments, (kept) => {
-          const firstFuture = kept.findIndex((moment) => moment > now)
-          return firstFuture === -1 ? [] : firstFuture === 0 ? kept : kept.slice(firstFuture)
-        })),
+      clearPast: Effect.flatMap(monotonicMillis, (now) => Ref.update(moments, (kept) => stillAhead(kept, now))),
       changed: Queue.take(changed)
     }
   })

@@ -213,12 +213,13 @@ export const makeExecutor = (options: ExecutorOptions) => {
     // The definition and handler, looked up once (the claim took only keys this node runs).
     Effect.flatMap(options.registry.get(claim.key), (entry) => {
       const counted = metrics.forTask(claim.key, claim.queue)
-      // With tracing off, no span at all: not even a no-op one costs its steps.
-      if (processSpans === undefined) return Effect.asVoid(Effect.exit(run(claim, entry, counted, undefined)))
-      // The attempt's span is current nowhere but in its handler (see `attempt`); it ends with the
-      // attempt's exit (the handler's failure, recorded on it), and the attempt itself has ended.
-      const span = processSpans.start(claim, entry)
-      return Effect.map(Effect.exit(run(claim, entry, counted, span)), (exit) => processSpans.end(span, exit))
+      // With tracing off, no span at all: not even a no-op one costs its steps. The attempt's span
+      // is current nowhere but in its handler (see `attempt`); it ends with the attempt's exit (the
+      // handler's failure, recorded on it), and the attempt itself has ended.
+      const span = processSpans?.start(claim, entry)
+      return Effect.map(Effect.exit(run(claim, entry, counted, span)), (exit) => {
+        if (span !== undefined) processSpans?.end(span, exit)
+      })
     }).pipe(
         Effect.uninterruptible,
         // Exactly the attempt's: not the claimer's annotations the executor fiber inherits.
