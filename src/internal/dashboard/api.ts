@@ -100,13 +100,12 @@ const ActionBody = Schema.Struct({
 })
 
 export const actions = Object.keys(changeable) as ReadonlyArray<Change>
-export type Action = Change
 
 /**
  * An action on the task ids, or the filter (a query-string-like record), of a JSON body: what it
  * changed. A body with both or neither is refused.
  */
-export const act = (action: Action) =>
+export const act = (action: Change) =>
   Effect.gen(function*() {
     const body = yield* HttpServerRequest.schemaBodyJson(ActionBody).pipe(
       Effect.mapError(() => new Refused({ status: 400, message: "the body must be JSON: { ids } or { filter }" }))
@@ -161,6 +160,6 @@ export const count = Effect.gen(function*() {
   const params = yield* searchParams
   const filter = yield* filterOf(params)
   const action = one(params, "action")
-  const narrowed = action !== undefined && (actions as ReadonlyArray<string>).includes(action) ? within(filter, action as Action) : filter
+  const narrowed = action !== undefined && (actions as ReadonlyArray<string>).includes(action) ? within(filter, action as Change) : filter
   return { count: yield* TaskAdmin.count(narrowed) }
 })

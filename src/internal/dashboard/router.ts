@@ -1,7 +1,8 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Duration, Effect, Schedule, Stream } from "effect"
 import type { TaskStore } from "../../TaskStore.js"
-import { act, type Action, actions, answer, count, failure, overview, Refused, task, tasks } from "./api.js"
+import { act, actions, answer, count, failure, overview, Refused, task, tasks } from "./api.js"
+import type { Change } from "../admin/changeable.js"
 import { page } from "./page.js"
 
 /** How the dashboard is served (see `TaskDashboard.Options`), with its defaults. */
@@ -83,8 +84,8 @@ export const makeRouter = (settings: Settings): HttpRouter.HttpRouter<never, Tas
     const { action } = yield* HttpRouter.params
     if (settings.readOnly) return failure(new Refused({ status: 403, message: "the dashboard is read-only" }))
     if (!isSameSiteJson(request)) return failure(new Refused({ status: 403, message: "changes come as JSON from the dashboard's page" }))
-    if (!actions.includes(action as Action)) return failure(new Refused({ status: 404, message: `no action ${action}` }))
-    return yield* answer(act(action as Action))
+    if (!actions.includes(action as Change)) return failure(new Refused({ status: 404, message: `no action ${action}` }))
+    return yield* answer(act(action as Change))
   })
 
   return HttpRouter.empty.pipe(

@@ -55,13 +55,13 @@ function filterForm(filter) {
   return form;
 }
 
-function bulkActions(filter, shown) {
+function bulkActions(filter) {
   if (readOnly || !Object.keys(filter).length) return [];
   const bulk = (action, label) => h("button", {
     type: "button", class: action === "delete" || action === "cancel" ? "danger" : "",
     onclick: async () => {
       const { count } = await api("api/count?" + query(filter, { action }));
-      act(action, { filter: toFilterBody(filter) }, label + ": the " + count + " task(s) of this filter it applies to" +
+      act(action, { filter }, label + ": the " + count + " task(s) of this filter it applies to" +
         (action === "cancel" ? " (and their waiting children)" : "") + "?");
     }
   }, label + " all matching");
@@ -69,17 +69,12 @@ function bulkActions(filter, shown) {
   const move = h("button", { type: "button", onclick: async () => {
     if (!moveTo.value.trim()) { moveTo.focus(); return say("move: name the queue to move them to", true); }
     const { count } = await api("api/count?" + query(filter, { action: "move" }));
-    act("move", { filter: toFilterBody(filter) }, "Move the " + count + " waiting or paused task(s) of this filter to queue " + moveTo.value + "?",
+    act("move", { filter }, "Move the " + count + " waiting or paused task(s) of this filter to queue " + moveTo.value + "?",
       { to: { queue: moveTo.value } });
   } }, "Move all matching");
   return h("div", { class: "bulk", role: "group", "aria-label": "Change every task the filter matches" },
     bulk("rerun", "Rerun"), bulk("cancel", "Cancel"), bulk("pause", "Pause"), bulk("resume", "Resume"), bulk("delete", "Delete"),
     h("span", { class: "move" }, h("label", { for: "bulk-move-to" }, "to queue"), moveTo, move));
-}
-function toFilterBody(filter) {
-  const body = {};
-  for (const [name, value] of Object.entries(filter)) body[name] = value;
-  return body;
 }
 
 views.tasks = async (params) => {
